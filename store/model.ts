@@ -83,3 +83,19 @@ export type LossSource = 'reported' | 'sequence' | 'two-point';
 
 /** A tunnel direction: `a-b` is traffic sent by peer A (the lower address) to peer B. */
 export type TunnelDirection = 'a-b' | 'b-a';
+
+/**
+ * A flow after `collector/normalize`: what it is and which tunnel / SA it belongs to.
+ * Tunnel and SA ids are deterministic strings built by the normalizer (stable across
+ * restarts and across collectors writing one database).
+ */
+export interface NormalizedFlow extends FlowRecord {
+  readonly kind: FlowKind;
+  readonly tunnelId: string | null;
+  readonly saId: string | null;
+  /** Which direction of its tunnel the flow travels, when it belongs to one. */
+  readonly tunnelDirection: TunnelDirection | null;
+  /** `reportedLoss` after validation: null when it was absent or cleared. */
+  readonly validatedLoss: number | null;
+  readonly lossClearedReason: LossClearedReason | null;
+}

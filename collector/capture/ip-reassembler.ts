@@ -6,6 +6,8 @@
 import type { IpFragment } from './ip-packet.js';
 
 const MAX_PAYLOAD = 65535;
+/** Reassembled datagrams remembered to recognise late duplicates of their fragments. */
+const RECENT_COMPLETED = 64;
 /** Real fragments carry at least 8 payload bytes and rarely fewer than 512; this many is an attack. */
 const MAX_PARTS = 2048;
 
@@ -58,6 +60,12 @@ interface Pending {
 
 export class IpReassembler {
   private readonly pending = new Map<string, Pending>();
+  /**
+   * The last datagrams put together, so that a duplicated fragment arriving after its datagram was
+   * complete is dropped instead of starting a new datagram that can never complete. Only a byte-equal
+   * copy counts: the 16-bit IPv4 identification repeats, and a new datagram may reuse it.
+   */
+  private readonly completed = new Map<string, { readonly tsMs: number; readonly payload: Buffer }>();
 
   constructor(private readonly limits: ReassemblyLimits = DEFAULT_REASSEMBLY_LIMITS) {}
 
@@ -65,6 +73,16 @@ export class IpReassembler {
   add(fragment: IpFragment, frame: number, tsMs: number, abandoned: AbandonedDatagram[]): ReassemblyResult {
     this.expire(tsMs, abandoned);
     let entry = this.pending.get(fragment.key);
+    const done = entry === undefined ? this.completed.get(fragment.key) : undefined;
+    if (done !== undefined) {
+      const end = fragment.offset + fragment.data.length;
+      const isCopy =
+        tsMs - done.tsMs <= this.limits.timeoutMs &&
+        end <= done.payload.length &&
+        done.payload.subarray(fragment.offset, end).equals(fragment.data);
+      if (isCopy) return { kind: 'pending' };
+      this.completed.delete(fragment.key);
+    }
     if (entry === undefined) {
       if (this.pending.size >= this.limits.maxPending) this.evictOldest(abandoned);
       entry = {
@@ -129,6 +147,12 @@ export class IpReassembler {
     const payload = Buffer.alloc(entry.totalLength);
     for (const part of parts) part.data.copy(payload, part.offset);
     this.pending.delete(fragment.key);
+    this.completed.delete(fragment.key);
+    this.completed.set(fragment.key, { tsMs, payload });
+    if (this.completed.size > RECENT_COMPLETED) {
+      const oldest = this.completed.keys().next();
+      if (oldest.done !== true) this.completed.delete(oldest.value);
+    }
     return {
       kind: 'complete',
       ipVersion: entry.ipVersion,
@@ -143,6 +167,7 @@ export class IpReassembler {
   flush(abandoned: AbandonedDatagram[]): void {
     for (const entry of this.pending.values()) this.abandon(entry, 'capture ended', abandoned);
     this.pending.clear();
+    this.completed.clear();
   }
 
   private expire(tsMs: number, abandoned: AbandonedDatagram[]): void {

@@ -213,7 +213,9 @@ export class PcapngWriter {
     return Buffer.alloc(4);
   }
 
-  block(type: number, body: Buffer): this {
+  /** A block of any type; the body is padded to 32 bits as every block must be. */
+  block(type: number, unpadded: Buffer): this {
+    const body = this.pad(unpadded);
     const length = 12 + body.length;
     this.parts.push(this.u32(type), this.u32(length), body, this.u32(length));
     return this;

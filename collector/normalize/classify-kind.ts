@@ -1,0 +1,104 @@
+import type { FlowKind, FlowRecord } from '../../store/model.js';
+
+/** What a record is before the leak check (which needs the tunnels known so far). */
+export type BaseKind = Exclude<FlowKind, 'cleartext-leak'>;
+
+const protoIcmp = 1;
+const protoUdp = 17;
+const protoEsp = 50;
+const protoIcmpv6 = 58;
+const ikePort = 500;
+const nattPort = 4500;
+
+/**
+ * IE 197 fragmentFlags (RFC 5102, IANA IPFIX registry): bits are numbered from the most
+ * significant, bit 1 = DF, bit 2 = MF. collector/wire names the same bits; this copy keeps the normalizer
+ * free of a dependency on the wire stage.
+ */
+export const fragmentFlagMoreFragments = 0x20;
+
+/** True when the record describes IP fragments: a fragment offset (IE 88) or the MF flag (IE 197). */
+export function hasFragmentInfo(record: FlowRecord): boolean {
+  return (
+    (record.fragmentOffset !== null && record.fragmentOffset > 0) ||
+    (record.fragmentFlags !== null && (record.fragmentFlags & fragmentFlagMoreFragments) !== 0)
+  );
+}
+
+/**
+ * ICMP type and code as `type << 8 | code`, or -1. NetFlow v5 (and pmacct's v9) carry them
+ * only in the destination port, so that is the fallback when the record has no ICMP fields.
+ */
+export function icmpTypeCode(record: FlowRecord): number {
+  if (record.icmpType !== null) return (record.icmpType << 8) | (record.icmpCode ?? 0);
+  if (record.dstPort !== null && record.dstPort > 0) return record.dstPort;
+  return -1;
+}
+
+/** ICMP "fragmentation needed" (ICMP 3/4) or ICMPv6 "packet too big" (type 2). */
+export function isIcmpFragNeeded(record: FlowRecord): boolean {
+  if (record.proto === protoIcmp) return icmpTypeCode(record) === 0x0304;
+  if (record.proto === protoIcmpv6) return icmpTypeCode(record) >> 8 === 2;
+  return false;
+}
+
+/**
+ * ICMP error messages (unreachable, source quench, redirect, time exceeded, parameter
+ * problem; ICMPv6 types 1-4). Between two gateways they are network control traffic about
+ * the tunnel's own packets, not user traffic that should have been encrypted.
+ */
+export function isIcmpError(record: FlowRecord): boolean {
+  if (record.proto === protoIcmp) {
+    const type = icmpTypeCode(record) >> 8;
+    return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
+  }
+  if (record.proto === protoIcmpv6) {
+    const type = icmpTypeCode(record) >> 8;
+    return type >= 1 && type <= 4;
+  }
+  return false;
+}
+
+/**
+ * The other side of a UDP 4500 flow must look like a NAT-T endpoint: 4500 itself or a port a
+ * NAT picks (≥ 1024). A DNS query that happened to leave from port 4500 (to 53) is not ESP.
+ */
+function isNattPortPair(a: number, b: number): boolean {
+  return (a === nattPort && (b === nattPort || b >= 1024)) || (b === nattPort && a >= 1024);
+}
+
+/**
+ * Classifies one record from its own fields.
+ *
+ * - `esp`: IP protocol 50.
+ * - `esp-fragment`: protocol 50 (or NAT-T UDP) with fragment information; or protocol 50
+ *   without an SPI from an observation point that does export SPIs (non-first fragments carry
+ *   no ESP header, so such a probe cannot fill the SPI in). No exporter of the corpus exports
+ *   SPI or fragment fields: softflowd and pmacct count every ESP fragment as a packet of the
+ *   one proto-50 flow, so for them fragments are indistinguishable from ESP.
+ * - `ike`: UDP with port 500 on either side (the other side may be a NAT's port).
+ * - `esp-in-udp`: UDP with 4500 on one side and 4500 or a NAT port on the other. A flow record
+ *   cannot see RFC 3948's non-ESP marker, so the whole 4500 flow is ESP-in-UDP: IKE on 4500
+ *   (IKE_AUTH, rekeys, DPD) and NAT keepalives are counted in it.
+ * - `icmp-frag-needed`: ICMP 3/4 and ICMPv6 2.
+ * - `other`: everything else (the leak check may turn it into `cleartext-leak`).
+ */
+export function classifyBaseKind(record: FlowRecord, observationPointExportsSpi: boolean): BaseKind {
+  const proto = record.proto;
+  if (proto === protoEsp) {
+    if (hasFragmentInfo(record)) return 'esp-fragment';
+    if (record.spi === null && observationPointExportsSpi) return 'esp-fragment';
+    return 'esp';
+  }
+  if (proto === protoUdp) {
+    const sp = record.srcPort ?? 0;
+    const dp = record.dstPort ?? 0;
+    if (sp === ikePort || dp === ikePort) return 'ike';
+    if (isNattPortPair(sp, dp)) return hasFragmentInfo(record) ? 'esp-fragment' : 'esp-in-udp';
+    return 'other';
+  }
+  if (proto === protoIcmp || proto === protoIcmpv6) {
+    return isIcmpFragNeeded(record) ? 'icmp-frag-needed' : 'other';
+  }
+  return 'other';
+}

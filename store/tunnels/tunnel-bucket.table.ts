@@ -1,0 +1,122 @@
+import type { Insertable, Selectable } from 'kysely';
+import type { TunnelDirection } from '../model.js';
+import type { TunnelBucket, TunnelBucketDelta } from './tunnel-bucket.js';
+
+/**
+ * The `tunnel_buckets` table: one row per (tunnel, bucket start, direction, exporter,
+ * domain). Every column but the key is additive: the writer adds each delta the
+ * normalizer emits into the row with the same key (INSERT … ON CONFLICT DO UPDATE SET
+ * x = x + excluded.x), and a rollup to coarser buckets is a plain SUM.
+ */
+export interface TunnelBucketTable {
+  tunnel_id: string;
+  bucket_start_ms: number;
+  direction: string;
+  exporter: string;
+  domain_id: number;
+  packets: number;
+  octets: number;
+  flows: number;
+  esp_packets: number;
+  fragments: number;
+  icmp_frag_needed: number;
+  ike_packets: number;
+  leak_packets: number;
+  reported_lost: number;
+  reported_packets: number;
+  sequence_lost: number;
+  sequence_packets: number;
+  cleared_negative: number;
+  cleared_exceeds_sequence_space: number;
+  cleared_exceeds_ceiling: number;
+  cleared_sa_change: number;
+  cleared_fragments: number;
+  cleared_non_esp: number;
+  carried_in: number;
+}
+
+export type TunnelBucketRow = Selectable<TunnelBucketTable>;
+export type NewTunnelBucketRow = Insertable<TunnelBucketTable>;
+
+/** The additive columns, for the writer's ON CONFLICT clause and for rollups. */
+export const tunnelBucketCounterColumns = [
+  'packets',
+  'octets',
+  'flows',
+  'esp_packets',
+  'fragments',
+  'icmp_frag_needed',
+  'ike_packets',
+  'leak_packets',
+  'reported_lost',
+  'reported_packets',
+  'sequence_lost',
+  'sequence_packets',
+  'cleared_negative',
+  'cleared_exceeds_sequence_space',
+  'cleared_exceeds_ceiling',
+  'cleared_sa_change',
+  'cleared_fragments',
+  'cleared_non_esp',
+  'carried_in',
+] as const satisfies readonly (keyof TunnelBucketTable)[];
+
+export function bucketDeltaToRow(delta: TunnelBucketDelta): NewTunnelBucketRow {
+  return {
+    tunnel_id: delta.tunnelId,
+    bucket_start_ms: delta.bucketStartMs,
+    direction: delta.direction,
+    exporter: delta.exporter,
+    domain_id: delta.domainId,
+    packets: delta.packets,
+    octets: delta.octets,
+    flows: delta.flows,
+    esp_packets: delta.espPackets,
+    fragments: delta.fragments,
+    icmp_frag_needed: delta.icmpFragNeeded,
+    ike_packets: delta.ikePackets,
+    leak_packets: delta.leakPackets,
+    reported_lost: delta.reportedLost,
+    reported_packets: delta.reportedPackets,
+    sequence_lost: delta.sequenceLost,
+    sequence_packets: delta.sequencePackets,
+    cleared_negative: delta.cleared.negative,
+    cleared_exceeds_sequence_space: delta.cleared['exceeds-sequence-space'],
+    cleared_exceeds_ceiling: delta.cleared['exceeds-ceiling'],
+    cleared_sa_change: delta.cleared['sa-change'],
+    cleared_fragments: delta.cleared.fragments,
+    cleared_non_esp: delta.cleared['non-esp'],
+    carried_in: delta.carriedIn,
+  };
+}
+
+export function rowToBucket(row: TunnelBucketRow): TunnelBucket {
+  return {
+    tunnelId: row.tunnel_id,
+    bucketStartMs: row.bucket_start_ms,
+    direction: row.direction as TunnelDirection,
+    exporter: row.exporter,
+    domainId: row.domain_id,
+    packets: row.packets,
+    octets: row.octets,
+    flows: row.flows,
+    espPackets: row.esp_packets,
+    fragments: row.fragments,
+    icmpFragNeeded: row.icmp_frag_needed,
+    ikePackets: row.ike_packets,
+    leakPackets: row.leak_packets,
+    reportedLost: row.reported_lost,
+    reportedPackets: row.reported_packets,
+    sequenceLost: row.sequence_lost,
+    sequencePackets: row.sequence_packets,
+    cleared: {
+      negative: row.cleared_negative,
+      'exceeds-sequence-space': row.cleared_exceeds_sequence_space,
+      'exceeds-ceiling': row.cleared_exceeds_ceiling,
+      'sa-change': row.cleared_sa_change,
+      fragments: row.cleared_fragments,
+      'non-esp': row.cleared_non_esp,
+    },
+    carriedIn: row.carried_in,
+  };
+}

@@ -1,0 +1,95 @@
+// The collector's one entry point: a datagram in, FlowRecords + counters + issues out.
+
+import type { FlowRecord } from '../../store/model.js';
+import { decodeDatagram } from '../wire/decode-datagram.js';
+import type { DecodedMessage } from '../wire/decoded-message.js';
+import { STRUCTURAL_ISSUES } from '../wire/issues.js';
+import type { WireIssue } from '../wire/issues.js';
+import type { TemplateCache } from '../wire/template-cache.js';
+import type { DatagramInfo } from './datagram-info.js';
+import type { SequenceObservation, SequenceTracker } from './sequence-tracker.js';
+import { toFlowRecords } from './to-flow-records.js';
+
+export interface ProducedDatagram {
+  readonly flows: FlowRecord[];
+  readonly info: DatagramInfo;
+  readonly issues: readonly WireIssue[];
+}
+
+/**
+ * Decodes one datagram (or one IPFIX-over-TCP message) from `exporter` and builds its
+ * FlowRecords. Never throws on any input. `receivedMs` is the caller's clock; the
+ * tracker, when given, checks the export sequence number per exporter and domain.
+ */
+export function produceFlows(
+  datagram: Uint8Array,
+  exporter: string,
+  receivedMs: number,
+  cache: TemplateCache,
+  tracker?: SequenceTracker,
+): ProducedDatagram {
+  const decoded = decodeDatagram(datagram, exporter, cache);
+  return produceFromDecoded(decoded, exporter, receivedMs, cache, tracker);
+}
+
+/** The second half of produceFlows, for callers that decode themselves. */
+export function produceFromDecoded(
+  decoded: DecodedMessage,
+  exporter: string,
+  receivedMs: number,
+  cache: TemplateCache,
+  tracker?: SequenceTracker,
+): ProducedDatagram {
+  const flows: FlowRecord[] = [];
+  const counts = toFlowRecords(decoded, exporter, receivedMs, cache, flows);
+  let malformed = false;
+  for (const issue of decoded.issues) {
+    if (STRUCTURAL_ISSUES.has(issue.kind)) {
+      malformed = true;
+      break;
+    }
+  }
+  const header = decoded.header;
+  let sequence: SequenceObservation | null = null;
+  let sequenceNumber: number | null = null;
+  if (header !== null) {
+    sequenceNumber = header.version === 5 ? header.flowSequence : header.sequenceNumber;
+    if (tracker) {
+      // v9 counts datagrams, so any v9 datagram counts 1. For v5 and IPFIX, a datagram cut
+      // short or with records dropped for want of a template says nothing reliable about
+      // how many records it held: the tracker re-baselines on the next one.
+      const units = header.version === 9 ? 1 : decoded.records.length;
+      const exact = header.version === 9 || (!malformed && decoded.missingTemplateRecords === 0);
+      sequence = tracker.observe(
+        exporter,
+        header.version,
+        decoded.domainId ?? 0,
+        sequenceNumber,
+        units,
+        exact,
+      );
+    }
+  }
+  return {
+    flows,
+    issues: decoded.issues,
+    info: {
+      exporter,
+      version: header?.version ?? null,
+      domainId: decoded.domainId,
+      sequenceNumber,
+      dataRecords: decoded.records.length,
+      optionsRecords: decoded.optionsRecords.length,
+      flows: counts.flows,
+      templateRecords: decoded.templateRecords,
+      templatesLearned: decoded.templatesLearned,
+      templatesRefreshed: decoded.templatesRefreshed,
+      templatesWithdrawn: decoded.templatesWithdrawn,
+      missingTemplateRecords: decoded.missingTemplateRecords,
+      recordsWithoutAddress: counts.recordsWithoutAddress,
+      flowsWithoutTime: counts.flowsWithoutTime,
+      malformed,
+      sequence,
+    },
+  };
+}

@@ -1,0 +1,562 @@
+// Templates compiled once into decode plans (nfdump's "sequencer" idea): one operation
+// and one length per field, checked against the element table when the template arrives,
+// so a data record is decoded by a tight loop with no lookups and no per-field objects.
+
+import { u32, uint, ntpMs } from './byte-read.js';
+import { DataRecord } from './data-record.js';
+import type { OptionsField, OptionsRecord } from './data-record.js';
+import {
+  elementMeaning,
+  lengthAllowed,
+  variableLengthAllowed,
+  V9_SCOPE_TYPES,
+  VARIABLE_LENGTH,
+} from './elements.js';
+import type { AbstractDataType, RecordSlot } from './elements.js';
+import { ipv4Text, ipv6Text } from './ip-text.js';
+import type { BadTemplateReason } from './issues.js';
+import type { TemplateRecord, TemplateVersion } from './template.js';
+
+// Plan operations. SKIP covers unknown elements, elements tunnelflow does not use and
+// fields whose length their type cannot have.
+const OP_SKIP = 0;
+const OP_SRC4 = 1;
+const OP_DST4 = 2;
+const OP_SRC6 = 3;
+const OP_DST6 = 4;
+const OP_OCTETS = 5;
+const OP_PACKETS = 6;
+const OP_OCTETS_TOTAL = 7;
+const OP_PACKETS_TOTAL = 8;
+const OP_PROTO = 9;
+const OP_TOS = 10;
+const OP_TCP_FLAGS = 11;
+const OP_SRC_PORT = 12;
+const OP_DST_PORT = 13;
+const OP_IN_IF = 14;
+const OP_OUT_IF = 15;
+const OP_LAST_SWITCHED = 16;
+const OP_FIRST_SWITCHED = 17;
+const OP_ICMP_TYPE_CODE = 18;
+const OP_ICMP_TYPE = 19;
+const OP_ICMP_CODE = 20;
+const OP_SAMPLING_INTERVAL = 21;
+const OP_SAMPLER_ID = 22;
+const OP_SAMPLER_RANDOM_INTERVAL = 23;
+const OP_FRAGMENT_ID = 24;
+const OP_FRAGMENT_OFFSET = 25;
+const OP_FRAGMENT_FLAGS = 26;
+const OP_IP_VERSION = 27;
+const OP_FLOW_DIRECTION = 28;
+const OP_DROPPED = 29;
+const OP_DROPPED_TOTAL = 30;
+const OP_FLOW_END_REASON = 31;
+const OP_START_SECONDS = 32;
+const OP_END_SECONDS = 33;
+const OP_START_MS = 34;
+const OP_END_MS = 35;
+const OP_START_US = 36;
+const OP_END_US = 37;
+const OP_START_NS = 38;
+const OP_END_NS = 39;
+const OP_START_DELTA_US = 40;
+const OP_END_DELTA_US = 41;
+const OP_SYSTEM_INIT_MS = 42;
+const OP_SPI = 43;
+const OP_SELECTOR_ID = 44;
+const OP_ESP_SEQ_FIRST = 45;
+const OP_ESP_SEQ_LAST = 46;
+const OP_ESP_LOST = 47;
+const OP_REV_OCTETS = 48;
+const OP_REV_PACKETS = 49;
+const OP_REV_TOS = 50;
+const OP_REV_TCP_FLAGS = 51;
+const OP_REV_ICMP_TYPE_CODE = 52;
+
+const slotOps: Record<RecordSlot, number> = {
+  srcAddr4: OP_SRC4,
+  dstAddr4: OP_DST4,
+  srcAddr6: OP_SRC6,
+  dstAddr6: OP_DST6,
+  octets: OP_OCTETS,
+  packets: OP_PACKETS,
+  octetsTotal: OP_OCTETS_TOTAL,
+  packetsTotal: OP_PACKETS_TOTAL,
+  proto: OP_PROTO,
+  tos: OP_TOS,
+  tcpFlags: OP_TCP_FLAGS,
+  srcPort: OP_SRC_PORT,
+  dstPort: OP_DST_PORT,
+  inIf: OP_IN_IF,
+  outIf: OP_OUT_IF,
+  lastSwitched: OP_LAST_SWITCHED,
+  firstSwitched: OP_FIRST_SWITCHED,
+  icmpTypeCode: OP_ICMP_TYPE_CODE,
+  icmpType: OP_ICMP_TYPE,
+  icmpCode: OP_ICMP_CODE,
+  samplingInterval: OP_SAMPLING_INTERVAL,
+  samplerId: OP_SAMPLER_ID,
+  samplerRandomInterval: OP_SAMPLER_RANDOM_INTERVAL,
+  fragmentId: OP_FRAGMENT_ID,
+  fragmentOffset: OP_FRAGMENT_OFFSET,
+  fragmentFlags: OP_FRAGMENT_FLAGS,
+  ipVersion: OP_IP_VERSION,
+  flowDirection: OP_FLOW_DIRECTION,
+  droppedPackets: OP_DROPPED,
+  droppedPacketsTotal: OP_DROPPED_TOTAL,
+  flowEndReason: OP_FLOW_END_REASON,
+  startSeconds: OP_START_SECONDS,
+  endSeconds: OP_END_SECONDS,
+  startMilliseconds: OP_START_MS,
+  endMilliseconds: OP_END_MS,
+  startMicroseconds: OP_START_US,
+  endMicroseconds: OP_END_US,
+  startNanoseconds: OP_START_NS,
+  endNanoseconds: OP_END_NS,
+  startDeltaMicroseconds: OP_START_DELTA_US,
+  endDeltaMicroseconds: OP_END_DELTA_US,
+  systemInitTimeMs: OP_SYSTEM_INIT_MS,
+  spi: OP_SPI,
+  selectorId: OP_SELECTOR_ID,
+  espSeqFirst: OP_ESP_SEQ_FIRST,
+  espSeqLast: OP_ESP_SEQ_LAST,
+  espLostPackets: OP_ESP_LOST,
+  revOctets: OP_REV_OCTETS,
+  revPackets: OP_REV_PACKETS,
+  revTos: OP_REV_TOS,
+  revTcpFlags: OP_REV_TCP_FLAGS,
+  revIcmpTypeCode: OP_REV_ICMP_TYPE_CODE,
+};
+
+/** How an options record field is turned into a value. */
+type ValueKind =
+  'uint' | 'ipv4' | 'ipv6' | 'mac' | 'string' | 'hex' | 'float' | 'seconds' | 'ms' | 'us' | 'ns';
+
+interface OptionsFieldPlan {
+  readonly elementId: number;
+  readonly enterprise: number;
+  readonly name: string;
+  readonly scope: boolean;
+  readonly kind: ValueKind;
+}
+
+/** A template ready to decode data records. */
+export interface CompiledTemplate {
+  readonly version: TemplateVersion;
+  readonly record: TemplateRecord;
+  /** One operation and one encoded length (65535 = variable) per field. */
+  readonly ops: Uint8Array;
+  readonly lengths: Uint16Array;
+  /** Fewest bytes a record can take (variable-length fields count their 1-byte prefix). */
+  readonly minRecordLength: number;
+  /** Record length when no field is variable-length, else -1. */
+  readonly fixedRecordLength: number;
+  /** Options templates only: how each field becomes a named value. */
+  readonly optionFields: readonly OptionsFieldPlan[] | null;
+}
+
+/** A field the template declares with a length its element cannot have; it is skipped. */
+export interface FieldLengthProblem {
+  readonly elementId: number;
+  readonly enterprise: number;
+  readonly length: number;
+}
+
+export type CompileResult =
+  | {
+      readonly ok: true;
+      readonly template: CompiledTemplate;
+      readonly lengthProblems: readonly FieldLengthProblem[];
+    }
+  | { readonly ok: false; readonly reason: BadTemplateReason };
+
+function valueKind(type: AbstractDataType | undefined, length: number): ValueKind {
+  if (type === undefined) return length <= 8 && length !== VARIABLE_LENGTH ? 'uint' : 'hex';
+  if (!lengthAllowed(type, length)) return 'hex';
+  switch (type) {
+    case 'unsigned8':
+    case 'unsigned16':
+    case 'unsigned32':
+    case 'unsigned64':
+    case 'signed32':
+    case 'boolean':
+      return 'uint';
+    case 'float64':
+      return 'float';
+    case 'ipv4Address':
+      return 'ipv4';
+    case 'ipv6Address':
+      return 'ipv6';
+    case 'macAddress':
+      return 'mac';
+    case 'string':
+      return 'string';
+    case 'dateTimeSeconds':
+      return 'seconds';
+    case 'dateTimeMilliseconds':
+      return 'ms';
+    case 'dateTimeMicroseconds':
+      return 'us';
+    case 'dateTimeNanoseconds':
+      return 'ns';
+    default:
+      return 'hex';
+  }
+}
+
+/**
+ * Checks a template record and compiles it. Rejected (the template is not learned):
+ * ids below 256 (RFC 7011 §3.4.1), no fields, zero-length fields (records would
+ * mis-align), variable length in NetFlow v9 (RFC 3954 has none) or on an element of fixed
+ * size (RFC 7011 §7), and options templates with an impossible scope count.
+ */
+export function compileTemplate(record: TemplateRecord, version: TemplateVersion): CompileResult {
+  if (record.templateId < 256) return { ok: false, reason: 'template-id-below-256' };
+  const count = record.fields.length;
+  if (count === 0) return { ok: false, reason: 'zero-field-count' };
+  if (
+    record.options &&
+    (record.scopeFieldCount > count || (version === 10 && record.scopeFieldCount === 0))
+  ) {
+    return { ok: false, reason: 'scope-count-invalid' };
+  }
+  const ops = new Uint8Array(count);
+  const lengths = new Uint16Array(count);
+  const optionFields: OptionsFieldPlan[] | null = record.options ? [] : null;
+  const lengthProblems: FieldLengthProblem[] = [];
+  let minRecordLength = 0;
+  let variable = false;
+  for (let i = 0; i < count; i++) {
+    const field = record.fields[i]!;
+    const { length, elementId, enterprise } = field;
+    if (length === 0) return { ok: false, reason: 'zero-length-field' };
+    const v9Scope = version === 9 && record.options && i < record.scopeFieldCount;
+    const meaning = v9Scope ? undefined : elementMeaning(enterprise, elementId);
+    const type = meaning?.element?.type;
+    if (length === VARIABLE_LENGTH) {
+      if (version === 9) return { ok: false, reason: 'variable-length-not-allowed' };
+      if (type !== undefined && !variableLengthAllowed(type)) {
+        return { ok: false, reason: 'variable-length-not-allowed' };
+      }
+      variable = true;
+      minRecordLength += 1;
+    } else {
+      minRecordLength += length;
+    }
+    lengths[i] = length;
+    if (optionFields) {
+      const name = v9Scope
+        ? (V9_SCOPE_TYPES.get(elementId) ?? `scope${elementId}`)
+        : (meaning?.name ?? `ie${elementId}`);
+      const kind = v9Scope ? (length <= 8 ? 'uint' : 'hex') : valueKind(type, length);
+      optionFields.push({ elementId, enterprise, name, scope: i < record.scopeFieldCount, kind });
+      continue;
+    }
+    const slot = meaning?.slot;
+    if (slot === undefined || type === undefined || length === VARIABLE_LENGTH) continue;
+    if (!lengthAllowed(type, length)) {
+      lengthProblems.push({ elementId, enterprise, length });
+      continue;
+    }
+    ops[i] = slotOps[slot];
+  }
+  // A record must fit in one message (IPFIX length field is 16 bits).
+  if (minRecordLength > 65535) return { ok: false, reason: 'record-too-long' };
+  return {
+    ok: true,
+    template: {
+      version,
+      record,
+      ops,
+      lengths,
+      minRecordLength,
+      fixedRecordLength: variable ? -1 : minRecordLength,
+      optionFields,
+    },
+    lengthProblems,
+  };
+}
+
+/** Seconds / ms since 1970 as epoch ms; 0 means "not set". */
+function absoluteMs(value: number, scale: number): number | null {
+  return value === 0 ? null : value * scale;
+}
+
+/**
+ * Decodes one flow data record at `pos` into `out`. Returns the offset after it, or -1
+ * when a field would run past `end` (only possible with variable-length fields, since the
+ * caller only starts a record when `minRecordLength` bytes are left).
+ */
+export function readFlowRecord(
+  template: CompiledTemplate,
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+  out: DataRecord,
+): number {
+  const ops = template.ops;
+  const lengths = template.lengths;
+  const count = ops.length;
+  for (let i = 0; i < count; i++) {
+    let length = lengths[i]!;
+    if (length === VARIABLE_LENGTH) {
+      // RFC 7011 §7: one length byte, or 255 followed by a two-byte length.
+      if (pos >= end) return -1;
+      length = bytes[pos]!;
+      pos += 1;
+      if (length === 255) {
+        if (pos + 2 > end) return -1;
+        length = (bytes[pos]! << 8) | bytes[pos + 1]!;
+        pos += 2;
+      }
+    }
+    if (pos + length > end) return -1;
+    switch (ops[i]) {
+      case OP_SKIP:
+        break;
+      case OP_SRC4:
+        out.src = ipv4Text(bytes, pos);
+        out.addressFamily = 4;
+        break;
+      case OP_DST4:
+        out.dst = ipv4Text(bytes, pos);
+        break;
+      case OP_SRC6:
+        out.src = ipv6Text(bytes, pos);
+        out.addressFamily = 6;
+        break;
+      case OP_DST6:
+        out.dst = ipv6Text(bytes, pos);
+        break;
+      case OP_OCTETS:
+        out.octets = uint(bytes, pos, length);
+        break;
+      case OP_PACKETS:
+        out.packets = uint(bytes, pos, length);
+        break;
+      case OP_OCTETS_TOTAL:
+        out.octetsTotal = uint(bytes, pos, length);
+        break;
+      case OP_PACKETS_TOTAL:
+        out.packetsTotal = uint(bytes, pos, length);
+        break;
+      case OP_PROTO:
+        out.proto = uint(bytes, pos, length);
+        break;
+      case OP_TOS:
+        out.tos = uint(bytes, pos, length);
+        break;
+      case OP_TCP_FLAGS:
+        out.tcpFlags = uint(bytes, pos, length);
+        break;
+      case OP_SRC_PORT:
+        out.srcPort = uint(bytes, pos, length);
+        break;
+      case OP_DST_PORT:
+        out.dstPort = uint(bytes, pos, length);
+        break;
+      case OP_IN_IF:
+        out.inIf = uint(bytes, pos, length);
+        break;
+      case OP_OUT_IF:
+        out.outIf = uint(bytes, pos, length);
+        break;
+      case OP_LAST_SWITCHED:
+        out.lastSwitched = uint(bytes, pos, length);
+        break;
+      case OP_FIRST_SWITCHED:
+        out.firstSwitched = uint(bytes, pos, length);
+        break;
+      case OP_ICMP_TYPE_CODE:
+        out.icmpTypeCode = uint(bytes, pos, length);
+        break;
+      case OP_ICMP_TYPE:
+        out.icmpType = uint(bytes, pos, length);
+        break;
+      case OP_ICMP_CODE:
+        out.icmpCode = uint(bytes, pos, length);
+        break;
+      case OP_SAMPLING_INTERVAL:
+        out.samplingInterval = uint(bytes, pos, length);
+        break;
+      case OP_SAMPLER_ID:
+        out.samplerId = uint(bytes, pos, length);
+        break;
+      case OP_SAMPLER_RANDOM_INTERVAL:
+        out.samplerRandomInterval = uint(bytes, pos, length);
+        break;
+      case OP_FRAGMENT_ID:
+        out.fragmentId = uint(bytes, pos, length);
+        break;
+      case OP_FRAGMENT_OFFSET:
+        out.fragmentOffset = uint(bytes, pos, length);
+        break;
+      case OP_FRAGMENT_FLAGS:
+        out.fragmentFlags = uint(bytes, pos, length);
+        break;
+      case OP_IP_VERSION:
+        out.ipVersion = uint(bytes, pos, length);
+        break;
+      case OP_FLOW_DIRECTION:
+        out.flowDirection = uint(bytes, pos, length);
+        break;
+      case OP_DROPPED:
+        out.droppedPackets = uint(bytes, pos, length);
+        break;
+      case OP_DROPPED_TOTAL:
+        out.droppedPacketsTotal = uint(bytes, pos, length);
+        break;
+      case OP_FLOW_END_REASON:
+        out.flowEndReason = uint(bytes, pos, length);
+        break;
+      case OP_START_SECONDS:
+        out.startAbsMs = absoluteMs(u32(bytes, pos), 1000);
+        break;
+      case OP_END_SECONDS:
+        out.endAbsMs = absoluteMs(u32(bytes, pos), 1000);
+        break;
+      case OP_START_MS:
+        out.startAbsMs = absoluteMs(uint(bytes, pos, 8), 1);
+        break;
+      case OP_END_MS:
+        out.endAbsMs = absoluteMs(uint(bytes, pos, 8), 1);
+        break;
+      case OP_START_US:
+        out.startAbsMs = ntpMs(bytes, pos, true);
+        break;
+      case OP_END_US:
+        out.endAbsMs = ntpMs(bytes, pos, true);
+        break;
+      case OP_START_NS:
+        out.startAbsMs = ntpMs(bytes, pos, false);
+        break;
+      case OP_END_NS:
+        out.endAbsMs = ntpMs(bytes, pos, false);
+        break;
+      case OP_START_DELTA_US:
+        out.startDeltaUs = uint(bytes, pos, length);
+        break;
+      case OP_END_DELTA_US:
+        out.endDeltaUs = uint(bytes, pos, length);
+        break;
+      case OP_SYSTEM_INIT_MS:
+        out.systemInitMs = absoluteMs(uint(bytes, pos, 8), 1);
+        break;
+      case OP_SPI:
+        out.spi = uint(bytes, pos, length);
+        break;
+      case OP_SELECTOR_ID:
+        out.selectorId = uint(bytes, pos, length);
+        break;
+      case OP_ESP_SEQ_FIRST:
+        out.espSeqFirst = uint(bytes, pos, length);
+        break;
+      case OP_ESP_SEQ_LAST:
+        out.espSeqLast = uint(bytes, pos, length);
+        break;
+      case OP_ESP_LOST:
+        out.espLostPackets = uint(bytes, pos, length);
+        break;
+      case OP_REV_OCTETS:
+        out.revOctets = uint(bytes, pos, length);
+        break;
+      case OP_REV_PACKETS:
+        out.revPackets = uint(bytes, pos, length);
+        break;
+      case OP_REV_TOS:
+        out.revTos = uint(bytes, pos, length);
+        break;
+      case OP_REV_TCP_FLAGS:
+        out.revTcpFlags = uint(bytes, pos, length);
+        break;
+      case OP_REV_ICMP_TYPE_CODE:
+        out.revIcmpTypeCode = uint(bytes, pos, length);
+        break;
+    }
+    pos += length;
+  }
+  return pos;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: false });
+
+function hexText(bytes: Uint8Array, start: number, length: number): string {
+  let text = '';
+  for (let i = 0; i < length; i++)
+    text += (bytes[start + i]! < 16 ? '0' : '') + bytes[start + i]!.toString(16);
+  return text;
+}
+
+function optionValue(kind: ValueKind, bytes: Uint8Array, pos: number, length: number): number | string {
+  switch (kind) {
+    case 'uint':
+      return uint(bytes, pos, length);
+    case 'ipv4':
+      return ipv4Text(bytes, pos);
+    case 'ipv6':
+      return ipv6Text(bytes, pos);
+    case 'mac': {
+      const hex = hexText(bytes, pos, 6);
+      return hex.replace(/(..)(?!$)/g, '$1:');
+    }
+    case 'string': {
+      // Exporters pad fixed-length strings with NULs (softflowd's IF_NAME does).
+      let stop = pos + length;
+      while (stop > pos && bytes[stop - 1] === 0) stop--;
+      return textDecoder.decode(bytes.subarray(pos, stop));
+    }
+    case 'float': {
+      const view = new DataView(bytes.buffer, bytes.byteOffset + pos, length);
+      return length === 4 ? view.getFloat32(0) : view.getFloat64(0);
+    }
+    case 'seconds':
+      return u32(bytes, pos) * 1000;
+    case 'ms':
+      return uint(bytes, pos, 8);
+    case 'us':
+      return ntpMs(bytes, pos, true) ?? 0;
+    case 'ns':
+      return ntpMs(bytes, pos, false) ?? 0;
+    case 'hex':
+      return hexText(bytes, pos, length);
+  }
+}
+
+/** Decodes one options data record; null when a field would run past `end`. */
+export function readOptionsRecord(
+  template: CompiledTemplate,
+  bytes: Uint8Array,
+  pos: number,
+  end: number,
+): { readonly record: OptionsRecord; readonly next: number } | null {
+  const plans = template.optionFields;
+  if (!plans) return null;
+  const lengths = template.lengths;
+  const fields: OptionsField[] = [];
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i]!;
+    let length = lengths[i]!;
+    let kind = plan.kind;
+    if (length === VARIABLE_LENGTH) {
+      if (pos >= end) return null;
+      length = bytes[pos]!;
+      pos += 1;
+      if (length === 255) {
+        if (pos + 2 > end) return null;
+        length = (bytes[pos]! << 8) | bytes[pos + 1]!;
+        pos += 2;
+      }
+      if (kind !== 'string') kind = 'hex';
+    }
+    if (pos + length > end) return null;
+    fields.push({
+      elementId: plan.elementId,
+      enterprise: plan.enterprise,
+      name: plan.name,
+      scope: plan.scope,
+      value: optionValue(kind, bytes, pos, length),
+    });
+    pos += length;
+  }
+  return { record: { templateId: template.record.templateId, fields }, next: pos };
+}

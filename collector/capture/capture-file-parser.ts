@@ -88,11 +88,16 @@ export class CaptureFileParser {
   /** Reports what the end of the file left unfinished. */
   end(): void {
     if (this.state.kind === 'detect') {
-      this.sink.issue(
-        'unknown-format',
-        0,
-        this.bytesSeen === 0 ? 'empty file' : `only ${this.bytesSeen} bytes: no pcap or pcapng header`,
-      );
+      const head = Buffer.concat(this.chunks, this.buffered);
+      if (detectPcapMagic(head, 0) !== null) {
+        this.sink.issue('truncated-file', 0, `pcap file header cut short: ${this.bytesSeen} of ${PCAP_HEADER_LENGTH} bytes`);
+      } else {
+        this.sink.issue(
+          'unknown-format',
+          0,
+          this.bytesSeen === 0 ? 'empty file' : `only ${this.bytesSeen} bytes: no pcap or pcapng header`,
+        );
+      }
     } else if (this.state.kind !== 'stopped' && this.buffered > 0) {
       this.sink.issue(
         'truncated-file',

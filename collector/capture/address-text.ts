@@ -21,7 +21,7 @@ export function formatIpv6(buf: Uint8Array, offset: number): string {
 
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

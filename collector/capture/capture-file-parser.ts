@@ -10,12 +10,7 @@ import {
   readPcapRecord,
   type PcapHeader,
 } from './pcap-format.js';
-import {
-  isPcapngStart,
-  pcapngTimestampMs,
-  readPcapngBlock,
-  type PcapngSection,
-} from './pcapng-format.js';
+import { isPcapngStart, pcapngTimestampMs, readPcapngBlock, type PcapngSection } from './pcapng-format.js';
 
 /** One packet record of the file, before any link-layer decoding. */
 export interface LinkFrame {
@@ -73,7 +68,8 @@ export class CaptureFileParser {
     this.buffered += chunk.length;
     // Waiting for a long record: keep the chunks apart and join them once, not once per chunk.
     if (this.buffered < this.need) return;
-    const buf = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
+    const buf =
+      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.buffered);
     let pos = 0;
     while (!this.stopped()) {
       const consumed = this.step(buf, pos);
@@ -90,7 +86,11 @@ export class CaptureFileParser {
     if (this.state.kind === 'detect') {
       const head = Buffer.concat(this.chunks, this.buffered);
       if (detectPcapMagic(head, 0) !== null) {
-        this.sink.issue('truncated-file', 0, `pcap file header cut short: ${this.bytesSeen} of ${PCAP_HEADER_LENGTH} bytes`);
+        this.sink.issue(
+          'truncated-file',
+          0,
+          `pcap file header cut short: ${this.bytesSeen} of ${PCAP_HEADER_LENGTH} bytes`,
+        );
       } else {
         this.sink.issue(
           'unknown-format',
@@ -122,7 +122,11 @@ export class CaptureFileParser {
           return this.stepPcapng(buf, pos);
         }
         if (detectPcapMagic(buf, pos) === null) {
-          this.stop('unknown-format', 0, `magic 0x${buf.readUInt32BE(pos).toString(16)} is neither pcap nor pcapng`);
+          this.stop(
+            'unknown-format',
+            0,
+            `magic 0x${buf.readUInt32BE(pos).toString(16)} is neither pcap nor pcapng`,
+          );
           return 0;
         }
         if (avail < PCAP_HEADER_LENGTH) return this.wait(PCAP_HEADER_LENGTH);
@@ -179,12 +183,22 @@ export class CaptureFileParser {
         this.frameCount++;
         const iface = state.section?.interfaces[r.interfaceId];
         if (iface === undefined) {
-          this.sink.issue('unknown-interface', this.frameCount, `interface ${r.interfaceId} was never described`);
+          this.sink.issue(
+            'unknown-interface',
+            this.frameCount,
+            `interface ${r.interfaceId} was never described`,
+          );
           return r.consumed;
         }
         const tsMs = r.timestamp === null ? this.lastTsMs : pcapngTimestampMs(r.timestamp, iface);
         this.lastTsMs = tsMs;
-        this.sink.frame({ frame: this.frameCount, tsMs, linkType: iface.linkType, data: r.data, origLen: r.origLen });
+        this.sink.frame({
+          frame: this.frameCount,
+          tsMs,
+          linkType: iface.linkType,
+          data: r.data,
+          origLen: r.origLen,
+        });
         return r.consumed;
       }
     }

@@ -1,12 +1,7 @@
 // The public face of collector/capture: read export datagrams out of capture files, frame
 // IPFIX over TCP, and replay datagrams to a collector.
 
-export type {
-  CaptureIssue,
-  CaptureIssueKind,
-  CaptureResult,
-  CapturedDatagram,
-} from './captured-datagram.js';
+export type { CaptureIssue, CaptureIssueKind, CaptureResult, CapturedDatagram } from './captured-datagram.js';
 export { CaptureReader, DEFAULT_MAX_ISSUES, readCapture, type CaptureReaderOptions } from './read-capture.js';
 export { readCaptureStream, type CaptureBatch } from './read-capture-stream.js';
 export {

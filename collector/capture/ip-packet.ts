@@ -49,7 +49,10 @@ export function decodeIpPacket(linkVersion: 4 | 6 | null, packet: Buffer): IpRes
   if (packet.length < 1) return { kind: 'malformed', detail: 'empty IP packet' };
   const version = (packet[0] ?? 0) >> 4;
   if (linkVersion !== null && version !== linkVersion) {
-    return { kind: 'malformed', detail: `link layer announced IPv${linkVersion}, header says version ${version}` };
+    return {
+      kind: 'malformed',
+      detail: `link layer announced IPv${linkVersion}, header says version ${version}`,
+    };
   }
   if (version === 4) return decodeIpv4(packet);
   if (version === 6) return decodeIpv6(packet);
@@ -57,7 +60,8 @@ export function decodeIpPacket(linkVersion: 4 | 6 | null, packet: Buffer): IpRes
 }
 
 function decodeIpv4(packet: Buffer): IpResult {
-  if (packet.length < 20) return { kind: 'truncated', detail: `IPv4 header needs 20 bytes, ${packet.length} captured` };
+  if (packet.length < 20)
+    return { kind: 'truncated', detail: `IPv4 header needs 20 bytes, ${packet.length} captured` };
   const headerLength = ((packet[0] ?? 0) & 0x0f) * 4;
   if (headerLength < 20) return { kind: 'malformed', detail: `IPv4 header length ${headerLength}` };
   if (packet.length < headerLength) {
@@ -68,7 +72,10 @@ function decodeIpv4(packet: Buffer): IpResult {
   // captured before the NIC splits them; the captured length is then the only length there is.
   if (totalLength === 0) totalLength = packet.length;
   if (totalLength < headerLength) {
-    return { kind: 'malformed', detail: `IPv4 total length ${totalLength} below header length ${headerLength}` };
+    return {
+      kind: 'malformed',
+      detail: `IPv4 total length ${totalLength} below header length ${headerLength}`,
+    };
   }
   if (totalLength > packet.length) {
     return { kind: 'truncated', detail: `IPv4 total length ${totalLength}, ${packet.length} bytes captured` };
@@ -97,12 +104,16 @@ function decodeIpv4(packet: Buffer): IpResult {
 }
 
 function decodeIpv6(packet: Buffer): IpResult {
-  if (packet.length < 40) return { kind: 'truncated', detail: `IPv6 header needs 40 bytes, ${packet.length} captured` };
+  if (packet.length < 40)
+    return { kind: 'truncated', detail: `IPv6 header needs 40 bytes, ${packet.length} captured` };
   const payloadLength = packet.readUInt16BE(4);
   // Payload length 0 means a jumbogram (RFC 2675) or a TSO packet; the captured bytes are the packet.
   const end = payloadLength === 0 ? packet.length : 40 + payloadLength;
   if (end > packet.length) {
-    return { kind: 'truncated', detail: `IPv6 payload length ${payloadLength}, ${packet.length - 40} bytes captured` };
+    return {
+      kind: 'truncated',
+      detail: `IPv6 payload length ${payloadLength}, ${packet.length - 40} bytes captured`,
+    };
   }
   const src = formatIpv6(packet, 8);
   const dst = formatIpv6(packet, 24);
@@ -110,7 +121,14 @@ function decodeIpv6(packet: Buffer): IpResult {
   const walk = walkIpv6Headers(body, 40, packet[6] ?? 0);
   switch (walk.kind) {
     case 'payload':
-      return { kind: 'datagram', ipVersion: 6, src, dst, proto: walk.proto, payload: body.subarray(walk.offset) };
+      return {
+        kind: 'datagram',
+        ipVersion: 6,
+        src,
+        dst,
+        proto: walk.proto,
+        payload: body.subarray(walk.offset),
+      };
     case 'empty':
       return { kind: 'empty' };
     case 'malformed':
@@ -127,7 +145,14 @@ function decodeIpv6(packet: Buffer): IpResult {
       if (offset === 0 && !more) {
         const inner = walkIpv6Headers(body, at + 8, nextHeader);
         if (inner.kind === 'payload') {
-          return { kind: 'datagram', ipVersion: 6, src, dst, proto: inner.proto, payload: body.subarray(inner.offset) };
+          return {
+            kind: 'datagram',
+            ipVersion: 6,
+            src,
+            dst,
+            proto: inner.proto,
+            payload: body.subarray(inner.offset),
+          };
         }
         if (inner.kind === 'empty') return inner;
         if (inner.kind === 'malformed') return inner;
@@ -169,10 +194,12 @@ export function walkIpv6Headers(buf: Buffer, offset: number, nextHeader: number)
       case IPV6_ROUTING:
       case IPV6_DEST_OPTIONS:
       case IPV6_AH: {
-        if (buf.length - at < 2) return { kind: 'malformed', detail: `IPv6 extension header ${next} truncated` };
+        if (buf.length - at < 2)
+          return { kind: 'malformed', detail: `IPv6 extension header ${next} truncated` };
         const units = buf[at + 1] ?? 0;
         const length = next === IPV6_AH ? (units + 2) * 4 : (units + 1) * 8;
-        if (buf.length - at < length) return { kind: 'malformed', detail: `IPv6 extension header ${next} truncated` };
+        if (buf.length - at < length)
+          return { kind: 'malformed', detail: `IPv6 extension header ${next} truncated` };
         next = buf[at] ?? 0;
         at += length;
         break;

@@ -117,7 +117,10 @@ export class IpReassembler {
       entry.totalLength = end;
     }
     if (entry.totalLength !== null && end > entry.totalLength) {
-      return fail('overlap', `fragment ends at byte ${end}, after the last fragment's end ${entry.totalLength}`);
+      return fail(
+        'overlap',
+        `fragment ends at byte ${end}, after the last fragment's end ${entry.totalLength}`,
+      );
     }
     // Overlapping fragments are refused unless they repeat the same bytes (a duplicated packet):
     // RFC 5722 forbids reassembling IPv6 overlaps, and for IPv4 they are an evasion trick.
@@ -127,7 +130,8 @@ export class IpReassembler {
       if (from < to) {
         const mine = data.subarray(from - offset, to - offset);
         const theirs = part.data.subarray(from - part.offset, to - part.offset);
-        if (!mine.equals(theirs)) return fail('overlap', `fragments overlap with different bytes at ${from}..${to}`);
+        if (!mine.equals(theirs))
+          return fail('overlap', `fragments overlap with different bytes at ${from}..${to}`);
       }
     }
     entry.parts.push({ offset, data });

@@ -86,7 +86,9 @@ export class IpfixTcpFramer {
   /** Validates a header's version and length; returns the length, or 0 after recording the failure. */
   private check(version: number, length: number): number {
     if (version !== IPFIX_VERSION) {
-      this.fail(`version ${version} at stream offset ${this.offset}, expected ${IPFIX_VERSION} (RFC 7011 §3.1)`);
+      this.fail(
+        `version ${version} at stream offset ${this.offset}, expected ${IPFIX_VERSION} (RFC 7011 §3.1)`,
+      );
       return 0;
     }
     if (length < IPFIX_HEADER_LENGTH) {

@@ -60,12 +60,14 @@ export function decodeLinkLayer(linkType: number, data: Buffer): LinkResult {
     }
     case LINKTYPE_LINUX_SLL: {
       // packet type, ARPHRD type, address length, 8 address bytes, then the protocol (ethertype).
-      if (data.length < 16) return { kind: 'malformed', detail: `linux cooked header of ${data.length} bytes` };
+      if (data.length < 16)
+        return { kind: 'malformed', detail: `linux cooked header of ${data.length} bytes` };
       return byEtherType(data.readUInt16BE(14), data.subarray(16));
     }
     case LINKTYPE_LINUX_SLL2: {
       // The protocol comes first in version 2, then reserved, ifindex, ARPHRD, type, address.
-      if (data.length < 20) return { kind: 'malformed', detail: `linux cooked v2 header of ${data.length} bytes` };
+      if (data.length < 20)
+        return { kind: 'malformed', detail: `linux cooked v2 header of ${data.length} bytes` };
       return byEtherType(data.readUInt16BE(0), data.subarray(20));
     }
     case LINKTYPE_NULL:

@@ -73,8 +73,10 @@ export function readPcapngBlock(buf: Buffer, pos: number, section: PcapngSection
   } else {
     littleEndian = section.littleEndian;
   }
-  const u32 = (at: number): number => (littleEndian ? buf.readUInt32LE(pos + at) : buf.readUInt32BE(pos + at));
-  const u16 = (at: number): number => (littleEndian ? buf.readUInt16LE(pos + at) : buf.readUInt16BE(pos + at));
+  const u32 = (at: number): number =>
+    littleEndian ? buf.readUInt32LE(pos + at) : buf.readUInt32BE(pos + at);
+  const u16 = (at: number): number =>
+    littleEndian ? buf.readUInt16LE(pos + at) : buf.readUInt16BE(pos + at);
   const type = u32(0);
   const length = u32(4);
   if (length < 12 || length % 4 !== 0 || length > MAX_RECORD_LENGTH) {
@@ -82,20 +84,25 @@ export function readPcapngBlock(buf: Buffer, pos: number, section: PcapngSection
   }
   if (avail < length) return { kind: 'need', bytes: length };
   if (u32(length - 4) !== length) {
-    return { kind: 'fatal', detail: `block type 0x${type.toString(16)}: trailing length differs from ${length}` };
+    return {
+      kind: 'fatal',
+      detail: `block type 0x${type.toString(16)}: trailing length differs from ${length}`,
+    };
   }
 
   switch (type) {
     case BLOCK_SHB: {
-      if (length < 28) return { kind: 'fatal', detail: `section header block of ${length} bytes is too short` };
+      if (length < 28)
+        return { kind: 'fatal', detail: `section header block of ${length} bytes is too short` };
       return { kind: 'section', consumed: length, section: { littleEndian, interfaces: [] } };
     }
     case BLOCK_IDB: {
-      if (length < 20) return { kind: 'skip', consumed: length, detail: 'interface description block too short' };
+      if (length < 20)
+        return { kind: 'skip', consumed: length, detail: 'interface description block too short' };
       let unitsPerSecond = 1_000_000n;
       let offsetSeconds = 0n;
       // Options run from after the fixed fields to before the trailing length, each padded to 32 bits.
-      for (let at = 16; at + 4 <= length - 4; ) {
+      for (let at = 16; at + 4 <= length - 4;) {
         const code = u16(at);
         const optLen = u16(at + 2);
         if (code === OPTION_END || at + 4 + optLen > length - 4) break;
@@ -122,7 +129,11 @@ export function readPcapngBlock(buf: Buffer, pos: number, section: PcapngSection
       const capLen = u32(20);
       const origLen = u32(24);
       if (capLen > length - 32) {
-        return { kind: 'bad-packet', consumed: length, detail: `captured length ${capLen} overruns its block` };
+        return {
+          kind: 'bad-packet',
+          consumed: length,
+          detail: `captured length ${capLen} overruns its block`,
+        };
       }
       return {
         kind: 'packet',
@@ -134,7 +145,8 @@ export function readPcapngBlock(buf: Buffer, pos: number, section: PcapngSection
       };
     }
     case BLOCK_SPB: {
-      if (length < 16) return { kind: 'bad-packet', consumed: length, detail: 'simple packet block too short' };
+      if (length < 16)
+        return { kind: 'bad-packet', consumed: length, detail: 'simple packet block too short' };
       const origLen = u32(8);
       // A Simple Packet Block has no captured length: it is the original length, cut by the
       // block size and by interface 0's snap length (draft §4.4).

@@ -92,7 +92,9 @@ export class CaptureReader {
   /** Feeds the next bytes of the file; returns the datagrams they completed, in capture order. */
   push(chunk: Buffer | Uint8Array): CapturedDatagram[] {
     if (this.ended) return [];
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     try {
       this.parser.push(buf);
     } catch (err) {
@@ -246,7 +248,11 @@ export class CaptureReader {
     }
     const dataOffset = ((segment[12] ?? 0) >> 4) * 4;
     if (dataOffset < 20 || dataOffset > segment.length) {
-      this.issue('malformed-tcp', f.frame, `TCP data offset ${dataOffset} in a ${segment.length}-byte segment`);
+      this.issue(
+        'malformed-tcp',
+        f.frame,
+        `TCP data offset ${dataOffset} in a ${segment.length}-byte segment`,
+      );
       return;
     }
     const srcPort = segment.readUInt16BE(0);
@@ -285,13 +291,21 @@ export class CaptureReader {
         this.out.push({ tsMs: f.tsMs, transport: 'tcp', src, srcPort, dst, dstPort, payload: message });
       }
       if (framed.error !== null) {
-        this.issue('ipfix-framing', f.frame, `${describe(stream)}: ${framed.error}; rest of the stream skipped`);
+        this.issue(
+          'ipfix-framing',
+          f.frame,
+          `${describe(stream)}: ${framed.error}; rest of the stream skipped`,
+        );
         stream.broken = true;
         return;
       }
     }
     if (outcome.error !== null) {
-      this.issue('tcp-buffer-overflow', f.frame, `${describe(stream)}: ${outcome.error}; rest of the stream skipped`);
+      this.issue(
+        'tcp-buffer-overflow',
+        f.frame,
+        `${describe(stream)}: ${outcome.error}; rest of the stream skipped`,
+      );
       stream.broken = true;
       return;
     }

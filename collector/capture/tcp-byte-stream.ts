@@ -78,7 +78,8 @@ export class TcpByteStream {
       }
     }
     if ((flags & TCP_RST) !== 0) this.done = true;
-    if (this.finSeq !== null && this.nextSeq !== null && seqDiff(this.nextSeq, this.finSeq) >= 0) this.done = true;
+    if (this.finSeq !== null && this.nextSeq !== null && seqDiff(this.nextSeq, this.finSeq) >= 0)
+      this.done = true;
     // Segments still held cannot be delivered any more; `waitingBytes` keeps their count for the caller.
     if (this.done) this.outOfOrder.clear();
     return { data, ended: this.done, error: this.failure };

@@ -21,7 +21,14 @@ export const SYN = 0x02;
 export const RST = 0x04;
 export const ACK = 0x10;
 
-export function tcp(o: { srcPort: number; dstPort: number; seq: number; flags: number; payload?: Buffer; options?: Buffer }): Buffer {
+export function tcp(o: {
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  flags: number;
+  payload?: Buffer;
+  options?: Buffer;
+}): Buffer {
   const options = o.options ?? Buffer.alloc(0);
   const h = Buffer.alloc(20);
   h.writeUInt16BE(o.srcPort, 0);
@@ -100,7 +107,11 @@ export function ipv6(o: { src: string; dst: string; nextHeader: number; payload:
   return Buffer.concat([h, o.payload]);
 }
 
-export function ethernet(etherType: number, payload: Buffer, tags: readonly { tpid: number; vid: number }[] = []): Buffer {
+export function ethernet(
+  etherType: number,
+  payload: Buffer,
+  tags: readonly { tpid: number; vid: number }[] = [],
+): Buffer {
   const parts: Buffer[] = [Buffer.from('020000000002020000000001', 'hex')];
   for (const tag of tags) {
     const t = Buffer.alloc(4);

@@ -67,7 +67,15 @@ describe('link types', () => {
     ['Ethernet, IPv4', 1, ethernet(0x0800, v4), 4],
     ['Ethernet, IPv6', 1, ethernet(0x86dd, v6), 6],
     ['Ethernet, 802.1Q tag', 1, ethernet(0x0800, v4, [{ tpid: 0x8100, vid: 100 }]), 4],
-    ['Ethernet, 802.1ad + 802.1Q (QinQ)', 1, ethernet(0x86dd, v6, [{ tpid: 0x88a8, vid: 10 }, { tpid: 0x8100, vid: 20 }]), 6],
+    [
+      'Ethernet, 802.1ad + 802.1Q (QinQ)',
+      1,
+      ethernet(0x86dd, v6, [
+        { tpid: 0x88a8, vid: 10 },
+        { tpid: 0x8100, vid: 20 },
+      ]),
+      6,
+    ],
     ['Linux cooked (SLL), IPv4', 113, sll(0x0800, v4), 4],
     ['Linux cooked (SLL), IPv6', 113, sll(0x86dd, v6), 6],
     ['Linux cooked v2 (SLL2), IPv4', 276, sll2(0x0800, v4), 4],
@@ -104,7 +112,10 @@ describe('link types', () => {
 
   test('frames without IP, or without UDP/TCP, are ignored without an issue', () => {
     const arp = ethernet(0x0806, Buffer.alloc(28));
-    const icmp = ethernet(0x0800, ipv4({ src: SRC4, dst: DST4, proto: 1, payload: Buffer.from('0800f7ff00000000', 'hex') }));
+    const icmp = ethernet(
+      0x0800,
+      ipv4({ src: SRC4, dst: DST4, proto: 1, payload: Buffer.from('0800f7ff00000000', 'hex') }),
+    );
     const file = pcapFile({ linkType: 1 }, [
       { tsSec: real.tsSec, tsFrac: 0, data: arp },
       { tsSec: real.tsSec, tsFrac: 0, data: icmp },
@@ -141,7 +152,13 @@ describe('link types', () => {
 describe('IP headers', () => {
   test('IPv4 header options are skipped', () => {
     const options = Buffer.from('0101010101010100', 'hex'); // NOPs, then End of Option List
-    const packet = ipv4({ src: SRC4, dst: DST4, proto: 17, payload: udp(srcPort, dstPort, payload), options });
+    const packet = ipv4({
+      src: SRC4,
+      dst: DST4,
+      proto: 17,
+      payload: udp(srcPort, dstPort, payload),
+      options,
+    });
     expect(packet[0]).toBe(0x47);
     expectSingle(one(101, packet), expected(4));
   });
@@ -162,7 +179,12 @@ describe('IP headers', () => {
   });
 
   test('IPv4-mapped IPv6 addresses use mixed notation (RFC 5952 §5)', () => {
-    const packet = ipv6({ src: '::ffff:192.0.2.1', dst: '::1', nextHeader: 17, payload: udp(srcPort, dstPort, payload) });
+    const packet = ipv6({
+      src: '::ffff:192.0.2.1',
+      dst: '::1',
+      nextHeader: 17,
+      payload: udp(srcPort, dstPort, payload),
+    });
     const [d] = readCapture(one(229, packet)).datagrams;
     expect([d?.src, d?.dst]).toEqual(['::ffff:192.0.2.1', '::1']);
   });
@@ -188,7 +210,11 @@ describe('file formats', () => {
   const micros = BigInt(real.tsSec) * 1_000_000n + BigInt(real.tsUsec);
 
   test.each([true, false])('pcapng, little-endian section: %s', (littleEndian) => {
-    const file = new PcapngWriter().section(littleEndian).interface(1).enhancedPacket(0, micros, frame).build();
+    const file = new PcapngWriter()
+      .section(littleEndian)
+      .interface(1)
+      .enhancedPacket(0, micros, frame)
+      .build();
     expectSingle(file, expected(4));
   });
 
@@ -275,7 +301,15 @@ describe('IP fragments', () => {
       tsFrac: real.tsUsec + i,
       data: ethernet(
         0x0800,
-        ipv4({ src: SRC4, dst: DST4, proto: 17, payload: f?.data ?? Buffer.alloc(0), id: 77, fragmentOffset: f?.offset, moreFragments: f?.more }),
+        ipv4({
+          src: SRC4,
+          dst: DST4,
+          proto: 17,
+          payload: f?.data ?? Buffer.alloc(0),
+          id: 77,
+          fragmentOffset: f?.offset,
+          moreFragments: f?.more,
+        }),
       ),
     }));
     const result = readCapture(pcapFile({ linkType: 1 }, records));
@@ -292,22 +326,45 @@ describe('IP fragments', () => {
     const records = [];
     for (let at = 0; at < fragmentable.length; at += size) {
       const more = at + size < fragmentable.length;
-      const chain = Buffer.concat([ipv6FragmentHeader(60, at, more, 0xabcdef), fragmentable.subarray(at, at + size)]);
-      records.unshift({ tsSec: real.tsSec, tsFrac: real.tsUsec, data: ipv6({ src: SRC6_LONG, dst: DST6, nextHeader: 44, payload: chain }) });
+      const chain = Buffer.concat([
+        ipv6FragmentHeader(60, at, more, 0xabcdef),
+        fragmentable.subarray(at, at + size),
+      ]);
+      records.unshift({
+        tsSec: real.tsSec,
+        tsFrac: real.tsUsec,
+        data: ipv6({ src: SRC6_LONG, dst: DST6, nextHeader: 44, payload: chain }),
+      });
     }
     expect(records.length).toBeGreaterThan(1);
     expectSingle(pcapFile({ linkType: 229 }, records), expected(6));
   });
 
-  const frag = (f: { offset: number; data: Buffer; more: boolean }, tsSec = real.tsSec): { tsSec: number; tsFrac: number; data: Buffer } => ({
+  const frag = (
+    f: { offset: number; data: Buffer; more: boolean },
+    tsSec = real.tsSec,
+  ): { tsSec: number; tsFrac: number; data: Buffer } => ({
     tsSec,
     tsFrac: 0,
-    data: ipv4({ src: SRC4, dst: DST4, proto: 17, payload: f.data, id: 5, fragmentOffset: f.offset, moreFragments: f.more }),
+    data: ipv4({
+      src: SRC4,
+      dst: DST4,
+      proto: 17,
+      payload: f.data,
+      id: 5,
+      fragmentOffset: f.offset,
+      moreFragments: f.more,
+    }),
   });
 
   test('a missing fragment is reported when the capture ends', () => {
     const frags = pieces(200);
-    const result = readCapture(pcapFile({ linkType: 228 }, frags.slice(1).map((f) => frag(f))));
+    const result = readCapture(
+      pcapFile(
+        { linkType: 228 },
+        frags.slice(1).map((f) => frag(f)),
+      ),
+    );
     expect(result.datagrams).toEqual([]);
     expect(result.issues.map((i) => [i.kind, i.frame])).toEqual([['ip-fragment-incomplete', 1]]);
   });

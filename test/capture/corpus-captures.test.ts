@@ -3,7 +3,13 @@ import { describe, expect, test } from 'vitest';
 
 import { CaptureReader, readCapture, readCaptureStream } from '../../collector/capture/index.js';
 import type { CapturedDatagram } from '../../collector/capture/index.js';
-import { EXPORTS_DIR, expectedCaptures, listExportCaptures, readExport, readRunInfo } from './corpus-fixtures.js';
+import {
+  EXPORTS_DIR,
+  expectedCaptures,
+  listExportCaptures,
+  readExport,
+  readRunInfo,
+} from './corpus-fixtures.js';
 
 /** Export sequence number from the message header: v5 offset 16, v9 offset 12, IPFIX offset 8. */
 function headerSequence(payload: Buffer): number {
@@ -25,7 +31,7 @@ describe.each(captures)('%s', (capture) => {
   const run = readRunInfo(capture);
   const collectorPort = Number(run.collector.split(':')[1]);
 
-  test('yields tshark\'s export messages, in order, without issues', () => {
+  test("yields tshark's export messages, in order, without issues", () => {
     const result = readCapture(readExport(capture));
     expect(result.issues).toEqual([]);
     expect(result.issueCounts).toEqual({});
@@ -82,7 +88,9 @@ test('readCaptureStream reads a file from a read stream in small chunks, with pr
   const capture = 'h_multi_tunnel_mixed/pmacct_ipfix.pcap';
   const size = readExport(capture).length;
   const batches = [];
-  for await (const batch of readCaptureStream(createReadStream(EXPORTS_DIR + capture, { highWaterMark: 512 }))) {
+  for await (const batch of readCaptureStream(
+    createReadStream(EXPORTS_DIR + capture, { highWaterMark: 512 }),
+  )) {
     batches.push(batch);
   }
   const last = batches.at(-1);

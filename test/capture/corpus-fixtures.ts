@@ -50,7 +50,13 @@ export function readRunInfo(capture: string): RunInfo {
  * The first record of a corpus capture, cut out with fixed offsets instead of the reader under
  * test: these files are little-endian microsecond pcaps of Ethernet + 20-byte IPv4 + UDP frames.
  */
-export function firstUdpFrame(capture: string): { tsSec: number; tsUsec: number; srcPort: number; dstPort: number; payload: Buffer } {
+export function firstUdpFrame(capture: string): {
+  tsSec: number;
+  tsUsec: number;
+  srcPort: number;
+  dstPort: number;
+  payload: Buffer;
+} {
   const file = readExport(capture);
   const capLen = file.readUInt32LE(24 + 8);
   const frame = file.subarray(40, 40 + capLen);

@@ -11,9 +11,10 @@ const HMULTI = 'h_multi_tunnel_mixed/softflowd_ipfix_tcp.pcap';
 const stream2 = readExport(HMULTI.replace(/\.pcap$/, '.tcpstream.bin'));
 const input = Buffer.concat([stream, stream2]);
 /** Message lengths as tshark decoded them. */
-const lengths = [...(expectedCaptures[CAPTURE]?.lengths ?? []), ...(expectedCaptures[HMULTI]?.lengths ?? [])].map(
-  (l) => l ?? 0,
-);
+const lengths = [
+  ...(expectedCaptures[CAPTURE]?.lengths ?? []),
+  ...(expectedCaptures[HMULTI]?.lengths ?? []),
+].map((l) => l ?? 0);
 const expectedMessages: Buffer[] = [];
 for (let at = 0, i = 0; i < lengths.length; at += lengths[i] ?? 0, i++) {
   expectedMessages.push(input.subarray(at, at + (lengths[i] ?? 0)));

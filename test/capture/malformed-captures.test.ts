@@ -5,14 +5,28 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 
 import { CaptureReader, readCapture } from '../../collector/capture/index.js';
-import { PcapngWriter, ethernet, ipv4, ipv6, loopback, pcapFile, sll, sll2, tcp, udp } from './capture-builder.js';
+import {
+  PcapngWriter,
+  ethernet,
+  ipv4,
+  ipv6,
+  loopback,
+  pcapFile,
+  sll,
+  sll2,
+  tcp,
+  udp,
+} from './capture-builder.js';
 import { expectedCaptures, firstUdpFrame, listExportCaptures, readExport } from './corpus-fixtures.js';
 
 const CAPTURE = 'h_multi_tunnel_mixed/pmacct_ipfix.pcap';
 const file = readExport(CAPTURE);
 const all = readCapture(file).datagrams;
 const real = firstUdpFrame(CAPTURE);
-const goodFrame = ethernet(0x0800, ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: udp(5000, 4739, real.payload) }));
+const goodFrame = ethernet(
+  0x0800,
+  ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: udp(5000, 4739, real.payload) }),
+);
 
 /** The real export datagram, framed for `linkType`. */
 function goodFrameFor(linkType: number): Buffer {
@@ -27,7 +41,12 @@ function goodFrameFor(linkType: number): Buffer {
     case 276:
       return sll2(0x0800, ip4);
     case 229:
-      return ipv6({ src: '2001:db8::1', dst: '2001:db8::2', nextHeader: 17, payload: udp(5000, 4739, real.payload) });
+      return ipv6({
+        src: '2001:db8::1',
+        dst: '2001:db8::2',
+        nextHeader: 17,
+        payload: udp(5000, 4739, real.payload),
+      });
     default:
       return ip4;
   }
@@ -59,7 +78,7 @@ describe('files', () => {
   test('a file cut anywhere gives the datagrams before the cut, and one issue unless cut between records', () => {
     const allHex = all.map((d) => d.payload.toString('hex'));
     const boundaries = new Set<number>([24]);
-    for (let at = 24; at < file.length; ) {
+    for (let at = 24; at < file.length;) {
       at += 16 + file.readUInt32LE(at + 8);
       boundaries.add(at);
     }
@@ -94,7 +113,12 @@ describe('files', () => {
   });
 
   test('pcapng: a block length that is not a multiple of 4 stops the file', () => {
-    const ng = new PcapngWriter().section().interface(1).enhancedPacket(0, 1n, goodFrame).enhancedPacket(0, 2n, goodFrame).build();
+    const ng = new PcapngWriter()
+      .section()
+      .interface(1)
+      .enhancedPacket(0, 1n, goodFrame)
+      .enhancedPacket(0, 2n, goodFrame)
+      .build();
     const secondEpb = ng.lastIndexOf(Buffer.from([6, 0, 0, 0]));
     const broken = Buffer.from(ng);
     broken.writeUInt32LE(broken.readUInt32LE(secondEpb + 4) + 1, secondEpb + 4);
@@ -104,7 +128,12 @@ describe('files', () => {
   });
 
   test('pcapng: a packet on an interface that was never described', () => {
-    const ng = new PcapngWriter().section().interface(1).enhancedPacket(3, 1n, goodFrame).enhancedPacket(0, 2n, goodFrame).build();
+    const ng = new PcapngWriter()
+      .section()
+      .interface(1)
+      .enhancedPacket(3, 1n, goodFrame)
+      .enhancedPacket(0, 2n, goodFrame)
+      .build();
     const result = readCapture(ng);
     expect(result.issues.map((i) => [i.kind, i.frame])).toEqual([['unknown-interface', 1]]);
     expect(result.datagrams).toHaveLength(1);
@@ -127,36 +156,116 @@ describe('files', () => {
 });
 
 describe('packets', () => {
-  const udpPacket = ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: udp(1, 2, Buffer.from('hello')) });
+  const udpPacket = ipv4({
+    src: '192.0.2.1',
+    dst: '192.0.2.2',
+    proto: 17,
+    payload: udp(1, 2, Buffer.from('hello')),
+  });
 
   test.each<[string, Buffer, number, string]>([
     ['Ethernet frame shorter than its header', Buffer.alloc(10), 1, 'malformed-link-header'],
-    ['VLAN tag cut off', Buffer.concat([Buffer.alloc(12), Buffer.from('8100', 'hex'), Buffer.alloc(2)]), 1, 'malformed-link-header'],
+    [
+      'VLAN tag cut off',
+      Buffer.concat([Buffer.alloc(12), Buffer.from('8100', 'hex'), Buffer.alloc(2)]),
+      1,
+      'malformed-link-header',
+    ],
     ['Linux cooked header cut off', Buffer.alloc(12), 113, 'malformed-link-header'],
     ['Linux cooked v2 header cut off', Buffer.alloc(12), 276, 'malformed-link-header'],
     ['loopback header cut off', Buffer.alloc(2), 0, 'malformed-link-header'],
     ['IP version 5', Buffer.concat([Buffer.from([0x55]), udpPacket.subarray(1)]), 101, 'malformed-ip'],
     ['link says IPv6, packet says IPv4', udpPacket, 229, 'malformed-ip'],
-    ['IPv4 header length 12', Buffer.concat([Buffer.from([0x43]), udpPacket.subarray(1)]), 101, 'malformed-ip'],
-    ['IPv4 total length beyond the capture', ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: udp(1, 2, Buffer.from('x')), totalLength: 900 }), 101, 'truncated-packet'],
-    ['IPv4 total length below the header', ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: Buffer.alloc(8), totalLength: 12 }), 101, 'malformed-ip'],
+    [
+      'IPv4 header length 12',
+      Buffer.concat([Buffer.from([0x43]), udpPacket.subarray(1)]),
+      101,
+      'malformed-ip',
+    ],
+    [
+      'IPv4 total length beyond the capture',
+      ipv4({
+        src: '192.0.2.1',
+        dst: '192.0.2.2',
+        proto: 17,
+        payload: udp(1, 2, Buffer.from('x')),
+        totalLength: 900,
+      }),
+      101,
+      'truncated-packet',
+    ],
+    [
+      'IPv4 total length below the header',
+      ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: Buffer.alloc(8), totalLength: 12 }),
+      101,
+      'malformed-ip',
+    ],
     ['IPv4 header cut off', udpPacket.subarray(0, 15), 101, 'truncated-packet'],
     ['IPv6 header cut off', Buffer.from([0x60, 0, 0, 0]), 101, 'truncated-packet'],
-    ['IPv6 extension header cut off', ipv6({ src: '::1', dst: '::2', nextHeader: 0, payload: Buffer.from([17]) }), 229, 'malformed-ip'],
-    ['UDP length beyond the packet', ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: Buffer.from('0001000200ff0000aa', 'hex') }), 101, 'malformed-udp'],
-    ['UDP length below 8', ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: Buffer.from('0001000200040000', 'hex') }), 101, 'malformed-udp'],
-    ['UDP header cut off', ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: Buffer.alloc(5) }), 101, 'malformed-udp'],
-    ['TCP header cut off', ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 6, payload: Buffer.alloc(12) }), 101, 'malformed-tcp'],
+    [
+      'IPv6 extension header cut off',
+      ipv6({ src: '::1', dst: '::2', nextHeader: 0, payload: Buffer.from([17]) }),
+      229,
+      'malformed-ip',
+    ],
+    [
+      'UDP length beyond the packet',
+      ipv4({
+        src: '192.0.2.1',
+        dst: '192.0.2.2',
+        proto: 17,
+        payload: Buffer.from('0001000200ff0000aa', 'hex'),
+      }),
+      101,
+      'malformed-udp',
+    ],
+    [
+      'UDP length below 8',
+      ipv4({
+        src: '192.0.2.1',
+        dst: '192.0.2.2',
+        proto: 17,
+        payload: Buffer.from('0001000200040000', 'hex'),
+      }),
+      101,
+      'malformed-udp',
+    ],
+    [
+      'UDP header cut off',
+      ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 17, payload: Buffer.alloc(5) }),
+      101,
+      'malformed-udp',
+    ],
+    [
+      'TCP header cut off',
+      ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 6, payload: Buffer.alloc(12) }),
+      101,
+      'malformed-tcp',
+    ],
     [
       'TCP data offset past the segment',
-      ipv4({ src: '192.0.2.1', dst: '192.0.2.2', proto: 6, payload: (() => { const t = tcp({ srcPort: 1, dstPort: 2, seq: 0, flags: 0x10 }); t[12] = 0xf0; return t; })() }),
+      ipv4({
+        src: '192.0.2.1',
+        dst: '192.0.2.2',
+        proto: 6,
+        payload: (() => {
+          const t = tcp({ srcPort: 1, dstPort: 2, seq: 0, flags: 0x10 });
+          t[12] = 0xf0;
+          return t;
+        })(),
+      }),
       101,
       'malformed-tcp',
     ],
   ])('%s', (_name, data, linkType, kind) => {
     // A good datagram after the bad frame shows that reading goes on.
     const good = goodFrameFor(linkType);
-    const result = readCapture(pcapFile({ linkType }, [{ tsSec: 1, tsFrac: 0, data }, { tsSec: 1, tsFrac: 1, data: good }]));
+    const result = readCapture(
+      pcapFile({ linkType }, [
+        { tsSec: 1, tsFrac: 0, data },
+        { tsSec: 1, tsFrac: 1, data: good },
+      ]),
+    );
     expect(result.issues.map((i) => [i.kind, i.frame])).toEqual([[kind, 1]]);
     expect(result.issueCounts).toEqual({ [kind]: 1 });
     expect(result.datagrams.map((d) => d.payload)).toEqual([real.payload]);
@@ -181,7 +290,10 @@ describe('never throws, never loops (property tests)', () => {
   };
 
   test('random bytes', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => check(Buffer.from(bytes))), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => check(Buffer.from(bytes))),
+      { numRuns: 500 },
+    );
   });
 
   test('random bytes after a valid pcap or pcapng header, for every link type the reader knows', () => {
@@ -192,8 +304,16 @@ describe('never throws, never loops (property tests)', () => {
         fc.boolean(),
         (linkType, frames, ng) => {
           const file = ng
-            ? frames.reduce((w, f, i) => w.enhancedPacket(0, BigInt(i), Buffer.from(f)), new PcapngWriter().section().interface(linkType)).build()
-            : pcapFile({ linkType }, frames.map((f, i) => ({ tsSec: i, tsFrac: 0, data: Buffer.from(f) })));
+            ? frames
+                .reduce(
+                  (w, f, i) => w.enhancedPacket(0, BigInt(i), Buffer.from(f)),
+                  new PcapngWriter().section().interface(linkType),
+                )
+                .build()
+            : pcapFile(
+                { linkType },
+                frames.map((f, i) => ({ tsSec: i, tsFrac: 0, data: Buffer.from(f) })),
+              );
           check(file);
         },
       ),
@@ -228,9 +348,12 @@ describe('never throws, never loops (property tests)', () => {
           const whole = readCapture(buf);
           const reader = new CaptureReader();
           const datagrams = [];
-          for (let at = 0; at < buf.length; at += step) datagrams.push(...reader.push(buf.subarray(at, at + step)));
+          for (let at = 0; at < buf.length; at += step)
+            datagrams.push(...reader.push(buf.subarray(at, at + step)));
           datagrams.push(...reader.end());
-          expect(datagrams.map((d) => d.payload.toString('hex'))).toEqual(whole.datagrams.map((d) => d.payload.toString('hex')));
+          expect(datagrams.map((d) => d.payload.toString('hex'))).toEqual(
+            whole.datagrams.map((d) => d.payload.toString('hex')),
+          );
           expect(reader.issues).toEqual(whole.issues);
           expect(reader.frames).toBe(whole.frames);
         },

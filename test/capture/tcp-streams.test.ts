@@ -36,12 +36,14 @@ function capture(segments: readonly Segment[]): Buffer {
     { linkType: 1 },
     segments.map((s, i) => {
       const srcPort = s.srcPort ?? 40000;
-      const t = s.reverse === true
-        ? tcp({ srcPort: 4739, dstPort: srcPort, seq: s.seq, flags: s.flags, payload: s.payload })
-        : tcp({ srcPort, dstPort: 4739, seq: s.seq, flags: s.flags, payload: s.payload });
-      const packet = s.reverse === true
-        ? ipv4({ src: COLLECTOR, dst: EXPORTER, proto: 6, payload: t })
-        : ipv4({ src: EXPORTER, dst: COLLECTOR, proto: 6, payload: t });
+      const t =
+        s.reverse === true
+          ? tcp({ srcPort: 4739, dstPort: srcPort, seq: s.seq, flags: s.flags, payload: s.payload })
+          : tcp({ srcPort, dstPort: 4739, seq: s.seq, flags: s.flags, payload: s.payload });
+      const packet =
+        s.reverse === true
+          ? ipv4({ src: COLLECTOR, dst: EXPORTER, proto: 6, payload: t })
+          : ipv4({ src: EXPORTER, dst: COLLECTOR, proto: 6, payload: t });
       return { tsSec: 1_700_000_000, tsFrac: i, data: ethernet(0x0800, packet) };
     }),
   );
@@ -80,7 +82,13 @@ test('segments in order, with handshake, ACKs and FIN, give the messages', () =>
   expect(result.issues).toEqual([]);
   expect(result.datagrams.map((d) => d.payload)).toEqual(messages);
   for (const d of result.datagrams) {
-    expect([d.transport, d.src, d.srcPort, d.dst, d.dstPort]).toEqual(['tcp', EXPORTER, 40000, COLLECTOR, 4739]);
+    expect([d.transport, d.src, d.srcPort, d.dst, d.dstPort]).toEqual([
+      'tcp',
+      EXPORTER,
+      40000,
+      COLLECTOR,
+      4739,
+    ]);
   }
 });
 
@@ -92,16 +100,26 @@ test('any cutting, reordering, duplication and re-cut retransmission gives the s
       fc.integer({ min: 0, max: 0xffffffff }),
       fc.infiniteStream(fc.nat()),
       (cuts, retransmitCuts, isn, randomness) => {
-        const segments = cut(stream, [...cuts].sort((a, b) => a - b), isn);
-        // Retransmissions cut at other places overlap the originals' boundaries.
-        const again = cut(stream, [...retransmitCuts].sort((a, b) => a - b), isn).filter(
-          () => (randomness.next().value ?? 0) % 3 === 0,
+        const segments = cut(
+          stream,
+          [...cuts].sort((a, b) => a - b),
+          isn,
         );
+        // Retransmissions cut at other places overlap the originals' boundaries.
+        const again = cut(
+          stream,
+          [...retransmitCuts].sort((a, b) => a - b),
+          isn,
+        ).filter(() => (randomness.next().value ?? 0) % 3 === 0);
         const shuffled = [...segments, ...again]
           .map((s) => ({ s, k: randomness.next().value ?? 0 }))
           .sort((a, b) => a.k - b.k)
           .map((x) => x.s);
-        const file = capture([{ seq: isn, flags: SYN }, ...shuffled, { seq: isn + 1 + stream.length, flags: FIN | ACK }]);
+        const file = capture([
+          { seq: isn, flags: SYN },
+          ...shuffled,
+          { seq: isn + 1 + stream.length, flags: FIN | ACK },
+        ]);
         const result = readCapture(file);
         expect(result.issues).toEqual([]);
         // Hex strings compare far faster than vitest's element-wise Buffer equality.
@@ -141,7 +159,11 @@ test('a stream that ends inside a message reports it', () => {
   const isn = 10;
   const partial = stream.subarray(0, (lengths[0] ?? 0) + 100);
   const result = readCapture(
-    capture([{ seq: isn, flags: SYN }, ...cut(partial, [500], isn), { seq: isn + 1 + partial.length, flags: FIN }]),
+    capture([
+      { seq: isn, flags: SYN },
+      ...cut(partial, [500], isn),
+      { seq: isn + 1 + partial.length, flags: FIN },
+    ]),
   );
   expect(result.datagrams.map((d) => d.payload)).toEqual([messages[0]]);
   expect(result.issues.map((i) => [i.kind, i.frame])).toEqual([['tcp-stream-incomplete', 4]]);
@@ -150,7 +172,14 @@ test('a stream that ends inside a message reports it', () => {
 test('a RST in the middle of a message ends the stream with an issue', () => {
   const isn = 10;
   const partial = stream.subarray(0, (lengths[0] ?? 0) + 100);
-  const result = readCapture(capture([{ seq: isn, flags: SYN }, ...cut(partial, [], isn), { seq: 4, flags: RST, reverse: true }, { seq: isn + 1 + partial.length, flags: RST }]));
+  const result = readCapture(
+    capture([
+      { seq: isn, flags: SYN },
+      ...cut(partial, [], isn),
+      { seq: 4, flags: RST, reverse: true },
+      { seq: isn + 1 + partial.length, flags: RST },
+    ]),
+  );
   expect(result.datagrams).toHaveLength(1);
   expect(result.issues.map((i) => i.kind)).toEqual(['tcp-stream-incomplete']);
 });
@@ -182,7 +211,19 @@ test('a segment recorded with IPv4 total length 0 (TCP segmentation offload) is 
   const t = tcp({ srcPort: 40000, dstPort: 4739, seq: 1, flags: ACK, payload: stream });
   const packet = ipv4({ src: EXPORTER, dst: COLLECTOR, proto: 6, payload: t, totalLength: 0 });
   const file = pcapFile({ linkType: 1 }, [
-    { tsSec: 1, tsFrac: 0, data: ethernet(0x0800, ipv4({ src: EXPORTER, dst: COLLECTOR, proto: 6, payload: tcp({ srcPort: 40000, dstPort: 4739, seq: 0, flags: SYN }) })) },
+    {
+      tsSec: 1,
+      tsFrac: 0,
+      data: ethernet(
+        0x0800,
+        ipv4({
+          src: EXPORTER,
+          dst: COLLECTOR,
+          proto: 6,
+          payload: tcp({ srcPort: 40000, dstPort: 4739, seq: 0, flags: SYN }),
+        }),
+      ),
+    },
     { tsSec: 1, tsFrac: 1, data: ethernet(0x0800, packet) },
   ]);
   expect(payloads(file)).toEqual(messages);
@@ -194,6 +235,8 @@ describe('message timestamps', () => {
     const file = capture([{ seq: isn, flags: SYN }, ...cut(stream, [1000, (lengths[0] ?? 0) + 10], isn)]);
     const result = readCapture(file);
     // Frames are 1 µs apart from 0: message 1 completes in frame 3 (index 2), the rest in frame 4.
-    expect(result.datagrams.map((d) => Math.round((d.tsMs - 1_700_000_000_000) * 1000))).toEqual([2, 3, 3, 3, 3]);
+    expect(result.datagrams.map((d) => Math.round((d.tsMs - 1_700_000_000_000) * 1000))).toEqual([
+      2, 3, 3, 3, 3,
+    ]);
   });
 });

@@ -25,6 +25,7 @@ export interface CaptureReaderOptions {
 export const DEFAULT_MAX_ISSUES = 10_000;
 
 interface TcpDirection {
+  readonly key: string;
   readonly src: string;
   readonly srcPort: number;
   readonly dst: string;
@@ -32,10 +33,6 @@ interface TcpDirection {
   readonly bytes: TcpByteStream;
   readonly framer: IpfixTcpFramer;
   lastFrame: number;
-  /** Framing or buffering failed: the rest of this stream is ignored. */
-  broken: boolean;
-  /** End-of-stream issues were reported already. */
-  finished: boolean;
 }
 
 /**
@@ -48,7 +45,14 @@ export class CaptureReader {
   private readonly reassembler: IpReassembler;
   private readonly ports: ReadonlySet<number> | null;
   private readonly maxIssues: number;
+  /** TCP directions still being read, by `src|srcPort|dst|dstPort`. */
   private readonly streams = new Map<string, TcpDirection>();
+  /**
+   * Directions that ended (FIN, RST, framing error), with their initial sequence number: late
+   * retransmissions are ignored, a SYN with another ISN opens a new connection. Only this small
+   * record is kept, so a capture with many connections does not hold their buffers.
+   */
+  private readonly closedStreams = new Map<string, number | null>();
   private readonly issueList: CaptureIssue[] = [];
   private readonly counts: Record<string, number> = {};
   private ignoredFrames = 0;
@@ -111,8 +115,8 @@ export class CaptureReader {
     const abandoned: AbandonedDatagram[] = [];
     this.reassembler.flush(abandoned);
     for (const a of abandoned) this.issue('ip-fragment-incomplete', a.frame, a.detail);
-    for (const stream of this.streams.values()) this.finishStream(stream);
-    this.streams.clear();
+    for (const stream of [...this.streams.values()]) this.finishStream(stream);
+    this.closedStreams.clear();
     return this.take();
   }
 
@@ -261,14 +265,20 @@ export class CaptureReader {
     const seq = segment.readUInt32BE(4);
     const flags = segment[13] ?? 0;
     const key = `${src}|${srcPort}|${dst}|${dstPort}`;
+    const isSyn = (flags & TCP_SYN) !== 0;
     let stream = this.streams.get(key);
     // A SYN with another initial sequence number is a new connection on the same ports.
-    if (stream !== undefined && (flags & TCP_SYN) !== 0 && stream.bytes.isn !== seq) {
+    if (stream !== undefined && isSyn && stream.bytes.isn !== seq) {
       this.finishStream(stream);
       stream = undefined;
     }
     if (stream === undefined) {
+      if (this.closedStreams.has(key)) {
+        if (!isSyn || this.closedStreams.get(key) === seq) return;
+        this.closedStreams.delete(key);
+      }
       stream = {
+        key,
         src,
         srcPort,
         dst,
@@ -276,13 +286,10 @@ export class CaptureReader {
         bytes: new TcpByteStream(),
         framer: new IpfixTcpFramer(),
         lastFrame: f.frame,
-        broken: false,
-        finished: false,
       };
       this.streams.set(key, stream);
     }
     stream.lastFrame = f.frame;
-    if (stream.broken || stream.finished) return;
 
     const outcome = stream.bytes.segment(seq, flags, segment.subarray(dataOffset));
     for (const chunk of outcome.data) {
@@ -296,7 +303,7 @@ export class CaptureReader {
           f.frame,
           `${describe(stream)}: ${framed.error}; rest of the stream skipped`,
         );
-        stream.broken = true;
+        this.closeStream(stream);
         return;
       }
     }
@@ -306,17 +313,20 @@ export class CaptureReader {
         f.frame,
         `${describe(stream)}: ${outcome.error}; rest of the stream skipped`,
       );
-      stream.broken = true;
+      this.closeStream(stream);
       return;
     }
     if (outcome.ended) this.finishStream(stream);
   }
 
+  private closeStream(stream: TcpDirection): void {
+    this.streams.delete(stream.key);
+    this.closedStreams.set(stream.key, stream.bytes.isn);
+  }
+
   /** Reports bytes a stream left unframed when it ended (FIN, RST, new connection or end of file). */
   private finishStream(stream: TcpDirection): void {
-    if (stream.finished) return;
-    stream.finished = true;
-    if (stream.broken) return;
+    this.closeStream(stream);
     if (stream.bytes.waitingBytes > 0) {
       this.issue(
         'tcp-stream-gap',

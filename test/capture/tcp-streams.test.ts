@@ -169,6 +169,15 @@ test('a stream that ends inside a message reports it', () => {
   expect(result.issues.map((i) => [i.kind, i.frame])).toEqual([['tcp-stream-incomplete', 4]]);
 });
 
+test('segments retransmitted after the FIN are ignored', () => {
+  const isn = 10;
+  const segments = cut(stream, [2000], isn);
+  const fin = { seq: isn + 1 + stream.length, flags: FIN | ACK };
+  const result = readCapture(capture([{ seq: isn, flags: SYN }, ...segments, fin, ...segments, fin]));
+  expect(result.issues).toEqual([]);
+  expect(result.datagrams.map((d) => d.payload)).toEqual(messages);
+});
+
 test('a RST in the middle of a message ends the stream with an issue', () => {
   const isn = 10;
   const partial = stream.subarray(0, (lengths[0] ?? 0) + 100);

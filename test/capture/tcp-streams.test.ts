@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 
 import { readCapture } from '../../collector/capture/index.js';
-import { ACK, FIN, RST, SYN, ethernet, ipv4, pcapFile, tcp } from './capture-builder.js';
+import { ACK, FIN, RST, SYN, ethernet, ipv4, ipv6, pcapFile, tcp } from './capture-builder.js';
 import { expectedCaptures, readExport } from './corpus-fixtures.js';
 
 const CAPTURE = 'h_multi_tunnel_mixed/softflowd_ipfix_tcp.pcap';
@@ -236,6 +236,27 @@ test('a segment recorded with IPv4 total length 0 (TCP segmentation offload) is 
     { tsSec: 1, tsFrac: 1, data: ethernet(0x0800, packet) },
   ]);
   expect(payloads(file)).toEqual(messages);
+});
+
+test('IPFIX over TCP over IPv6 is framed the same way', () => {
+  const segments = [{ seq: 7, flags: SYN }, ...cut(stream, [1000, 3000], 7)];
+  const file = pcapFile(
+    { linkType: 229 },
+    segments.map((s, i) => ({
+      tsSec: 1,
+      tsFrac: i,
+      data: ipv6({
+        src: '2001:db8::33',
+        dst: '2001:db8::1',
+        nextHeader: 6,
+        payload: tcp({ srcPort: 40000, dstPort: 4739, seq: s.seq, flags: s.flags, payload: s.payload }),
+      }),
+    })),
+  );
+  const result = readCapture(file);
+  expect(result.issues).toEqual([]);
+  expect(result.datagrams.map((d) => d.payload)).toEqual(messages);
+  expect(result.datagrams[0]).toMatchObject({ src: '2001:db8::33', dst: '2001:db8::1', transport: 'tcp' });
 });
 
 describe('message timestamps', () => {

@@ -26,7 +26,10 @@ const cidrSchema = z.string().transform((text, ctx) => {
   const prefix = prefixText === undefined ? (canonical?.includes(':') ? 128 : 32) : Number(prefixText);
   const max = canonical?.includes(':') ? 128 : 32;
   if (canonical === null || extra !== undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > max) {
-    ctx.addIssue({ code: 'custom', message: `"${text}" is not a subnet (write it as 10.21.0.0/24 or 2001:db8::/48)` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${text}" is not a subnet (write it as 10.21.0.0/24 or 2001:db8::/48)`,
+    });
     return z.NEVER;
   }
   return `${canonical}/${prefix}`;
@@ -72,7 +75,11 @@ export const normalizeConfigSchema = z
      * A tunnel not seen for this long is dropped from the normalizer's memory (its rows stay
      * in the store); seen again, it comes back under the same id.
      */
-    tunnelIdleSeconds: z.number().int().min(60).default(7 * 86_400),
+    tunnelIdleSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .default(7 * 86_400),
     /** Ended SAs kept in memory per tunnel direction for pairing and rekey checks. */
     saHistory: z.number().int().min(1).max(64).default(8),
     /**

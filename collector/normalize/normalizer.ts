@@ -1,4 +1,10 @@
-import type { FlowKind, FlowRecord, LossClearedReason, NormalizedFlow, TunnelDirection } from '../../store/model.js';
+import type {
+  FlowKind,
+  FlowRecord,
+  LossClearedReason,
+  NormalizedFlow,
+  TunnelDirection,
+} from '../../store/model.js';
 import type { Encapsulation, SecurityAssociation, Tunnel } from '../../store/tunnels/tunnel.js';
 import { emptyBucketCounts } from '../../store/tunnels/tunnel-bucket.js';
 import type { TunnelBucketDelta } from '../../store/tunnels/tunnel-bucket.js';
@@ -115,7 +121,8 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
   if (restore !== undefined) restoreSnapshot(restore);
 
   function restoreSnapshot(snap: NormalizerSnapshot): void {
-    if (snap.version !== 1) throw new Error(`unsupported normalizer snapshot version ${String(snap.version)}`);
+    if (snap.version !== 1)
+      throw new Error(`unsupported normalizer snapshot version ${String(snap.version)}`);
     for (const t of snap.tunnels) {
       const copy: TunnelState = { ...t, saIds: { 'a-b': [...t.saIds['a-b']], 'b-a': [...t.saIds['b-a']] } };
       tunnels.set(copy.id, copy);
@@ -149,7 +156,13 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
 
   // ---- tunnels ----
 
-  function createTunnel(x: string, y: string, encapsulation: Encapsulation, startMs: number, endMs: number): TunnelState {
+  function createTunnel(
+    x: string,
+    y: string,
+    encapsulation: Encapsulation,
+    startMs: number,
+    endMs: number,
+  ): TunnelState {
     const [peerA, peerB] = compareAddresses(x, y) <= 0 ? [x, y] : [y, x];
     const t: TunnelState = {
       id: tunnelId(peerA, peerB, encapsulation),
@@ -242,7 +255,13 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     return sa;
   }
 
-  function createSa(r: FlowRecord, t: TunnelState, direction: TunnelDirection, key: string, generation: number): SaState {
+  function createSa(
+    r: FlowRecord,
+    t: TunnelState,
+    direction: TunnelDirection,
+    key: string,
+    generation: number,
+  ): SaState {
     const sa: SaState = {
       id: saId(r.src, r.dst, r.spi, generation),
       key,
@@ -258,14 +277,22 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
       endReason: null,
       pairedSaId: null,
     };
-    // A new SPI in a direction is a rekey: the SPI-keyed SAs still current there end now.
-    // SPI-less SAs are one per address pair, so they never rekey each other.
+    // A new SPI in a direction is a rekey: the SPI-keyed SAs still current there end when it
+    // first appears. Records can arrive out of order, so an SA that first appeared after this
+    // one is the successor instead and this one ends at once. SPI-less SAs are one per
+    // address pair, so they never rekey each other.
     const history = t.saIds[direction];
     if (r.spi !== null) {
       for (const id of history) {
-        const old = sas.get(id);
-        if (old !== undefined && old.spi !== null && old.endedMs === null) endSa(old, r.startMs, 'rekey');
+        const other = sas.get(id);
+        if (other === undefined || other.spi === null || other.endedMs !== null) continue;
+        if (other.firstSeenMs <= sa.firstSeenMs) endSa(other, sa.firstSeenMs, 'rekey');
+        else if (sa.endedMs === null || other.firstSeenMs < sa.endedMs) {
+          sa.endedMs = other.firstSeenMs;
+          sa.endReason = 'rekey';
+        }
       }
+      if (sa.endReason === 'rekey') batchCounters.rekeys++;
     }
     sas.set(sa.id, sa);
     saByKey.set(key, sa.id);
@@ -304,7 +331,13 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
   }
 
   /** True when another SA of the direction first appeared inside (startMs, endMs]. */
-  function saChangedDuring(t: TunnelState, direction: TunnelDirection, own: SaState | null, startMs: number, endMs: number): boolean {
+  function saChangedDuring(
+    t: TunnelState,
+    direction: TunnelDirection,
+    own: SaState | null,
+    startMs: number,
+    endMs: number,
+  ): boolean {
     for (const id of t.saIds[direction]) {
       if (own !== null && id === own.id) continue;
       const sa = sas.get(id);
@@ -338,7 +371,12 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
 
   // ---- buckets ----
 
-  function deltaFor(tunnel: string, bucketStartMs: number, direction: TunnelDirection, r: FlowRecord): TunnelBucketDelta {
+  function deltaFor(
+    tunnel: string,
+    bucketStartMs: number,
+    direction: TunnelDirection,
+    r: FlowRecord,
+  ): TunnelBucketDelta {
     const key = `${tunnel}|${bucketStartMs}|${direction}|${r.exporter}|${r.domainId}`;
     let delta = deltas.get(key);
     if (delta === undefined) {
@@ -360,7 +398,13 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     if (span.clamped) batchCounters.flowsClamped++;
   }
 
-  function addEspToBuckets(t: TunnelState, direction: TunnelDirection, r: FlowRecord, kind: BaseKind, loss: LossVerdict): void {
+  function addEspToBuckets(
+    t: TunnelState,
+    direction: TunnelDirection,
+    r: FlowRecord,
+    kind: BaseKind,
+    loss: LossVerdict,
+  ): void {
     spanOf(r);
     const isFragment = kind === 'esp-fragment';
     for (let i = 0; i < span.count; i++) {
@@ -388,7 +432,13 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
 
   type CountField = 'ikePackets' | 'icmpFragNeeded' | 'leakPackets';
 
-  function addCountToBuckets(tunnel: string, direction: TunnelDirection, r: FlowRecord, field: CountField, reason: LossClearedReason | null): void {
+  function addCountToBuckets(
+    tunnel: string,
+    direction: TunnelDirection,
+    r: FlowRecord,
+    field: CountField,
+    reason: LossClearedReason | null,
+  ): void {
     spanOf(r);
     for (let i = 0; i < span.count; i++) {
       const delta = deltaFor(tunnel, span.firstBucketMs + i * bucketMs, direction, r);
@@ -454,7 +504,9 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
    */
   function processEsp(r: FlowRecord, kind: BaseKind): NormalizedFlow {
     const encapsulation: Encapsulation = r.proto === 17 ? 'esp-in-udp' : 'esp';
-    const t = findTunnel(r.src, r.dst, encapsulation) ?? createTunnel(r.src, r.dst, encapsulation, r.startMs, r.endMs);
+    const t =
+      findTunnel(r.src, r.dst, encapsulation) ??
+      createTunnel(r.src, r.dst, encapsulation, r.startMs, r.endMs);
     touchTunnel(t, r.startMs, r.endMs);
     if (t.lastEspMs === null || r.endMs > t.lastEspMs) t.lastEspMs = r.endMs;
     const direction = directionOf(t, r.src);
@@ -550,7 +602,9 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
           if (c.a.contains(src) && c.b.contains(dst)) fromPeer = c.peerA;
           else if (c.b.contains(src) && c.a.contains(dst)) fromPeer = c.peerB;
           if (fromPeer === null) continue;
-          t = latestTunnelBetween(c.peerA, c.peerB) ?? createTunnel(c.peerA, c.peerB, 'esp', r.startMs, r.endMs);
+          t =
+            latestTunnelBetween(c.peerA, c.peerB) ??
+            createTunnel(c.peerA, c.peerB, 'esp', r.startMs, r.endMs);
           direction = directionOf(t, fromPeer);
           break;
         }
@@ -606,12 +660,17 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     }
     for (let i = 0; i < n; i++) {
       const r = batch[i] as FlowRecord;
-      const exportsSpi = r.proto === 50 && r.spi === null && spiPoints.size > 0 && spiPoints.has(`${r.exporter}|${r.domainId}`);
+      const exportsSpi =
+        r.proto === 50 &&
+        r.spi === null &&
+        spiPoints.size > 0 &&
+        spiPoints.has(`${r.exporter}|${r.domainId}`);
       kinds[i] = classifyBaseKind(r, exportsSpi);
     }
     for (let i = 0; i < n; i++) {
       const kind = kinds[i] as BaseKind;
-      if (kind === 'esp' || kind === 'esp-in-udp' || kind === 'esp-fragment') flows[i] = processEsp(batch[i] as FlowRecord, kind);
+      if (kind === 'esp' || kind === 'esp-in-udp' || kind === 'esp-fragment')
+        flows[i] = processEsp(batch[i] as FlowRecord, kind);
     }
     for (const id of pairingDirty) updatePairing(id);
     pairingDirty.clear();

@@ -1,7 +1,8 @@
 import { parseIpv4, parseIpv6 } from './address-order.js';
 
 /** An address parsed once so it can be tested against many subnets. */
-export type ParsedAddress = { readonly v4: number; readonly v6: null } | { readonly v4: -1; readonly v6: Uint8Array };
+export type ParsedAddress =
+  { readonly v4: number; readonly v6: null } | { readonly v4: -1; readonly v6: Uint8Array };
 
 export function parseAddress(text: string): ParsedAddress | null {
   const v4 = parseIpv4(text);
@@ -49,7 +50,7 @@ export function compileSubnets(cidrs: readonly string[]): SubnetMatcher {
     contains(address: ParsedAddress): boolean {
       if (address.v6 === null) {
         for (let i = 0; i < v4Nets.length; i++) {
-          if (((address.v4 & (v4Masks[i] as number)) >>> 0) === v4Nets[i]) return true;
+          if ((address.v4 & (v4Masks[i] as number)) >>> 0 === v4Nets[i]) return true;
         }
         return false;
       }

@@ -13,7 +13,12 @@ import type {
   TunnelBucketView,
   TunnelSummary,
 } from './tunnel-api-shapes.js';
-import { addBucketCounts, emptyBucketCounts, emptyClearedCounts, lossClearedReasons } from './tunnel-bucket.js';
+import {
+  addBucketCounts,
+  emptyBucketCounts,
+  emptyClearedCounts,
+  lossClearedReasons,
+} from './tunnel-bucket.js';
 import type { ClearedCounts, TunnelBucket, TunnelBucketCounts } from './tunnel-bucket.js';
 import { twoPointSegments } from './two-point-loss.js';
 import type { TwoPointBucket, TwoPointSegment } from './two-point-loss.js';
@@ -144,17 +149,32 @@ export function viewTunnel(
     }
     addBucketCounts(counts, row);
     addBucketCounts(s.total, row);
-    if (row.bucketStartMs === step) s.carriedInAtStart.set(step, (s.carriedInAtStart.get(step) ?? 0) + row.carriedIn);
+    if (row.bucketStartMs === step)
+      s.carriedInAtStart.set(step, (s.carriedInAtStart.get(step) ?? 0) + row.carriedIn);
   }
 
-  const placements = placeObservationPoints(tunnel.peerA, tunnel.peerB, [...pointsSeen.values()], options.observationPoints);
-  const placementOf = new Map<string, PointPlacement>(placements.map((p) => [pointKey(p.exporter, p.domainId), p]));
+  const placements = placeObservationPoints(
+    tunnel.peerA,
+    tunnel.peerB,
+    [...pointsSeen.values()],
+    options.observationPoints,
+  );
+  const placementOf = new Map<string, PointPlacement>(
+    placements.map((p) => [pointKey(p.exporter, p.domainId), p]),
+  );
   const orderedSteps = [...stepStarts].sort((x, y) => x - y);
   const plans = new Map<TunnelDirection, DirectionPlan>();
   for (const direction of directions) {
     plans.set(
       direction,
-      planDirection(direction, series.get(direction) as Map<string, PointSeries>, placementOf, orderedSteps, stepMs, options.ceilingRatio),
+      planDirection(
+        direction,
+        series.get(direction) as Map<string, PointSeries>,
+        placementOf,
+        orderedSteps,
+        stepMs,
+        options.ceilingRatio,
+      ),
     );
   }
   const planAB = plans.get('a-b') as DirectionPlan;
@@ -189,7 +209,9 @@ export function viewTunnel(
     firstSeen: tunnel.firstSeenMs,
     lastSeen: tunnel.lastSeenMs,
     sas: sas
-      .filter((sa) => sa.tunnelId === tunnel.id && sa.firstSeenMs < options.toMs && sa.lastSeenMs >= options.fromMs)
+      .filter(
+        (sa) => sa.tunnelId === tunnel.id && sa.firstSeenMs < options.toMs && sa.lastSeenMs >= options.fromMs,
+      )
       .sort((x, y) => x.firstSeenMs - y.firstSeenMs || (x.id < y.id ? -1 : 1))
       .map(saView),
     aToB: windowFigures(planAB),
@@ -209,7 +231,8 @@ export function viewTunnel(
 function busiest(points: readonly PointSeries[], weight: (s: PointSeries) => number): PointSeries | null {
   let best: PointSeries | null = null;
   for (const s of points) {
-    if (best === null || weight(s) > weight(best) || (weight(s) === weight(best) && s.key < best.key)) best = s;
+    if (best === null || weight(s) > weight(best) || (weight(s) === weight(best) && s.key < best.key))
+      best = s;
   }
   return best;
 }
@@ -264,7 +287,17 @@ function planDirection(
       for (let i = segment.first; i <= segment.last; i++) segmentOf.set(steps[i] as number, placed);
     }
   }
-  return { direction, points, reference, upstream, downstream, reportedPoint, sequencePoint, segments, segmentOf };
+  return {
+    direction,
+    points,
+    reference,
+    upstream,
+    downstream,
+    reportedPoint,
+    sequencePoint,
+    segments,
+    segmentOf,
+  };
 }
 
 function hasReported(c: Readonly<TunnelBucketCounts>): boolean {
@@ -279,7 +312,10 @@ function observedBy(s: PointSeries | null): ObservedBy | null {
   return s === null ? null : { exporter: s.exporter, domainId: s.domainId };
 }
 
-function sumCleared(points: readonly PointSeries[], pick: (s: PointSeries) => Readonly<TunnelBucketCounts> | undefined): ClearedCounts {
+function sumCleared(
+  points: readonly PointSeries[],
+  pick: (s: PointSeries) => Readonly<TunnelBucketCounts> | undefined,
+): ClearedCounts {
   const cleared = emptyClearedCounts();
   for (const s of points) {
     const c = pick(s);
@@ -318,7 +354,11 @@ function bucketFigures(plan: DirectionPlan, step: number): BucketDirectionFigure
     const { segment, startMs, endMs, lastStepMs } = placed;
     const single = segment.first === segment.last;
     if (single && segment.complete) {
-      loss = { lost: segment.lost, lossRatio: segment.lossRatio, lossSource: segment.lost === null ? null : 'two-point' };
+      loss = {
+        lost: segment.lost,
+        lossRatio: segment.lossRatio,
+        lossSource: segment.lost === null ? null : 'two-point',
+      };
     } else {
       lossSpan = {
         startMs,
@@ -363,10 +403,20 @@ function windowFigures(plan: DirectionPlan): DirectionFigures {
     }
     if (any) loss = { lost, lossRatio: up > 0 ? lost / up : 0, lossSource: 'two-point' };
   }
-  return { packets: ref.packets, octets: ref.octets, ...loss, bogusCleared, observedBy: observedBy(plan.reference) };
+  return {
+    packets: ref.packets,
+    octets: ref.octets,
+    ...loss,
+    bogusCleared,
+    observedBy: observedBy(plan.reference),
+  };
 }
 
-function maxOver(points: readonly PointSeries[], pick: (s: PointSeries) => Readonly<TunnelBucketCounts> | undefined, field: keyof Omit<TunnelBucketCounts, 'cleared'>): number {
+function maxOver(
+  points: readonly PointSeries[],
+  pick: (s: PointSeries) => Readonly<TunnelBucketCounts> | undefined,
+  field: keyof Omit<TunnelBucketCounts, 'cleared'>,
+): number {
   let max = 0;
   for (const s of points) {
     const c = pick(s);

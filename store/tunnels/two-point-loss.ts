@@ -78,7 +78,16 @@ export function twoPointSegments(
         lossRatio = up > 0 ? diff / up : 0;
       }
     }
-    segments.push({ first, last, upPackets: up, downPackets: down, lost, lossRatio, clearedReason, complete });
+    segments.push({
+      first,
+      last,
+      upPackets: up,
+      downPackets: down,
+      lost,
+      lossRatio,
+      clearedReason,
+      complete,
+    });
     first = last + 1;
   }
   return segments;

@@ -82,12 +82,19 @@ function ourDirection(t: TruthTunnel, truthDir: 'a_to_b' | 'b_to_a'): TunnelDire
   return truthSrc === a ? 'a-b' : 'b-a';
 }
 
-function figures(view: { aToB: DirectionFigures; bToA: DirectionFigures }, d: TunnelDirection): DirectionFigures {
+function figures(
+  view: { aToB: DirectionFigures; bToA: DirectionFigures },
+  d: TunnelDirection,
+): DirectionFigures {
   return d === 'a-b' ? view.aToB : view.bToA;
 }
 
 /** What a perfect exporter shows as the ESP-carrying flow of a direction. */
-function expectedEsp(truth: Truth, t: TruthTunnel, truthDir: 'a_to_b' | 'b_to_a'): { packets: number; octets: number } {
+function expectedEsp(
+  truth: Truth,
+  t: TruthTunnel,
+  truthDir: 'a_to_b' | 'b_to_a',
+): { packets: number; octets: number } {
   const totals = t.directions[truthDir].totals;
   if (truthEncapsulation(t) === 'esp') return { packets: totals.ip_packets, octets: totals.ip_bytes };
   // The UDP flow that is not IKE on 500: ESP-in-UDP plus IKE on 4500 plus keepalives.
@@ -110,13 +117,20 @@ function inIpv4Subnet(address: string, cidr: string): boolean {
 }
 
 /** Truth leak packets that leave the side of `truthDir`'s sender (its gateway or its subnets). */
-function leakPackets(truth: Truth, t: TruthTunnel, truthDir: 'a_to_b' | 'b_to_a', between: 'any' | 'gateways'): number {
+function leakPackets(
+  truth: Truth,
+  t: TruthTunnel,
+  truthDir: 'a_to_b' | 'b_to_a',
+  between: 'any' | 'gateways',
+): number {
   const dir: TruthDirection = t.directions[truthDir];
   const senderSubnets = truthDir === 'a_to_b' ? t.protected_subnets.a : t.protected_subnets.b;
   return truth.leaks
     .filter((l) => l.tunnel === t.id && (between === 'any' || l.type === 'cleartext_between_gateways'))
     .filter((l) =>
-      l.type === 'cleartext_between_gateways' ? l.src === dir.src : senderSubnets.some((cidr) => inIpv4Subnet(l.src, cidr)),
+      l.type === 'cleartext_between_gateways'
+        ? l.src === dir.src
+        : senderSubnets.some((cidr) => inIpv4Subnet(l.src, cidr)),
     )
     .reduce((s, l) => s + l.packets, 0);
 }
@@ -158,132 +172,159 @@ describe.each(scenarioCaptures)('%s', (scenario) => {
       }
     });
 
-    test.each(visible.map((t) => [t.id, t] as const))('%s: SAs by address pair, paired when ESP flows both ways', (_id, t) => {
-      const id = idOf(t);
-      const sas = [...run.sas.values()].filter((sa) => sa.tunnelId === id);
-      const espDirs = (['a_to_b', 'b_to_a'] as const).filter((d) => t.directions[d].totals.ip_packets > 0);
-      // No exporter sends an SPI: one SPI-less SA per direction that carried ESP, whatever
-      // the number of SPIs (and rekeys) the truth has.
-      expect(sas.map((sa) => `${sa.src}>${sa.dst}`).sort()).toEqual(
-        espDirs.map((d) => `${t.directions[d].src}>${t.directions[d].dst}`).sort(),
-      );
-      for (const sa of sas) {
-        expect(sa.spi).toBeNull();
-        expect(sa.direction).toBe(ourDirection(t, sa.src === t.peer_a ? 'a_to_b' : 'b_to_a'));
-      }
-      if (espDirs.length === 2) {
-        const [x, y] = sas;
-        expect(x?.pairedSaId).toBe(y?.id);
-        expect(y?.pairedSaId).toBe(x?.id);
-      } else {
-        for (const sa of sas) expect(sa.pairedSaId).toBeNull();
-      }
-      if (scenario === 'b_rekey_v4') expect(t.sas).toHaveLength(2); // the invisible rekey
-    });
-
-    test.each(visible.map((t) => [t.id, t] as const))('%s: health state and flags over the capture', (_id, t) => {
-      const view = run.view(idOf(t), fromMs, toMs);
-      expect(view.summary.state).toBe(healthFromTruth[t.observed_health]);
-      expect(healthFromTruth[t.expected_health]).toBe(view.summary.state);
-      const truthFragments = t.directions.a_to_b.totals.fragments + t.directions.b_to_a.totals.fragments;
-      const expectedFlags = [
-        // `fragmenting` needs fragment fields no exporter here sends (see the top comment).
-        ...(t.icmp_frag_needed.total > 0 ? ['mtu-blackhole-risk'] : []),
-        ...(truth.leaks.some((l) => l.tunnel === t.id) ? ['leaking'] : []),
-      ];
-      expect(view.summary.flags).toEqual(expectedFlags);
-      expect(view.summary.fragments).toBe(0);
-      if (scenario === 'e_frag_mtu_v4') expect(truthFragments).toBe(900);
-    });
-
-    test.each(visible.map((t) => [t.id, t] as const))('%s: packets and octets per direction equal the truth', (_id, t) => {
-      const view = run.view(idOf(t), fromMs, toMs);
-      for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
-        const d = ourDirection(t, truthDir);
-        const expected = expectedEsp(truth, t, truthDir);
-        const got = figures(view.summary, d);
-        expect({ packets: got.packets, octets: got.octets }).toEqual(expected);
-        // One observation point, no loss fields: nothing measures loss, so it is unknown, not 0.
-        expect(got.lost).toBeNull();
-        expect(got.lossSource).toBeNull();
-        if (got.packets > 0) expect(got.observedBy).toEqual({ exporter: '127.0.0.1', domainId: expect.any(Number) });
-        // The buckets add up to the window.
-        const sum = view.buckets.reduce((s, b) => s + figures(b, d).packets, 0);
-        const sumOctets = view.buckets.reduce((s, b) => s + figures(b, d).octets, 0);
-        expect([sum, sumOctets]).toEqual([expected.packets, expected.octets]);
-      }
-    });
-
-    test.each(visible.map((t) => [t.id, t] as const))('%s: IKE, ICMP frag-needed and leak counts equal the truth', (_id, t) => {
-      const id = idOf(t);
-      const view = run.view(id, fromMs, toMs);
-      let ike = 0;
-      for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
-        const totals = t.directions[truthDir].totals;
-        // IKE on 4500 is inside the ESP-in-UDP flow; only UDP 500 is counted as IKE.
-        ike += totals.ike_udp_500_packets ?? totals.ike_packets;
-      }
-      expect(view.summary.ikePackets).toBe(ike);
-      expect(view.summary.icmpFragNeeded).toBe(t.icmp_frag_needed.total);
-      const icmpFlows = run.flows.filter((f) => f.kind === 'icmp-frag-needed');
-      expect(icmpFlows.every((f) => f.tunnelId === id)).toBe(true);
-      for (const f of icmpFlows) {
-        // Sent to peer a (192.0.2.200) about its own ESP: the direction a sends in.
-        expect(t.icmp_frag_needed.targets).toContain(f.dst);
-        expect(f.tunnelDirection).toBe(ourDirection(t, f.dst === t.peer_a ? 'a_to_b' : 'b_to_a'));
-      }
-      let leaks = 0;
-      for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
-        const expected = leakPackets(truth, t, truthDir, 'any');
-        const rows = run.rows.filter((r) => r.tunnelId === id && r.direction === ourDirection(t, truthDir));
-        expect(rows.reduce((s, r) => s + r.leakPackets, 0)).toBe(expected);
-        leaks += expected;
-      }
-      expect(view.summary.leakPackets).toBe(leaks);
-      expect(run.flows.filter((f) => f.kind === 'cleartext-leak' && f.tunnelId === id).reduce((s, f) => s + f.packets, 0)).toBe(
-        truth.leaks.filter((l) => l.tunnel === t.id).reduce((s, l) => s + l.packets, 0),
-      );
-    });
-
-    test.each(visible.map((t) => [t.id, t] as const))('%s: per bucket, exact where no record straddles a minute', (_id, t) => {
-      const id = idOf(t);
-      const view = run.view(id, fromMs, toMs);
-      const byStart = new Map<number, TunnelBucketView>(view.buckets.map((b) => [b.start, b]));
-      for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
-        const d = ourDirection(t, truthDir);
-        const truthMinutes = new Map(t.directions[truthDir].per_minute.map((m) => [m.minute_ms, m]));
-        const esp = run.flows.filter((f) => f.tunnelId === id && f.tunnelDirection === d && espKinds.has(f.kind));
-        const ike = run.flows.filter((f) => f.tunnelId === id && f.tunnelDirection === d && f.kind === 'ike');
-        const minutes = new Set([...truthMinutes.keys(), ...view.buckets.map((b) => b.start)]);
-        for (const m of exactMinutes(esp, minutes)) {
-          const truthMinute = truthMinutes.get(m);
-          const bucket = byStart.get(m);
-          const got = bucket === undefined ? 0 : figures(bucket, d).packets;
-          if (truthEncapsulation(t) === 'esp') expect(got).toBe(truthMinute?.ip_packets ?? 0);
+    test.each(visible.map((t) => [t.id, t] as const))(
+      '%s: SAs by address pair, paired when ESP flows both ways',
+      (_id, t) => {
+        const id = idOf(t);
+        const sas = [...run.sas.values()].filter((sa) => sa.tunnelId === id);
+        const espDirs = (['a_to_b', 'b_to_a'] as const).filter((d) => t.directions[d].totals.ip_packets > 0);
+        // No exporter sends an SPI: one SPI-less SA per direction that carried ESP, whatever
+        // the number of SPIs (and rekeys) the truth has.
+        expect(sas.map((sa) => `${sa.src}>${sa.dst}`).sort()).toEqual(
+          espDirs.map((d) => `${t.directions[d].src}>${t.directions[d].dst}`).sort(),
+        );
+        for (const sa of sas) {
+          expect(sa.spi).toBeNull();
+          expect(sa.direction).toBe(ourDirection(t, sa.src === t.peer_a ? 'a_to_b' : 'b_to_a'));
         }
-        if (truthEncapsulation(t) === 'esp') {
-          for (const m of exactMinutes(ike, minutes)) {
-            const got = run.rows.filter((r) => r.tunnelId === id && r.direction === d && r.bucketStartMs === m).reduce((s, r) => s + r.ikePackets, 0);
-            expect(got).toBe(truthMinutes.get(m)?.ike_packets ?? 0);
+        if (espDirs.length === 2) {
+          const [x, y] = sas;
+          expect(x?.pairedSaId).toBe(y?.id);
+          expect(y?.pairedSaId).toBe(x?.id);
+        } else {
+          for (const sa of sas) expect(sa.pairedSaId).toBeNull();
+        }
+        if (scenario === 'b_rekey_v4') expect(t.sas).toHaveLength(2); // the invisible rekey
+      },
+    );
+
+    test.each(visible.map((t) => [t.id, t] as const))(
+      '%s: health state and flags over the capture',
+      (_id, t) => {
+        const view = run.view(idOf(t), fromMs, toMs);
+        expect(view.summary.state).toBe(healthFromTruth[t.observed_health]);
+        expect(healthFromTruth[t.expected_health]).toBe(view.summary.state);
+        const truthFragments = t.directions.a_to_b.totals.fragments + t.directions.b_to_a.totals.fragments;
+        const expectedFlags = [
+          // `fragmenting` needs fragment fields no exporter here sends (see the top comment).
+          ...(t.icmp_frag_needed.total > 0 ? ['mtu-blackhole-risk'] : []),
+          ...(truth.leaks.some((l) => l.tunnel === t.id) ? ['leaking'] : []),
+        ];
+        expect(view.summary.flags).toEqual(expectedFlags);
+        expect(view.summary.fragments).toBe(0);
+        if (scenario === 'e_frag_mtu_v4') expect(truthFragments).toBe(900);
+      },
+    );
+
+    test.each(visible.map((t) => [t.id, t] as const))(
+      '%s: packets and octets per direction equal the truth',
+      (_id, t) => {
+        const view = run.view(idOf(t), fromMs, toMs);
+        for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
+          const d = ourDirection(t, truthDir);
+          const expected = expectedEsp(truth, t, truthDir);
+          const got = figures(view.summary, d);
+          expect({ packets: got.packets, octets: got.octets }).toEqual(expected);
+          // One observation point, no loss fields: nothing measures loss, so it is unknown, not 0.
+          expect(got.lost).toBeNull();
+          expect(got.lossSource).toBeNull();
+          if (got.packets > 0)
+            expect(got.observedBy).toEqual({ exporter: '127.0.0.1', domainId: expect.any(Number) });
+          // The buckets add up to the window.
+          const sum = view.buckets.reduce((s, b) => s + figures(b, d).packets, 0);
+          const sumOctets = view.buckets.reduce((s, b) => s + figures(b, d).octets, 0);
+          expect([sum, sumOctets]).toEqual([expected.packets, expected.octets]);
+        }
+      },
+    );
+
+    test.each(visible.map((t) => [t.id, t] as const))(
+      '%s: IKE, ICMP frag-needed and leak counts equal the truth',
+      (_id, t) => {
+        const id = idOf(t);
+        const view = run.view(id, fromMs, toMs);
+        let ike = 0;
+        for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
+          const totals = t.directions[truthDir].totals;
+          // IKE on 4500 is inside the ESP-in-UDP flow; only UDP 500 is counted as IKE.
+          ike += totals.ike_udp_500_packets ?? totals.ike_packets;
+        }
+        expect(view.summary.ikePackets).toBe(ike);
+        expect(view.summary.icmpFragNeeded).toBe(t.icmp_frag_needed.total);
+        const icmpFlows = run.flows.filter((f) => f.kind === 'icmp-frag-needed');
+        expect(icmpFlows.every((f) => f.tunnelId === id)).toBe(true);
+        for (const f of icmpFlows) {
+          // Sent to peer a (192.0.2.200) about its own ESP: the direction a sends in.
+          expect(t.icmp_frag_needed.targets).toContain(f.dst);
+          expect(f.tunnelDirection).toBe(ourDirection(t, f.dst === t.peer_a ? 'a_to_b' : 'b_to_a'));
+        }
+        let leaks = 0;
+        for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
+          const expected = leakPackets(truth, t, truthDir, 'any');
+          const rows = run.rows.filter((r) => r.tunnelId === id && r.direction === ourDirection(t, truthDir));
+          expect(rows.reduce((s, r) => s + r.leakPackets, 0)).toBe(expected);
+          leaks += expected;
+        }
+        expect(view.summary.leakPackets).toBe(leaks);
+        expect(
+          run.flows
+            .filter((f) => f.kind === 'cleartext-leak' && f.tunnelId === id)
+            .reduce((s, f) => s + f.packets, 0),
+        ).toBe(truth.leaks.filter((l) => l.tunnel === t.id).reduce((s, l) => s + l.packets, 0));
+      },
+    );
+
+    test.each(visible.map((t) => [t.id, t] as const))(
+      '%s: per bucket, exact where no record straddles a minute',
+      (_id, t) => {
+        const id = idOf(t);
+        const view = run.view(id, fromMs, toMs);
+        const byStart = new Map<number, TunnelBucketView>(view.buckets.map((b) => [b.start, b]));
+        for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
+          const d = ourDirection(t, truthDir);
+          const truthMinutes = new Map(t.directions[truthDir].per_minute.map((m) => [m.minute_ms, m]));
+          const esp = run.flows.filter(
+            (f) => f.tunnelId === id && f.tunnelDirection === d && espKinds.has(f.kind),
+          );
+          const ike = run.flows.filter(
+            (f) => f.tunnelId === id && f.tunnelDirection === d && f.kind === 'ike',
+          );
+          const minutes = new Set([...truthMinutes.keys(), ...view.buckets.map((b) => b.start)]);
+          for (const m of exactMinutes(esp, minutes)) {
+            const truthMinute = truthMinutes.get(m);
+            const bucket = byStart.get(m);
+            const got = bucket === undefined ? 0 : figures(bucket, d).packets;
+            if (truthEncapsulation(t) === 'esp') expect(got).toBe(truthMinute?.ip_packets ?? 0);
+          }
+          if (truthEncapsulation(t) === 'esp') {
+            for (const m of exactMinutes(ike, minutes)) {
+              const got = run.rows
+                .filter((r) => r.tunnelId === id && r.direction === d && r.bucketStartMs === m)
+                .reduce((s, r) => s + r.ikePackets, 0);
+              expect(got).toBe(truthMinutes.get(m)?.ike_packets ?? 0);
+            }
           }
         }
-      }
-    });
+      },
+    );
 
-    test.each(visible.map((t) => [t.id, t] as const))('%s: health per minute follows the truth timeline', (_id, t) => {
-      const view = run.view(idOf(t), fromMs, toMs);
-      // Apportioning leaves every minute of these captures with traffic where the truth
-      // has it, so the timeline matches minute by minute (checked, not assumed: an edge
-      // minute given 0 packets would show here).
-      const expected = t.health_timeline.map((h) => {
-        const state = healthFromTruth[h.state];
-        // c_natt_v4 minute 4: only IKE on 4500 and NAT keepalives, which a flow record
-        // cannot tell from ESP-in-UDP (see the top comment).
-        if (scenario === 'c_natt_v4' && h.state === 'ike_no_esp') return [h.minute_ms, 'up'];
-        return [h.minute_ms, state];
-      });
-      expect(view.buckets.map((b) => [b.start, b.state])).toEqual(expected);
-    });
+    test.each(visible.map((t) => [t.id, t] as const))(
+      '%s: health per minute follows the truth timeline',
+      (_id, t) => {
+        const view = run.view(idOf(t), fromMs, toMs);
+        // Apportioning leaves every minute of these captures with traffic where the truth
+        // has it, so the timeline matches minute by minute (checked, not assumed: an edge
+        // minute given 0 packets would show here).
+        const expected = t.health_timeline.map((h) => {
+          const state = healthFromTruth[h.state];
+          // c_natt_v4 minute 4: only IKE on 4500 and NAT keepalives, which a flow record
+          // cannot tell from ESP-in-UDP (see the top comment).
+          if (scenario === 'c_natt_v4' && h.state === 'ike_no_esp') return [h.minute_ms, 'up'];
+          return [h.minute_ms, state];
+        });
+        expect(view.buckets.map((b) => [b.start, b.state])).toEqual(expected);
+      },
+    );
   });
 });
 

@@ -16,7 +16,13 @@ import { ike500PerMinute, minuteRecordsFromTruth } from './truth-records.js';
 const minuteMs = 60_000;
 
 function peers(t: TruthTunnel): [string, string] {
-  const key = (a: string): string => (a.includes(':') ? `6${a}` : `4${a.split('.').map((p) => p.padStart(3, '0')).join('.')}`);
+  const key = (a: string): string =>
+    a.includes(':')
+      ? `6${a}`
+      : `4${a
+          .split('.')
+          .map((p) => p.padStart(3, '0'))
+          .join('.')}`;
   return key(t.peer_a) <= key(t.peer_b) ? [t.peer_a, t.peer_b] : [t.peer_b, t.peer_a];
 }
 
@@ -29,7 +35,10 @@ function pick(f: { aToB: DirectionFigures; bToA: DirectionFigures }, d: TunnelDi
 }
 
 function window(truth: Truth): [number, number] {
-  return [Math.floor(truth.time_range.first_ms / minuteMs) * minuteMs, Math.floor(truth.time_range.last_ms / minuteMs) * minuteMs + minuteMs];
+  return [
+    Math.floor(truth.time_range.first_ms / minuteMs) * minuteMs,
+    Math.floor(truth.time_range.last_ms / minuteMs) * minuteMs + minuteMs,
+  ];
 }
 
 describe.each(scenarioCaptures)('%s, minute-aligned records', (scenario) => {
@@ -37,43 +46,52 @@ describe.each(scenarioCaptures)('%s, minute-aligned records', (scenario) => {
   const run = runNormalizer([minuteRecordsFromTruth(truth)]);
   const [fromMs, toMs] = window(truth);
 
-  test.each(truth.tunnels.map((t) => [t.id, t] as const))('%s: every bucket equals the truth minute', (_id, t) => {
-    const [a, b] = peers(t);
-    const view = run.view(`${a}_${b}_${truthEncapsulation(t)}`, fromMs, toMs);
-    let compared = 0;
-    for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
-      const d = ourDirection(t, truthDir);
-      const totals = t.directions[truthDir].totals;
-      for (const m of t.directions[truthDir].per_minute) {
-        const bucket = view.buckets.find((x) => x.start === m.minute_ms);
-        const got = bucket === undefined ? 0 : pick(bucket, d).packets;
-        if (truthEncapsulation(t) === 'esp') {
-          expect(got).toBe(m.ip_packets);
-          expect(bucket === undefined ? 0 : pick(bucket, d).octets).toBe(m.ip_bytes);
-        } else {
-          // ESP-in-UDP: the 4500 flow also carries IKE on 4500 and keepalives.
-          const ikeOn500 = ike500PerMinute(truth, t, truthDir).get(m.minute_ms)?.packets ?? 0;
-          expect(got).toBe(m.ip_packets + m.natt_keepalives + m.ike_packets - ikeOn500);
+  test.each(truth.tunnels.map((t) => [t.id, t] as const))(
+    '%s: every bucket equals the truth minute',
+    (_id, t) => {
+      const [a, b] = peers(t);
+      const view = run.view(`${a}_${b}_${truthEncapsulation(t)}`, fromMs, toMs);
+      let compared = 0;
+      for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
+        const d = ourDirection(t, truthDir);
+        const totals = t.directions[truthDir].totals;
+        for (const m of t.directions[truthDir].per_minute) {
+          const bucket = view.buckets.find((x) => x.start === m.minute_ms);
+          const got = bucket === undefined ? 0 : pick(bucket, d).packets;
+          if (truthEncapsulation(t) === 'esp') {
+            expect(got).toBe(m.ip_packets);
+            expect(bucket === undefined ? 0 : pick(bucket, d).octets).toBe(m.ip_bytes);
+          } else {
+            // ESP-in-UDP: the 4500 flow also carries IKE on 4500 and keepalives.
+            const ikeOn500 = ike500PerMinute(truth, t, truthDir).get(m.minute_ms)?.packets ?? 0;
+            expect(got).toBe(m.ip_packets + m.natt_keepalives + m.ike_packets - ikeOn500);
+          }
+          const ike = run.rows
+            .filter(
+              (r) => r.bucketStartMs === m.minute_ms && r.direction === d && r.tunnelId === view.summary.id,
+            )
+            .reduce((s, r) => s + r.ikePackets, 0);
+          if (truthEncapsulation(t) === 'esp') expect(ike).toBe(m.ike_packets);
+          compared++;
         }
-        const ike = run.rows
-          .filter((r) => r.bucketStartMs === m.minute_ms && r.direction === d && r.tunnelId === view.summary.id)
-          .reduce((s, r) => s + r.ikePackets, 0);
-        if (truthEncapsulation(t) === 'esp') expect(ike).toBe(m.ike_packets);
-        compared++;
+        expect(view.buckets.reduce((s, x) => s + pick(x, d).packets, 0)).toBe(
+          truthEncapsulation(t) === 'esp'
+            ? totals.ip_packets
+            : totals.ip_packets + totals.natt_keepalives + (totals.ike_udp_4500_packets ?? 0),
+        );
       }
-      expect(view.buckets.reduce((s, x) => s + pick(x, d).packets, 0)).toBe(
-        truthEncapsulation(t) === 'esp' ? totals.ip_packets : totals.ip_packets + totals.natt_keepalives + (totals.ike_udp_4500_packets ?? 0),
-      );
-    }
-    expect(compared).toBeGreaterThan(0);
-  });
+      expect(compared).toBeGreaterThan(0);
+    },
+  );
 
   test.each(truth.tunnels.map((t) => [t.id, t] as const))('%s: the health timeline', (_id, t) => {
     const [a, b] = peers(t);
     const view = run.view(`${a}_${b}_${truthEncapsulation(t)}`, fromMs, toMs);
     const expected = t.health_timeline.map((h) =>
       // IKE on 4500 and keepalives alone are still a 4500 flow: not tellable from ESP-in-UDP.
-      scenario === 'c_natt_v4' && h.state === 'ike_no_esp' ? [h.minute_ms, 'up'] : [h.minute_ms, healthFromTruth[h.state]],
+      scenario === 'c_natt_v4' && h.state === 'ike_no_esp'
+        ? [h.minute_ms, 'up']
+        : [h.minute_ms, healthFromTruth[h.state]],
     );
     expect(view.buckets.map((x) => [x.start, x.state])).toEqual(expected);
     if (scenario === 'c_natt_v4') {

@@ -78,8 +78,14 @@ interface ReferenceFile {
 
 const referenceDir = fileURLToPath(new URL('../fixtures/corpus/reference/', import.meta.url));
 
-function readReference(scenario: ScenarioCapture, exporter: ExporterName, decoder: 'nfdump' | 'tshark'): ReferenceFile {
-  return JSON.parse(readFileSync(`${referenceDir}${scenario}/${exporter}.${decoder}.json`, 'utf8')) as ReferenceFile;
+function readReference(
+  scenario: ScenarioCapture,
+  exporter: ExporterName,
+  decoder: 'nfdump' | 'tshark',
+): ReferenceFile {
+  return JSON.parse(
+    readFileSync(`${referenceDir}${scenario}/${exporter}.${decoder}.json`, 'utf8'),
+  ) as ReferenceFile;
 }
 
 function sameRecord(a: ReferenceRecord, b: ReferenceRecord): boolean {
@@ -94,7 +100,11 @@ function sameRecord(a: ReferenceRecord, b: ReferenceRecord): boolean {
   );
 }
 
-export function flowsFor(scenario: ScenarioCapture, exporter: ExporterName, options: FlowsOptions = {}): FlowRecord[] {
+export function flowsFor(
+  scenario: ScenarioCapture,
+  exporter: ExporterName,
+  options: FlowsOptions = {},
+): FlowRecord[] {
   const nfdump = readReference(scenario, exporter, 'nfdump');
   const tshark = readReference(scenario, exporter, 'tshark');
   const version = nfdump.netflow_version as ExportVersion;

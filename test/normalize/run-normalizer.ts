@@ -21,7 +21,10 @@ export interface NormalizerRun {
 }
 
 /** Feeds batches through one normalizer and keeps what the store would keep. */
-export function runNormalizer(batches: readonly (readonly FlowRecord[])[], configInput: NormalizeConfigInput = {}): NormalizerRun {
+export function runNormalizer(
+  batches: readonly (readonly FlowRecord[])[],
+  configInput: NormalizeConfigInput = {},
+): NormalizerRun {
   const config = parseNormalizeConfig(configInput);
   const normalizer = createNormalizer(config);
   const flows: NormalizedFlow[] = [];
@@ -53,7 +56,11 @@ export function runNormalizer(batches: readonly (readonly FlowRecord[])[], confi
         t.id,
         old === undefined
           ? t
-          : { ...t, firstSeenMs: Math.min(old.firstSeenMs, t.firstSeenMs), lastSeenMs: Math.max(old.lastSeenMs, t.lastSeenMs) },
+          : {
+              ...t,
+              firstSeenMs: Math.min(old.firstSeenMs, t.firstSeenMs),
+              lastSeenMs: Math.max(old.lastSeenMs, t.lastSeenMs),
+            },
       );
     }
     for (const sa of result.sas) {
@@ -62,7 +69,11 @@ export function runNormalizer(batches: readonly (readonly FlowRecord[])[], confi
         sa.id,
         old === undefined
           ? sa
-          : { ...sa, firstSeenMs: Math.min(old.firstSeenMs, sa.firstSeenMs), lastSeenMs: Math.max(old.lastSeenMs, sa.lastSeenMs) },
+          : {
+              ...sa,
+              firstSeenMs: Math.min(old.firstSeenMs, sa.firstSeenMs),
+              lastSeenMs: Math.max(old.lastSeenMs, sa.lastSeenMs),
+            },
       );
     }
   }

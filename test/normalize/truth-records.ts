@@ -14,26 +14,67 @@ export function minuteRecordsFromTruth(truth: Truth, exporter = '192.0.2.254', d
     const natt = truthEncapsulation(t) === 'esp-in-udp';
     for (const truthDir of ['a_to_b', 'b_to_a'] as const) {
       const dir = t.directions[truthDir];
-      const ike500 = natt ? ike500PerMinute(truth, t, truthDir) : new Map<number, { packets: number; bytes: number }>();
+      const ike500 = natt
+        ? ike500PerMinute(truth, t, truthDir)
+        : new Map<number, { packets: number; bytes: number }>();
       // Keepalives are counted per minute but their bytes only in total (all the same size).
       const keepaliveBytes =
-        dir.totals.natt_keepalives > 0 ? (dir.totals.natt_keepalive_bytes ?? 0) / dir.totals.natt_keepalives : 0;
+        dir.totals.natt_keepalives > 0
+          ? (dir.totals.natt_keepalive_bytes ?? 0) / dir.totals.natt_keepalives
+          : 0;
       for (const m of dir.per_minute) {
         const ikeHere = ike500.get(m.minute_ms) ?? { packets: 0, bytes: 0 };
-        const base = { exporter, domainId, start: m.minute_ms, src: dir.src, dst: dir.dst, ipVersion: t.ip_version };
+        const base = {
+          exporter,
+          domainId,
+          start: m.minute_ms,
+          src: dir.src,
+          dst: dir.dst,
+          ipVersion: t.ip_version,
+        };
         if (natt) {
           // The 4500 flow carries ESP, IKE on 4500 and keepalives (IKE on 500 is its own flow).
           const packets = m.ip_packets + m.natt_keepalives + (m.ike_packets - ikeHere.packets);
           const octets = m.ip_bytes + keepaliveBytes * m.natt_keepalives + (m.ike_bytes - ikeHere.bytes);
           const [sp, dp] = nattPorts(t, truthDir);
-          if (packets > 0) out.push(record({ ...base, proto: 17, srcPort: sp, dstPort: dp, packets, octets }));
+          if (packets > 0)
+            out.push(record({ ...base, proto: 17, srcPort: sp, dstPort: dp, packets, octets }));
           if (ikeHere.packets > 0) {
             const [isp, idp] = ikePorts(t, truthDir);
-            out.push(record({ ...base, proto: 17, srcPort: isp, dstPort: idp, packets: ikeHere.packets, octets: ikeHere.bytes }));
+            out.push(
+              record({
+                ...base,
+                proto: 17,
+                srcPort: isp,
+                dstPort: idp,
+                packets: ikeHere.packets,
+                octets: ikeHere.bytes,
+              }),
+            );
           }
         } else {
-          if (m.ip_packets > 0) out.push(record({ ...base, proto: 50, srcPort: 0, dstPort: 0, packets: m.ip_packets, octets: m.ip_bytes }));
-          if (m.ike_packets > 0) out.push(record({ ...base, proto: 17, srcPort: 500, dstPort: 500, packets: m.ike_packets, octets: m.ike_bytes }));
+          if (m.ip_packets > 0)
+            out.push(
+              record({
+                ...base,
+                proto: 50,
+                srcPort: 0,
+                dstPort: 0,
+                packets: m.ip_packets,
+                octets: m.ip_bytes,
+              }),
+            );
+          if (m.ike_packets > 0)
+            out.push(
+              record({
+                ...base,
+                proto: 17,
+                srcPort: 500,
+                dstPort: 500,
+                packets: m.ike_packets,
+                octets: m.ike_bytes,
+              }),
+            );
         }
       }
     }
@@ -42,10 +83,15 @@ export function minuteRecordsFromTruth(truth: Truth, exporter = '192.0.2.254', d
 }
 
 /** IKE-on-500 packets per minute, from the truth's 5-tuple flows (each must fit in one minute). */
-export function ike500PerMinute(truth: Truth, t: TruthTunnel, truthDir: 'a_to_b' | 'b_to_a'): Map<number, { packets: number; bytes: number }> {
+export function ike500PerMinute(
+  truth: Truth,
+  t: TruthTunnel,
+  truthDir: 'a_to_b' | 'b_to_a',
+): Map<number, { packets: number; bytes: number }> {
   const out = new Map<number, { packets: number; bytes: number }>();
   for (const f of truth.flows) {
-    if (f.tunnel !== t.id || f.dir !== truthDir || f.proto !== 17 || (f.sport !== 500 && f.dport !== 500)) continue;
+    if (f.tunnel !== t.id || f.dir !== truthDir || f.proto !== 17 || (f.sport !== 500 && f.dport !== 500))
+      continue;
     const m = Math.floor(f.first_ms / 60_000) * 60_000;
     if (Math.floor(f.last_ms / 60_000) * 60_000 !== m) throw new Error(`IKE flow of ${t.id} spans minutes`);
     const e = out.get(m) ?? { packets: 0, bytes: 0 };

@@ -58,7 +58,11 @@ export interface TruthTunnel {
   health_timeline: { minute_ms: number; state: string }[];
   sas: { generation: number; a_to_b: { spi: string }; b_to_a: { spi: string } }[];
   directions: { a_to_b: TruthDirection; b_to_a: TruthDirection };
-  icmp_frag_needed: { total: number; targets: string[]; per_minute: { minute_ms: number; count?: number; packets?: number }[] };
+  icmp_frag_needed: {
+    total: number;
+    targets: string[];
+    per_minute: { minute_ms: number; count?: number; packets?: number }[];
+  };
 }
 
 export interface TruthLeak {

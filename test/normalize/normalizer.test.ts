@@ -1,0 +1,290 @@
+import { describe, expect, test } from 'vitest';
+import { parseNormalizeConfig } from '../../collector/normalize/config.js';
+import { createNormalizer } from '../../collector/normalize/normalizer.js';
+import type { NormalizerSnapshot } from '../../collector/normalize/normalizer-state.js';
+import type { FlowRecord } from '../../store/model.js';
+import { makeRecord } from './make-record.js';
+import { exporterNames, flowsFor } from './reference-flows.js';
+import { runNormalizer } from './run-normalizer.js';
+
+const t0 = 1_710_234_000_000;
+
+function tunnelTotals(run: ReturnType<typeof runNormalizer>): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const r of run.rows) {
+    const key = `${r.tunnelId} ${r.direction}`;
+    const v = out[key] ?? [0, 0, 0, 0, 0];
+    v[0] = (v[0] ?? 0) + r.packets;
+    v[1] = (v[1] ?? 0) + r.octets;
+    v[2] = (v[2] ?? 0) + r.ikePackets;
+    v[3] = (v[3] ?? 0) + r.flows;
+    v[4] = (v[4] ?? 0) + r.espPackets;
+    out[key] = v;
+  }
+  return out;
+}
+
+describe('batches and state', () => {
+  test.each(exporterNames)(
+    '%s, h_multi_tunnel_mixed: one record per batch in reverse gives the same tunnels and totals',
+    (exporter) => {
+      const flows = flowsFor('h_multi_tunnel_mixed', exporter);
+      const together = runNormalizer([flows]);
+      const apart = runNormalizer([...flows].reverse().map((r) => [r]));
+      expect([...apart.tunnels.keys()].sort()).toEqual([...together.tunnels.keys()].sort());
+      expect(tunnelTotals(apart)).toEqual(tunnelTotals(together));
+      expect([...apart.sas.keys()].sort()).toEqual([...together.sas.keys()].sort());
+    },
+  );
+
+  test('flows come back in input order, one per record, with every kind counted', () => {
+    const flows = flowsFor('h_multi_tunnel_mixed', 'pmacct_ipfix');
+    const run = runNormalizer([flows]);
+    expect(run.flows.map((f) => [f.src, f.dst, f.startMs])).toEqual(
+      flows.map((f) => [f.src, f.dst, f.startMs]),
+    );
+    const counters = run.normalizer.counters();
+    expect(counters.records).toBe(flows.length);
+    expect(Object.values(counters.kinds).reduce((s, n) => s + n, 0)).toBe(flows.length);
+    expect(counters.kinds.other).toBe(run.flows.filter((f) => f.kind === 'other').length);
+    expect(counters.tunnelsCreated).toBe(5);
+    expect(counters.sasCreated).toBe(10);
+    expect(counters.saPairsFormed).toBe(5);
+    // Background (DNS, HTTPS, NTP) belongs to no tunnel.
+    expect(
+      run.flows.filter((f) => f.kind === 'other').every((f) => f.tunnelId === null && f.saId === null),
+    ).toBe(true);
+  });
+
+  test('snapshot → JSON → restore continues exactly where it left off', () => {
+    const flows = flowsFor('c_natt_v4', 'pmacct_v9');
+    const config = parseNormalizeConfig({});
+    const half = Math.floor(flows.length / 2);
+    const straight = createNormalizer(config);
+    const r1 = straight.process(flows.slice(0, half));
+    const r2 = straight.process(flows.slice(half));
+
+    const first = createNormalizer(config);
+    const s1 = first.process(flows.slice(0, half));
+    const snapshot = JSON.parse(JSON.stringify(first.snapshot())) as NormalizerSnapshot;
+    expect(snapshot).toEqual(first.snapshot());
+    const second = createNormalizer(config, snapshot);
+    const s2 = second.process(flows.slice(half));
+
+    expect(s1).toEqual(r1);
+    expect(s2).toEqual(r2);
+    expect(second.snapshot()).toEqual(straight.snapshot());
+    expect(second.counters()).toEqual(straight.counters());
+  });
+
+  test('a batch reports only the tunnels and SAs it touched', () => {
+    const n = createNormalizer(parseNormalizeConfig({}));
+    const a = n.process([makeRecord()]);
+    expect(a.tunnels.map((t) => t.id)).toEqual(['192.0.2.10_198.51.100.20_esp']);
+    expect(a.sas.map((s) => s.id)).toEqual(['192.0.2.10_198.51.100.20_nospi_g0']);
+    const b = n.process([
+      makeRecord({ src: '192.0.2.30', dst: '192.0.2.31', startMs: t0 + 1000, endMs: t0 + 2000 }),
+    ]);
+    expect(b.tunnels.map((t) => t.id)).toEqual(['192.0.2.30_192.0.2.31_esp']);
+    const c = n.process([
+      makeRecord({ proto: 6, src: '192.0.2.99', dst: '203.0.113.1', srcPort: 1, dstPort: 2 }),
+    ]);
+    expect([c.tunnels, c.sas, c.buckets]).toEqual([[], [], []]);
+  });
+
+  test('tunnels idle longer than tunnelIdleSeconds leave memory and come back under the same id', () => {
+    const n = createNormalizer(parseNormalizeConfig({ tunnelIdleSeconds: 3600 }));
+    n.process([makeRecord()]);
+    n.process([
+      makeRecord({ src: '192.0.2.30', dst: '192.0.2.31', startMs: t0 + 7_200_000, endMs: t0 + 7_200_500 }),
+    ]);
+    expect(n.tunnels().map((t) => t.id)).toEqual(['192.0.2.30_192.0.2.31_esp']);
+    expect(n.counters().tunnelsEvicted).toBe(1);
+    const back = n.process([makeRecord({ startMs: t0 + 7_300_000, endMs: t0 + 7_300_500 })]);
+    expect(back.tunnels.map((t) => t.id)).toEqual(['192.0.2.10_198.51.100.20_esp']);
+  });
+
+  test('a record claiming a time far past its reception does not move the clock', () => {
+    const n = createNormalizer(parseNormalizeConfig({ saIdleSeconds: 60 }));
+    n.process([makeRecord()]);
+    n.process([
+      makeRecord({
+        src: '192.0.2.30',
+        dst: '192.0.2.31',
+        startMs: t0 + 86_400_000,
+        endMs: t0 + 86_400_000,
+        receivedMs: t0 + 60_000,
+      }),
+    ]);
+    expect(n.snapshot().clockMs).toBe(t0 + 59_999);
+    expect(n.securityAssociations().find((s) => s.src === '192.0.2.10')?.endedMs).toBeNull();
+  });
+});
+
+describe('IKE and NAT-T', () => {
+  test.each(exporterNames)(
+    '%s, c_natt_v4: IKE on 500 from a NAT port arriving first still makes one ESP-in-UDP tunnel',
+    (exporter) => {
+      const flows = flowsFor('c_natt_v4', exporter);
+      const ike = flows.filter((f) => f.srcPort === 500 || f.dstPort === 500);
+      const rest = flows.filter((f) => !ike.includes(f));
+      const run = runNormalizer([ike, rest]);
+      expect([...run.tunnels.keys()]).toEqual(['198.51.100.33_203.0.113.9_esp-in-udp']);
+    },
+  );
+
+  test('IKE 500↔500 with no ESP makes an ESP tunnel (negotiating), joined by later ESP', () => {
+    const ike = (src: string, dst: string) =>
+      makeRecord({ proto: 17, srcPort: 500, dstPort: 500, src, dst, packets: 2, octets: 600 });
+    const run = runNormalizer([
+      [ike('192.0.2.51', '198.51.100.61'), ike('198.51.100.61', '192.0.2.51')],
+      [makeRecord({ src: '192.0.2.51', dst: '198.51.100.61', startMs: t0 + 60_000, endMs: t0 + 119_999 })],
+    ]);
+    expect([...run.tunnels.keys()]).toEqual(['192.0.2.51_198.51.100.61_esp']);
+    const { buckets } = run.view('192.0.2.51_198.51.100.61_esp', t0, t0 + 120_000);
+    expect(buckets.map((b) => b.state)).toEqual(['negotiating', 'one-way']);
+  });
+});
+
+describe('ICMP frag-needed', () => {
+  const hub = '192.0.2.1';
+  const esp = (peer: string, startMs: number, endMs: number): FlowRecord =>
+    makeRecord({ src: hub, dst: peer, startMs, endMs });
+  const frag = (src: string, dst: string): FlowRecord =>
+    makeRecord({
+      proto: 1,
+      src,
+      dst,
+      srcPort: 0,
+      dstPort: 0,
+      icmpType: 3,
+      icmpCode: 4,
+      packets: 4,
+      octets: 224,
+      startMs: t0 + 50_000,
+      endMs: t0 + 51_000,
+    });
+
+  test.each([
+    ['from the far peer: that pair', frag('198.51.100.12', hub), '192.0.2.1_198.51.100.12_esp', 'a-b'],
+    [
+      'from a router to the hub: the tunnel with the latest ESP',
+      frag('192.0.2.254', hub),
+      '192.0.2.1_198.51.100.12_esp',
+      'a-b',
+    ],
+    [
+      'to a spoke from its own router',
+      frag('198.51.100.1', '198.51.100.11'),
+      '192.0.2.1_198.51.100.11_esp',
+      'b-a',
+    ],
+    [
+      'from a peer (the tunnel MTU is smaller) to an inside host',
+      frag('198.51.100.11', '10.0.0.5'),
+      '192.0.2.1_198.51.100.11_esp',
+      'b-a',
+    ],
+    ['between strangers: unattributed', frag('203.0.113.1', '203.0.113.2'), null, null],
+  ] as const)('%s', (_name, icmp, tunnel, direction) => {
+    const run = runNormalizer([
+      [esp('198.51.100.11', t0, t0 + 40_000), esp('198.51.100.12', t0, t0 + 45_000), icmp],
+    ]);
+    const flow = run.flows[2];
+    expect(flow?.kind).toBe('icmp-frag-needed');
+    expect([flow?.tunnelId, flow?.tunnelDirection]).toEqual([tunnel, direction]);
+    expect(run.normalizer.counters().icmpFragNeededUnattributed).toBe(tunnel === null ? 1 : 0);
+    if (tunnel !== null) {
+      const { summary } = run.view(tunnel, t0, t0 + 60_000);
+      expect(summary.icmpFragNeeded).toBe(4);
+      expect(summary.flags).toEqual(['mtu-blackhole-risk']);
+    }
+  });
+});
+
+describe('cleartext leaks', () => {
+  const a = '198.51.100.70';
+  const b = '203.0.113.70';
+  const tunnel = `${a}_${b}_esp`;
+  const espAB = makeRecord({ src: a, dst: b });
+  const ping = makeRecord({ proto: 1, src: a, dst: b, icmpType: 8, icmpCode: 0, packets: 5, octets: 420 });
+  const subnetHttp = makeRecord({
+    proto: 6,
+    src: '10.42.0.80',
+    dst: '10.41.0.23',
+    srcPort: 80,
+    dstPort: 51544,
+    packets: 8,
+    octets: 7680,
+  });
+  const config = {
+    tunnels: [
+      { name: 'g', peerA: a, peerB: b, protectedSubnets: { a: ['10.41.0.0/24'], b: ['10.42.0.0/24'] } },
+    ],
+  };
+
+  test('in the same batch as the tunnel ESP, even listed before it', () => {
+    const run = runNormalizer([[ping, espAB]]);
+    expect(run.flows[0]).toMatchObject({ kind: 'cleartext-leak', tunnelId: tunnel, tunnelDirection: 'a-b' });
+  });
+
+  test('before anything of its tunnel (an earlier batch): not recognised (the documented order limit)', () => {
+    const run = runNormalizer([[ping], [espAB]]);
+    expect(run.flows[0]).toMatchObject({ kind: 'other', tunnelId: null });
+  });
+
+  test('between configured protected subnets, whatever the order', () => {
+    const run = runNormalizer([[subnetHttp], [espAB]], config);
+    expect(run.flows[0]).toMatchObject({ kind: 'cleartext-leak', tunnelId: tunnel, tunnelDirection: 'b-a' });
+    expect(run.tunnels.get(tunnel)?.name).toBe('g');
+    const { summary } = run.view(tunnel, t0, t0 + 60_000);
+    expect(summary.flags).toEqual(['leaking']);
+    expect(summary.leakPackets).toBe(8);
+  });
+
+  test('ICMP errors between the gateways are control traffic, not leaks', () => {
+    const unreachable = makeRecord({ proto: 1, src: b, dst: a, icmpType: 3, icmpCode: 3 });
+    const run = runNormalizer([[espAB, unreachable]]);
+    expect(run.flows[1]?.kind).toBe('other');
+  });
+
+  test('IKE and ESP between the peers are not leaks; inside one subnet is not a leak', () => {
+    const inside = makeRecord({ proto: 6, src: '10.41.0.5', dst: '10.41.0.6', srcPort: 1, dstPort: 2 });
+    const ike = makeRecord({ proto: 17, src: a, dst: b, srcPort: 500, dstPort: 500 });
+    const run = runNormalizer([[espAB, ike, inside]], config);
+    expect(run.flows.map((f) => f.kind)).toEqual(['esp', 'ike', 'other']);
+  });
+});
+
+describe('IPv6 and fragments', () => {
+  test('an IPv6 ESP tunnel orders its peers numerically', () => {
+    const run = runNormalizer([
+      [makeRecord({ ipVersion: 6, src: '2001:db8:0:5::1', dst: '2001:db8:0:1::1' })],
+    ]);
+    expect(run.tunnels.get('2001:db8:0:1::1_2001:db8:0:5::1_esp')).toMatchObject({
+      ipVersion: 6,
+      peerA: '2001:db8:0:1::1',
+    });
+    expect(run.flows[0]?.tunnelDirection).toBe('b-a');
+  });
+
+  test('fragment flows count as packets and fragments, and raise the fragmenting flag', () => {
+    const run = runNormalizer([
+      [
+        makeRecord({ packets: 100 }),
+        makeRecord({ packets: 30, octets: 3000, fragmentOffset: 185 }),
+        makeRecord({ src: '198.51.100.20', dst: '192.0.2.10', packets: 90 }),
+      ],
+    ]);
+    expect(run.flows.map((f) => [f.kind, f.saId])).toEqual([
+      ['esp', '192.0.2.10_198.51.100.20_nospi_g0'],
+      ['esp-fragment', '192.0.2.10_198.51.100.20_nospi_g0'],
+      ['esp', '198.51.100.20_192.0.2.10_nospi_g0'],
+    ]);
+    const { summary } = run.view('192.0.2.10_198.51.100.20_esp', t0, t0 + 60_000);
+    expect(summary.aToB.packets).toBe(130);
+    expect(summary.fragments).toBe(30);
+    expect(summary.flags).toEqual(['fragmenting']);
+    expect(summary.state).toBe('up');
+  });
+});

@@ -77,7 +77,9 @@ const v5Fields: readonly [string, (r: DataRecord) => unknown][] = [
 
 function oracleValue(name: string, value: unknown): unknown {
   if (name.startsWith('ipv6_') && typeof value === 'string') {
-    return ipaddr.IPv6.parse(ipaddr.fromByteArray([...Buffer.from(value, 'hex')]).toString()).toRFC5952String();
+    return ipaddr.IPv6.parse(
+      ipaddr.fromByteArray([...Buffer.from(value, 'hex')]).toString(),
+    ).toRFC5952String();
   }
   return value;
 }

@@ -1,2 +1,110 @@
 #!/usr/bin/env node
-console.log('tunnelflow');
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError } from './load-config.js';
+import { VERSION } from './version.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+function hostPort(value: string): string {
+  if (!/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/.test(value)) {
+    throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080');
+  }
+  return value;
+}
+
+const program = new Command()
+  .name('tunnelflow')
+  .description('NetFlow/IPFIX collector and flow store that understands IPsec tunnels')
+  .version(VERSION)
+  .showHelpAfterError('(add --help for usage)');
+
+const configOption = () =>
+  new Option('-c, --config <file>', 'YAML configuration file').env('TUNNELFLOW_CONFIG');
+const dbOption = () => new Option('--db <file>', 'SQLite database file (default ./data/tunnelflow.db)').env('TUNNELFLOW_DB');
+
+program
+  .command('run')
+  .description('collector, store, HTTP API and web page in one process (SIGTERM/SIGINT flush, then exit 0)')
+  .addOption(configOption())
+  .addOption(dbOption())
+  .addOption(
+    new Option('--netflow-port <port>', 'UDP port for NetFlow v5/v9 and IPFIX (default 2055)')
+      .argParser(port)
+      .env('TUNNELFLOW_NETFLOW_PORT'),
+  )
+  .addOption(
+    new Option('--ipfix-port <port>', 'UDP and TCP port for IPFIX (default 4739)').argParser(port).env('TUNNELFLOW_IPFIX_PORT'),
+  )
+  .addOption(
+    new Option('--http <host:port>', 'HTTP API address (default 127.0.0.1:8080)').argParser(hostPort).env('TUNNELFLOW_HTTP'),
+  )
+  .addOption(new Option('--listen <address>', 'address the flow listeners bind to (default 0.0.0.0)').env('TUNNELFLOW_LISTEN'))
+  .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).env('TUNNELFLOW_LOG_LEVEL'))
+  .option('--dump-config', 'print the effective configuration (defaults, file, environment and flags merged) and exit')
+  .action(async (opts) => {
+    const { runCommand } = await import('./run-command.js');
+    await runCommand(opts);
+  });
+
+program
+  .command('ingest')
+  .description('decode the export datagrams of a capture (pcap/pcapng; UDP, and TCP for IPFIX) straight into the store')
+  .argument('<file>', 'capture file (.pcap or .pcapng)')
+  .addOption(configOption())
+  .addOption(dbOption())
+  .addOption(
+    new Option('--exporter <address>', 'count every datagram as sent by this exporter address').env('TUNNELFLOW_EXPORTER'),
+  )
+  .option('--port <port>', 'only datagrams sent to this UDP/TCP port (default: every export datagram found)', port)
+  .option('--quiet', 'no progress output')
+  .action(async (file: string, opts) => {
+    const { ingestCommand } = await import('./ingest-command.js');
+    await ingestCommand(file, opts);
+  });
+
+program
+  .command('replay')
+  .description("send a capture's export datagrams, unchanged, to a collector")
+  .argument('<file>', 'capture file (.pcap or .pcapng)')
+  .requiredOption('--to <host:port>', 'collector address, e.g. 127.0.0.1:2055', hostPort)
+  .option('--rate <n>', 'datagrams per second (default: as fast as the socket allows)', positive)
+  .option('--port <port>', 'only datagrams sent to this port in the capture', port)
+  .option('--quiet', 'no progress output')
+  .action(async (file: string, opts) => {
+    const { replayCommand } = await import('./replay-command.js');
+    await replayCommand(file, opts);
+  });
+
+program
+  .command('report')
+  .description('SLA report per tunnel (loss, availability, volume) — not available in this version yet')
+  .requiredOption('--from <time>', 'start (ISO 8601 or epoch ms)')
+  .requiredOption('--to <time>', 'end (ISO 8601 or epoch ms)')
+  .option('--tunnel <id>', 'one tunnel only')
+  .addOption(new Option('--format <format>', 'output format').choices(['json', 'csv', 'html']).default('json'))
+  .action(() => {
+    process.stderr.write('tunnelflow report: SLA reports are not implemented in this version yet\n');
+    process.exitCode = 2;
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`tunnelflow: ${err.message}\n`);
+    process.exit(2);
+  }
+  const e = err as Error & { code?: string };
+  process.stderr.write(`tunnelflow: ${e.message}\n`);
+  process.exit(1);
+}

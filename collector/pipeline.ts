@@ -1,0 +1,230 @@
+import type { Logger } from 'pino';
+import type { ExporterBucket } from '../store/exporter-buckets/exporter-bucket.js';
+import type { NormalizedFlow } from '../store/model.js';
+import type { TemplateKey, TemplateSnapshot as StoredTemplate } from '../store/templates/template-snapshot.js';
+import type { TunnelBucketDelta } from '../store/tunnels/tunnel-bucket.js';
+import type { SecurityAssociation, Tunnel } from '../store/tunnels/tunnel.js';
+import { TUNNELS_EXTENSION } from '../store/tunnels/tunnel-state-payload.js';
+import type { StoreBatch } from '../store/writer/store-batch.js';
+import type { ExporterCounters } from './exporter-counters.js';
+import type { Normalizer } from './normalize/normalizer.js';
+import { produceFlows } from './produce/produce-flows.js';
+import type { SequenceTracker } from './produce/sequence-tracker.js';
+import type { TemplateCache, TemplateCacheChange, TemplateSnapshot } from './wire/template-cache.js';
+
+/** Where the pipeline hands what it made; the composition root binds these to the store writer. */
+export interface PipelineSink {
+  /** Live path: returns how many flows were accepted (the rest were dropped and must be counted). */
+  offer(flows: readonly NormalizedFlow[]): number;
+  /** Offline path: waits for room, never drops. */
+  write(flows: readonly NormalizedFlow[]): Promise<void>;
+  submit(batch: StoreBatch): void;
+}
+
+export interface PipelineDeps {
+  readonly templates: TemplateCache;
+  readonly sequence: SequenceTracker;
+  readonly normalizer: Normalizer;
+  readonly counters: ExporterCounters;
+  readonly sink: PipelineSink;
+  readonly log: Logger;
+  readonly bucketMs: number;
+}
+
+
+export interface Pipeline {
+  /** Live: decode, normalize and offer one datagram; never throws. */
+  handle(payload: Buffer, exporter: string, receivedMs: number): void;
+  /** Offline (ingest): the same, waiting for the store instead of dropping. */
+  handleOffline(payload: Buffer, exporter: string, receivedMs: number): Promise<void>;
+  /** Hands accumulated state (templates, counters, completeness, tunnels) to the store. */
+  flushState(): void;
+}
+
+/**
+ * The per-datagram path: decode → FlowRecords → normalize → store, with counters for
+ * everything. One safety net per datagram (STYLE.md): an exception escaping the stages is
+ * a bug, counted as an `internal-error` issue and logged with a hex prefix of the datagram
+ * (rate-limited), and the collector carries on.
+ */
+export function createPipeline(deps: PipelineDeps): Pipeline {
+  const { templates, sequence, normalizer, counters, sink, log, bucketMs } = deps;
+  const pendingTemplates = new Map<string, TemplateCacheChange>();
+  const completeness = new Map<string, { -readonly [K in keyof ExporterBucket]: ExporterBucket[K] }>();
+  let tunnelState = emptyTunnelState();
+  let lastErrorLogMs = 0;
+  let suppressedErrors = 0;
+
+  const bucketOf = (ms: number) => Math.floor(ms / bucketMs) * bucketMs;
+
+  function addCompleteness(
+    exporter: string,
+    domainId: number,
+    bucketStartMs: number,
+    records: number,
+    datagrams: number,
+    issues: number,
+    gaps: number,
+  ): void {
+    const key = `${exporter}|${domainId}|${bucketStartMs}`;
+    let row = completeness.get(key);
+    if (row === undefined) {
+      row = { exporter, domainId, bucketStartMs, records: 0, datagrams: 0, issues: 0, sequenceGaps: 0 };
+      completeness.set(key, row);
+    }
+    row.records += records;
+    row.datagrams += datagrams;
+    row.issues += issues;
+    row.sequenceGaps += gaps;
+  }
+
+  function process(payload: Buffer, exporter: string, receivedMs: number): NormalizedFlow[] {
+    const produced = produceFlows(payload, exporter, receivedMs, templates, sequence);
+    const { info, issues, flows } = produced;
+    const domainId = info.domainId ?? 0;
+    const row = counters.get(exporter, domainId, receivedMs);
+    if (info.version !== null) row.version = info.version;
+    row.datagrams += 1;
+    row.records += info.dataRecords;
+    row.templates += info.templateRecords;
+    row.optionsRecords += info.optionsRecords;
+    row.missingTemplateRecords += info.missingTemplateRecords;
+    if (info.malformed) row.malformed += 1;
+    for (const issue of issues) counters.addIssue(row, issue.kind);
+    const gap = info.sequence?.gap ?? 0;
+    row.sequenceGaps += gap;
+
+    for (const change of templates.drainChanges()) {
+      pendingTemplates.set(change.type === 'upsert' ? change.snapshot.key : change.key, change);
+    }
+
+    const result = normalizer.process(flows);
+    if (result.tunnels.length > 0) tunnelState.tunnels.push(...result.tunnels);
+    if (result.sas.length > 0) tunnelState.sas.push(...result.sas);
+    if (result.buckets.length > 0) tunnelState.buckets.push(...result.buckets);
+
+    // Completeness by flow time, the time the loss buckets use: each record counts in the
+    // bucket its flow ends in; a datagram's issues and sequence gaps go to the bucket of its
+    // latest flow (or, with no flow, of its receive time: all we know).
+    let latestEnd = -1;
+    for (const f of flows) {
+      addCompleteness(exporter, f.domainId, bucketOf(f.endMs), 1, 0, 0, 0);
+      if (f.endMs > latestEnd) latestEnd = f.endMs;
+    }
+    addCompleteness(exporter, domainId, bucketOf(latestEnd >= 0 ? latestEnd : receivedMs), 0, 1, issues.length, gap);
+    return result.flows;
+  }
+
+  function safetyNet(err: unknown, payload: Buffer, exporter: string, receivedMs: number): void {
+    const row = counters.get(exporter, 0, receivedMs);
+    counters.addIssue(row, 'internal-error');
+    const now = Date.now();
+    if (now - lastErrorLogMs < 10_000) {
+      suppressedErrors += 1;
+      return;
+    }
+    lastErrorLogMs = now;
+    log.error(
+      { err, exporter, bytes: payload.length, hexPrefix: payload.subarray(0, 64).toString('hex'), suppressed: suppressedErrors },
+      'datagram processing failed; datagram skipped',
+    );
+    suppressedErrors = 0;
+  }
+
+  return {
+    handle(payload, exporter, receivedMs) {
+      try {
+        const flows = process(payload, exporter, receivedMs);
+        if (flows.length === 0) return;
+        const accepted = sink.offer(flows);
+        if (accepted < flows.length) {
+          counters.get(exporter, flows[0]?.domainId ?? 0, receivedMs).dropped += flows.length - accepted;
+        }
+      } catch (err) {
+        safetyNet(err, payload, exporter, receivedMs);
+      }
+    },
+    async handleOffline(payload, exporter, receivedMs) {
+      let flows: NormalizedFlow[];
+      try {
+        flows = process(payload, exporter, receivedMs);
+      } catch (err) {
+        safetyNet(err, payload, exporter, receivedMs);
+        return;
+      }
+      if (flows.length > 0) await sink.write(flows);
+    },
+    flushState() {
+      const saveTemplates: StoredTemplate[] = [];
+      const deleteTemplates: TemplateKey[] = [];
+      for (const [key, change] of pendingTemplates) {
+        if (change.type === 'upsert') saveTemplates.push(toStoredTemplate(change.snapshot));
+        else {
+          const parsed = parseTemplateKey(key);
+          if (parsed) deleteTemplates.push(parsed);
+        }
+      }
+      pendingTemplates.clear();
+      const exporters = counters.takeDirty();
+      const exporterBuckets = [...completeness.values()];
+      completeness.clear();
+      const tunnels = tunnelState;
+      tunnelState = emptyTunnelState();
+      const hasTunnels = tunnels.tunnels.length + tunnels.sas.length + tunnels.buckets.length > 0;
+      if (saveTemplates.length + deleteTemplates.length + exporters.length + exporterBuckets.length === 0 && !hasTunnels) {
+        return;
+      }
+      sink.submit({
+        saveTemplates,
+        deleteTemplates,
+        exporters,
+        exporterBuckets,
+        ...(hasTunnels ? { extra: { [TUNNELS_EXTENSION]: tunnels } } : {}),
+      });
+    },
+  };
+}
+
+/*
+ * The cache's snapshots are persisted whole, as the store's opaque `body`. The store keys
+ * templates by exporter, domain and template id; options state (sampling rates, system
+ * init time) has no template id, and takes 0, which no template can have (ids < 256 are
+ * set ids, RFC 7011 §3.3.2). The version is part of the cache key, so a v9 and an IPFIX
+ * template with the same id from one exporter and domain are told apart by adding 0x10000
+ * for IPFIX (template ids are 16-bit, so the two ranges cannot meet).
+ */
+function storedTemplateId(version: number, templateId: number): number {
+  return version === 10 ? 0x10000 + templateId : templateId;
+}
+
+function toStoredTemplate(snapshot: TemplateSnapshot): StoredTemplate {
+  const templateId = snapshot.kind === 'template' ? snapshot.templateId : 0;
+  return {
+    exporter: snapshot.exporter,
+    domainId: snapshot.domainId,
+    templateId: storedTemplateId(snapshot.version, templateId),
+    version: snapshot.version,
+    body: snapshot,
+    updatedMs: snapshot.kind === 'template' ? snapshot.refreshedMs : snapshot.updatedMs,
+  };
+}
+
+/** Cache keys: `t|<version>|<domain>|<template id>|<exporter>` and `o|<version>|<domain>|<exporter>`. */
+function parseTemplateKey(key: string): TemplateKey | null {
+  const parts = key.split('|');
+  if (parts[0] === 't' && parts.length >= 5) {
+    return {
+      exporter: parts.slice(4).join('|'),
+      domainId: Number(parts[2]),
+      templateId: storedTemplateId(Number(parts[1]), Number(parts[3])),
+    };
+  }
+  if (parts[0] === 'o' && parts.length >= 4) {
+    return { exporter: parts.slice(3).join('|'), domainId: Number(parts[2]), templateId: storedTemplateId(Number(parts[1]), 0) };
+  }
+  return null;
+}
+
+function emptyTunnelState(): { tunnels: Tunnel[]; sas: SecurityAssociation[]; buckets: TunnelBucketDelta[] } {
+  return { tunnels: [], sas: [], buckets: [] };
+}

@@ -1,0 +1,146 @@
+// End-to-end benchmark: IPFIX over UDP on loopback → collector → storage, every record
+// counted. For each collector (tunnelflow, and nfcapd side by side) the sending rate is
+// raised step by step; the figure is the highest rate at which fewer than 0.1 % of the
+// records sent failed to reach storage. The sender is its own process (udp-sender.ts).
+import { execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const root = join(here, '..', '..');
+const LOSS_LIMIT = 0.001;
+
+export interface E2eResult {
+  readonly collector: 'tunnelflow' | 'nfcapd';
+  readonly rate: number;
+  readonly sent: number;
+  readonly stored: number;
+  readonly lossRatio: number;
+  readonly seconds: number;
+}
+
+function sendLoad(port: number, rate: number, seconds: number): Promise<{ records: number; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(here, 'udp-sender.ts'), '--port', String(port), '--rate', String(rate), '--seconds', String(seconds)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`sender exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop() as string) as { records: number; seconds: number });
+    });
+  });
+}
+
+function waitExit(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+  });
+}
+
+async function startTunnelflow(dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'dist', 'cli', 'main.js'),
+      'run',
+      '--db',
+      join(dir, 'bench.db'),
+      '--listen',
+      '127.0.0.1',
+      '--netflow-port',
+      '0',
+      '--ipfix-port',
+      '0',
+      '--http',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const msg = JSON.parse(line) as { event?: string; ipfixPort?: number };
+    if (msg.event === 'listening') return { child, port: msg.ipfixPort as number };
+  }
+  throw new Error('tunnelflow did not start');
+}
+
+export async function measureTunnelflow(rate: number, seconds: number): Promise<E2eResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
+  try {
+    const { child, port } = await startTunnelflow(dir);
+    const sent = await sendLoad(port, rate, seconds);
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGTERM');
+    await waitExit(child);
+    const db = new Database(join(dir, 'bench.db'), { readonly: true });
+    const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
+    db.close();
+    return { collector: 'tunnelflow', rate, sent: sent.records, stored, lossRatio: 1 - stored / sent.records, seconds: sent.seconds };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function nfcapdAvailable(): boolean {
+  try {
+    execFileSync('nfcapd', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function measureNfcapd(rate: number, seconds: number, port = 39_739): Promise<E2eResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'nfcapd-bench-'));
+  try {
+    const child = spawn('nfcapd', ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(32 << 20), '-t', '3600'], {
+      stdio: 'ignore',
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    const sent = await sendLoad(port, rate, seconds);
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGTERM');
+    await waitExit(child);
+    const files = readdirSync(dir).filter((f) => f.startsWith('nfcapd.'));
+    let stored = 0;
+    for (const f of files) {
+      const out = execFileSync('nfdump', ['-r', join(dir, f), '-I'], { encoding: 'utf8' });
+      stored += Number(/^Flows:\s+(\d+)/m.exec(out)?.[1] ?? 0);
+    }
+    return { collector: 'nfcapd', rate, sent: sent.records, stored, lossRatio: 1 - stored / sent.records, seconds: sent.seconds };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Raises the rate until loss passes 0.1 %; returns every step and the best lossless rate. */
+export async function ramp(
+  measure: (rate: number, seconds: number) => Promise<E2eResult>,
+  rates: readonly number[],
+  seconds: number,
+  onStep: (r: E2eResult) => void,
+): Promise<{ steps: E2eResult[]; bestLosslessRate: number }> {
+  const steps: E2eResult[] = [];
+  let best = 0;
+  for (const rate of rates) {
+    const r = await measure(rate, seconds);
+    steps.push(r);
+    onStep(r);
+    if (r.lossRatio >= LOSS_LIMIT) break;
+    best = rate;
+  }
+  return { steps, bestLosslessRate: best };
+}

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { twoPointSegments } from '../../store/tunnels/two-point-loss.js';
 import type { TwoPointBucket } from '../../store/tunnels/two-point-loss.js';
+import { decodedBatchesFor } from './decoded-flows.js';
 import { exporterNames, flowsFor } from './reference-flows.js';
 import { runNormalizer } from './run-normalizer.js';
 import { truthFor } from './truth.js';
@@ -39,6 +40,13 @@ describe.each(exporterNames)('%s at both observation points', (exporter) => {
   test.each([
     ['in one batch each, tx first', [tx, rx]],
     ['record by record, rx first', [...rx.map((r) => [r]), ...tx.map((r) => [r])]],
+    [
+      'decoded by tunnelflow, datagram by datagram',
+      [
+        ...decodedBatchesFor('d_loss_v4_tx', exporter, { exporterAddress: peerA }),
+        ...decodedBatchesFor('d_loss_v4_rx', exporter, { exporterAddress: peerB }),
+      ],
+    ],
   ] as const)('%s: two-point loss over the capture is the true 17', (_how, batches) => {
     const run = runNormalizer(batches);
     expect([...run.tunnels.keys()]).toEqual([tunnel]);

@@ -8,7 +8,8 @@ import type { WireIssue } from '../wire/issues.js';
 import type { TemplateCache } from '../wire/template-cache.js';
 import type { DatagramInfo } from './datagram-info.js';
 import type { SequenceObservation, SequenceTracker } from './sequence-tracker.js';
-import { toFlowRecords } from './to-flow-records.js';
+import { FlowRecordBuilder, toFlowRecords } from './to-flow-records.js';
+import type { ConversionCounts } from './to-flow-records.js';
 
 export interface ProducedDatagram {
   readonly flows: FlowRecord[];
@@ -28,11 +29,15 @@ export function produceFlows(
   cache: TemplateCache,
   tracker?: SequenceTracker,
 ): ProducedDatagram {
-  const decoded = decodeDatagram(datagram, exporter, cache);
-  return produceFromDecoded(decoded, exporter, receivedMs, cache, tracker);
+  // Records are streamed into the builder as they are decoded: the FlowRecord is the only
+  // object allocated per record.
+  const flows: FlowRecord[] = [];
+  const builder = new FlowRecordBuilder(exporter, receivedMs, cache, flows);
+  const decoded = decodeDatagram(datagram, exporter, cache, builder);
+  return finish(decoded, exporter, flows, builder.counts(), tracker);
 }
 
-/** The second half of produceFlows, for callers that decode themselves. */
+/** The second half of produceFlows, for callers that decoded (without a sink) themselves. */
 export function produceFromDecoded(
   decoded: DecodedMessage,
   exporter: string,
@@ -42,6 +47,16 @@ export function produceFromDecoded(
 ): ProducedDatagram {
   const flows: FlowRecord[] = [];
   const counts = toFlowRecords(decoded, exporter, receivedMs, cache, flows);
+  return finish(decoded, exporter, flows, counts, tracker);
+}
+
+function finish(
+  decoded: DecodedMessage,
+  exporter: string,
+  flows: FlowRecord[],
+  counts: ConversionCounts,
+  tracker: SequenceTracker | undefined,
+): ProducedDatagram {
   let malformed = false;
   for (const issue of decoded.issues) {
     if (STRUCTURAL_ISSUES.has(issue.kind)) {
@@ -58,7 +73,7 @@ export function produceFromDecoded(
       // v9 counts datagrams, so any v9 datagram counts 1. For v5 and IPFIX, a datagram cut
       // short or with records dropped for want of a template says nothing reliable about
       // how many records it held: the tracker re-baselines on the next one.
-      const units = header.version === 9 ? 1 : decoded.records.length;
+      const units = header.version === 9 ? 1 : decoded.dataRecordCount;
       const exact = header.version === 9 || (!malformed && decoded.missingTemplateRecords === 0);
       sequence = tracker.observe(
         exporter,
@@ -78,7 +93,7 @@ export function produceFromDecoded(
       version: header?.version ?? null,
       domainId: decoded.domainId,
       sequenceNumber,
-      dataRecords: decoded.records.length,
+      dataRecords: decoded.dataRecordCount,
       optionsRecords: decoded.optionsRecords.length,
       flows: counts.flows,
       templateRecords: decoded.templateRecords,

@@ -3,13 +3,19 @@
 
 import { u16 } from './byte-read.js';
 import { emptyMessage } from './decoded-message.js';
-import type { DecodedMessage } from './decoded-message.js';
+import type { DecodedMessage, RecordSink } from './decoded-message.js';
 import { decodeIpfix } from './ipfix.js';
 import { decodeNetflowV5 } from './netflow-v5.js';
 import { decodeNetflowV9 } from './netflow-v9.js';
 import type { TemplateCache } from './template-cache.js';
 
-export function decodeDatagram(bytes: Uint8Array, exporter: string, cache: TemplateCache): DecodedMessage {
+/** Decodes any supported version; with a sink, flow records are streamed instead of collected. */
+export function decodeDatagram(
+  bytes: Uint8Array,
+  exporter: string,
+  cache: TemplateCache,
+  sink?: RecordSink,
+): DecodedMessage {
   if (bytes.length < 2) {
     const out = emptyMessage();
     out.issues.push({
@@ -25,11 +31,11 @@ export function decodeDatagram(bytes: Uint8Array, exporter: string, cache: Templ
   const version = u16(bytes, 0);
   switch (version) {
     case 5:
-      return decodeNetflowV5(bytes, exporter);
+      return decodeNetflowV5(bytes, exporter, sink);
     case 9:
-      return decodeNetflowV9(bytes, exporter, cache);
+      return decodeNetflowV9(bytes, exporter, cache, sink);
     case 10:
-      return decodeIpfix(bytes, exporter, cache);
+      return decodeIpfix(bytes, exporter, cache, sink);
     default: {
       const out = emptyMessage();
       out.issues.push({ exporter, domainId: null, setId: null, kind: 'unknown-version', version });

@@ -18,60 +18,62 @@ import type { BadTemplateReason } from './issues.js';
 import type { TemplateRecord, TemplateVersion } from './template.js';
 
 // Plan operations. SKIP covers unknown elements, elements tunnelflow does not use and
-// fields whose length their type cannot have.
+// fields whose length their type cannot have. Operations below OP_FIRST_NUMERIC convert
+// bytes in their own way; the others store an unsigned integer read in the common way.
 const OP_SKIP = 0;
 const OP_SRC4 = 1;
 const OP_DST4 = 2;
 const OP_SRC6 = 3;
 const OP_DST6 = 4;
-const OP_OCTETS = 5;
-const OP_PACKETS = 6;
-const OP_OCTETS_TOTAL = 7;
-const OP_PACKETS_TOTAL = 8;
-const OP_PROTO = 9;
-const OP_TOS = 10;
-const OP_TCP_FLAGS = 11;
-const OP_SRC_PORT = 12;
-const OP_DST_PORT = 13;
-const OP_IN_IF = 14;
-const OP_OUT_IF = 15;
-const OP_LAST_SWITCHED = 16;
-const OP_FIRST_SWITCHED = 17;
-const OP_ICMP_TYPE_CODE = 18;
-const OP_ICMP_TYPE = 19;
-const OP_ICMP_CODE = 20;
-const OP_SAMPLING_INTERVAL = 21;
-const OP_SAMPLER_ID = 22;
-const OP_SAMPLER_RANDOM_INTERVAL = 23;
-const OP_FRAGMENT_ID = 24;
-const OP_FRAGMENT_OFFSET = 25;
-const OP_FRAGMENT_FLAGS = 26;
-const OP_IP_VERSION = 27;
-const OP_FLOW_DIRECTION = 28;
-const OP_DROPPED = 29;
-const OP_DROPPED_TOTAL = 30;
-const OP_FLOW_END_REASON = 31;
-const OP_START_SECONDS = 32;
-const OP_END_SECONDS = 33;
-const OP_START_MS = 34;
-const OP_END_MS = 35;
-const OP_START_US = 36;
-const OP_END_US = 37;
-const OP_START_NS = 38;
-const OP_END_NS = 39;
-const OP_START_DELTA_US = 40;
-const OP_END_DELTA_US = 41;
-const OP_SYSTEM_INIT_MS = 42;
-const OP_SPI = 43;
-const OP_SELECTOR_ID = 44;
-const OP_ESP_SEQ_FIRST = 45;
-const OP_ESP_SEQ_LAST = 46;
-const OP_ESP_LOST = 47;
-const OP_REV_OCTETS = 48;
-const OP_REV_PACKETS = 49;
-const OP_REV_TOS = 50;
-const OP_REV_TCP_FLAGS = 51;
-const OP_REV_ICMP_TYPE_CODE = 52;
+const OP_START_SECONDS = 5;
+const OP_END_SECONDS = 6;
+const OP_START_MS = 7;
+const OP_END_MS = 8;
+const OP_START_US = 9;
+const OP_END_US = 10;
+const OP_START_NS = 11;
+const OP_END_NS = 12;
+const OP_SYSTEM_INIT_MS = 13;
+const OP_FIRST_NUMERIC = 16;
+const OP_OCTETS = 16;
+const OP_PACKETS = 17;
+const OP_OCTETS_TOTAL = 18;
+const OP_PACKETS_TOTAL = 19;
+const OP_PROTO = 20;
+const OP_TOS = 21;
+const OP_TCP_FLAGS = 22;
+const OP_SRC_PORT = 23;
+const OP_DST_PORT = 24;
+const OP_IN_IF = 25;
+const OP_OUT_IF = 26;
+const OP_LAST_SWITCHED = 27;
+const OP_FIRST_SWITCHED = 28;
+const OP_ICMP_TYPE_CODE = 29;
+const OP_ICMP_TYPE = 30;
+const OP_ICMP_CODE = 31;
+const OP_SAMPLING_INTERVAL = 32;
+const OP_SAMPLER_ID = 33;
+const OP_SAMPLER_RANDOM_INTERVAL = 34;
+const OP_FRAGMENT_ID = 35;
+const OP_FRAGMENT_OFFSET = 36;
+const OP_FRAGMENT_FLAGS = 37;
+const OP_IP_VERSION = 38;
+const OP_FLOW_DIRECTION = 39;
+const OP_DROPPED = 40;
+const OP_DROPPED_TOTAL = 41;
+const OP_FLOW_END_REASON = 42;
+const OP_START_DELTA_US = 43;
+const OP_END_DELTA_US = 44;
+const OP_SPI = 45;
+const OP_SELECTOR_ID = 46;
+const OP_ESP_SEQ_FIRST = 47;
+const OP_ESP_SEQ_LAST = 48;
+const OP_ESP_LOST = 49;
+const OP_REV_OCTETS = 50;
+const OP_REV_PACKETS = 51;
+const OP_REV_TOS = 52;
+const OP_REV_TCP_FLAGS = 53;
+const OP_REV_ICMP_TYPE_CODE = 54;
 
 const slotOps: Record<RecordSlot, number> = {
   srcAddr4: OP_SRC4,
@@ -153,6 +155,18 @@ export interface CompiledTemplate {
   readonly fixedRecordLength: number;
   /** Options templates only: how each field becomes a named value. */
   readonly optionFields: readonly OptionsFieldPlan[] | null;
+  /**
+   * The fields that are stored, with their offsets in the record (fixed-length templates
+   * only; empty otherwise): a record is decoded without looking at the skipped fields.
+   */
+  readonly planOps: Uint8Array;
+  readonly planOffsets: Uint16Array;
+  readonly planLengths: Uint16Array;
+  /**
+   * The record streaming decoders fill for every record of this template. Every record
+   * writes exactly the same slots, so it never needs clearing (see RecordSink).
+   */
+  readonly scratch: DataRecord;
 }
 
 /** A field the template declares with a length its element cannot have; it is skipped. */
@@ -262,6 +276,22 @@ export function compileTemplate(record: TemplateRecord, version: TemplateVersion
   }
   // A record must fit in one message (IPFIX length field is 16 bits).
   if (minRecordLength > 65535) return { ok: false, reason: 'record-too-long' };
+  let stored = 0;
+  if (!variable) for (let i = 0; i < count; i++) if (ops[i] !== OP_SKIP) stored++;
+  const planOps = new Uint8Array(stored);
+  const planOffsets = new Uint16Array(stored);
+  const planLengths = new Uint16Array(stored);
+  if (!variable) {
+    for (let i = 0, k = 0, offset = 0; i < count; offset += lengths[i]!, i++) {
+      if (ops[i] === OP_SKIP) continue;
+      planOps[k] = ops[i]!;
+      planOffsets[k] = offset;
+      planLengths[k] = lengths[i]!;
+      k++;
+    }
+  }
+  const scratch = new DataRecord();
+  scratch.templateId = record.templateId;
   return {
     ok: true,
     template: {
@@ -272,6 +302,10 @@ export function compileTemplate(record: TemplateRecord, version: TemplateVersion
       minRecordLength,
       fixedRecordLength: variable ? -1 : minRecordLength,
       optionFields,
+      planOps,
+      planOffsets,
+      planLengths,
+      scratch,
     },
     lengthProblems,
   };
@@ -282,9 +316,16 @@ function absoluteMs(value: number, scale: number): number | null {
   return value === 0 ? null : value * scale;
 }
 
+// Scratch arrays for locating the fields of a variable-length record (at most 16383
+// field specifiers fit in a set). Decoding is synchronous, so one set is enough.
+const MAX_FIELDS = 16384;
+const varOps = new Uint8Array(MAX_FIELDS);
+const varOffsets = new Uint32Array(MAX_FIELDS);
+const varLengths = new Uint32Array(MAX_FIELDS);
+
 /**
  * Decodes one flow data record at `pos` into `out`. Returns the offset after it, or -1
- * when a field would run past `end` (only possible with variable-length fields, since the
+ * when a field would run past `end` (only possible with variable-length fields: the
  * caller only starts a record when `minRecordLength` bytes are left).
  */
 export function readFlowRecord(
@@ -294,9 +335,23 @@ export function readFlowRecord(
   end: number,
   out: DataRecord,
 ): number {
+  const fixed = template.fixedRecordLength;
+  if (fixed >= 0) {
+    storeFields(
+      template.planOps,
+      template.planOffsets,
+      template.planLengths,
+      template.planOps.length,
+      bytes,
+      pos,
+      out,
+    );
+    return pos + fixed;
+  }
   const ops = template.ops;
   const lengths = template.lengths;
   const count = ops.length;
+  let stored = 0;
   for (let i = 0; i < count; i++) {
     let length = lengths[i]!;
     if (length === VARIABLE_LENGTH) {
@@ -311,171 +366,209 @@ export function readFlowRecord(
       }
     }
     if (pos + length > end) return -1;
-    switch (ops[i]) {
-      case OP_SKIP:
-        break;
-      case OP_SRC4:
-        out.src = ipv4Text(bytes, pos);
-        out.addressFamily = 4;
-        break;
-      case OP_DST4:
-        out.dst = ipv4Text(bytes, pos);
-        break;
-      case OP_SRC6:
-        out.src = ipv6Text(bytes, pos);
-        out.addressFamily = 6;
-        break;
-      case OP_DST6:
-        out.dst = ipv6Text(bytes, pos);
-        break;
-      case OP_OCTETS:
-        out.octets = uint(bytes, pos, length);
-        break;
-      case OP_PACKETS:
-        out.packets = uint(bytes, pos, length);
-        break;
-      case OP_OCTETS_TOTAL:
-        out.octetsTotal = uint(bytes, pos, length);
-        break;
-      case OP_PACKETS_TOTAL:
-        out.packetsTotal = uint(bytes, pos, length);
-        break;
-      case OP_PROTO:
-        out.proto = uint(bytes, pos, length);
-        break;
-      case OP_TOS:
-        out.tos = uint(bytes, pos, length);
-        break;
-      case OP_TCP_FLAGS:
-        out.tcpFlags = uint(bytes, pos, length);
-        break;
-      case OP_SRC_PORT:
-        out.srcPort = uint(bytes, pos, length);
-        break;
-      case OP_DST_PORT:
-        out.dstPort = uint(bytes, pos, length);
-        break;
-      case OP_IN_IF:
-        out.inIf = uint(bytes, pos, length);
-        break;
-      case OP_OUT_IF:
-        out.outIf = uint(bytes, pos, length);
-        break;
-      case OP_LAST_SWITCHED:
-        out.lastSwitched = uint(bytes, pos, length);
-        break;
-      case OP_FIRST_SWITCHED:
-        out.firstSwitched = uint(bytes, pos, length);
-        break;
-      case OP_ICMP_TYPE_CODE:
-        out.icmpTypeCode = uint(bytes, pos, length);
-        break;
-      case OP_ICMP_TYPE:
-        out.icmpType = uint(bytes, pos, length);
-        break;
-      case OP_ICMP_CODE:
-        out.icmpCode = uint(bytes, pos, length);
-        break;
-      case OP_SAMPLING_INTERVAL:
-        out.samplingInterval = uint(bytes, pos, length);
-        break;
-      case OP_SAMPLER_ID:
-        out.samplerId = uint(bytes, pos, length);
-        break;
-      case OP_SAMPLER_RANDOM_INTERVAL:
-        out.samplerRandomInterval = uint(bytes, pos, length);
-        break;
-      case OP_FRAGMENT_ID:
-        out.fragmentId = uint(bytes, pos, length);
-        break;
-      case OP_FRAGMENT_OFFSET:
-        out.fragmentOffset = uint(bytes, pos, length);
-        break;
-      case OP_FRAGMENT_FLAGS:
-        out.fragmentFlags = uint(bytes, pos, length);
-        break;
-      case OP_IP_VERSION:
-        out.ipVersion = uint(bytes, pos, length);
-        break;
-      case OP_FLOW_DIRECTION:
-        out.flowDirection = uint(bytes, pos, length);
-        break;
-      case OP_DROPPED:
-        out.droppedPackets = uint(bytes, pos, length);
-        break;
-      case OP_DROPPED_TOTAL:
-        out.droppedPacketsTotal = uint(bytes, pos, length);
-        break;
-      case OP_FLOW_END_REASON:
-        out.flowEndReason = uint(bytes, pos, length);
-        break;
-      case OP_START_SECONDS:
-        out.startAbsMs = absoluteMs(u32(bytes, pos), 1000);
-        break;
-      case OP_END_SECONDS:
-        out.endAbsMs = absoluteMs(u32(bytes, pos), 1000);
-        break;
-      case OP_START_MS:
-        out.startAbsMs = absoluteMs(uint(bytes, pos, 8), 1);
-        break;
-      case OP_END_MS:
-        out.endAbsMs = absoluteMs(uint(bytes, pos, 8), 1);
-        break;
-      case OP_START_US:
-        out.startAbsMs = ntpMs(bytes, pos, true);
-        break;
-      case OP_END_US:
-        out.endAbsMs = ntpMs(bytes, pos, true);
-        break;
-      case OP_START_NS:
-        out.startAbsMs = ntpMs(bytes, pos, false);
-        break;
-      case OP_END_NS:
-        out.endAbsMs = ntpMs(bytes, pos, false);
-        break;
-      case OP_START_DELTA_US:
-        out.startDeltaUs = uint(bytes, pos, length);
-        break;
-      case OP_END_DELTA_US:
-        out.endDeltaUs = uint(bytes, pos, length);
-        break;
-      case OP_SYSTEM_INIT_MS:
-        out.systemInitMs = absoluteMs(uint(bytes, pos, 8), 1);
-        break;
-      case OP_SPI:
-        out.spi = uint(bytes, pos, length);
-        break;
-      case OP_SELECTOR_ID:
-        out.selectorId = uint(bytes, pos, length);
-        break;
-      case OP_ESP_SEQ_FIRST:
-        out.espSeqFirst = uint(bytes, pos, length);
-        break;
-      case OP_ESP_SEQ_LAST:
-        out.espSeqLast = uint(bytes, pos, length);
-        break;
-      case OP_ESP_LOST:
-        out.espLostPackets = uint(bytes, pos, length);
-        break;
-      case OP_REV_OCTETS:
-        out.revOctets = uint(bytes, pos, length);
-        break;
-      case OP_REV_PACKETS:
-        out.revPackets = uint(bytes, pos, length);
-        break;
-      case OP_REV_TOS:
-        out.revTos = uint(bytes, pos, length);
-        break;
-      case OP_REV_TCP_FLAGS:
-        out.revTcpFlags = uint(bytes, pos, length);
-        break;
-      case OP_REV_ICMP_TYPE_CODE:
-        out.revIcmpTypeCode = uint(bytes, pos, length);
-        break;
+    const op = ops[i]!;
+    if (op !== OP_SKIP) {
+      varOps[stored] = op;
+      varOffsets[stored] = pos;
+      varLengths[stored] = length;
+      stored++;
     }
     pos += length;
   }
+  storeFields(varOps, varOffsets, varLengths, stored, bytes, 0, out);
   return pos;
+}
+
+/** Runs `count` plan operations; field k starts at `base + offsets[k]`, all of it in bounds. */
+function storeFields(
+  ops: Uint8Array,
+  offsets: Uint16Array | Uint32Array,
+  lengths: Uint16Array | Uint32Array,
+  count: number,
+  b: Uint8Array,
+  base: number,
+  out: DataRecord,
+): void {
+  for (let i = 0; i < count; i++) {
+    const op = ops[i]!;
+    const p = base + offsets[i]!;
+    const length = lengths[i]!;
+    if (op >= OP_FIRST_NUMERIC) {
+      // The common lengths are read inline; the rest (3, 5-7 bytes) by uint().
+      let v: number;
+      if (length === 4) v = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+      else if (length === 2) v = (b[p]! << 8) | b[p + 1]!;
+      else if (length === 1) v = b[p]!;
+      else if (length === 8) {
+        v =
+          (((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0) * 4294967296 +
+          (((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0);
+      } else v = uint(b, p, length);
+      switch (op) {
+        case OP_OCTETS:
+          out.octets = v;
+          break;
+        case OP_PACKETS:
+          out.packets = v;
+          break;
+        case OP_OCTETS_TOTAL:
+          out.octetsTotal = v;
+          break;
+        case OP_PACKETS_TOTAL:
+          out.packetsTotal = v;
+          break;
+        case OP_PROTO:
+          out.proto = v;
+          break;
+        case OP_TOS:
+          out.tos = v;
+          break;
+        case OP_TCP_FLAGS:
+          out.tcpFlags = v;
+          break;
+        case OP_SRC_PORT:
+          out.srcPort = v;
+          break;
+        case OP_DST_PORT:
+          out.dstPort = v;
+          break;
+        case OP_IN_IF:
+          out.inIf = v;
+          break;
+        case OP_OUT_IF:
+          out.outIf = v;
+          break;
+        case OP_LAST_SWITCHED:
+          out.lastSwitched = v;
+          break;
+        case OP_FIRST_SWITCHED:
+          out.firstSwitched = v;
+          break;
+        case OP_ICMP_TYPE_CODE:
+          out.icmpTypeCode = v;
+          break;
+        case OP_ICMP_TYPE:
+          out.icmpType = v;
+          break;
+        case OP_ICMP_CODE:
+          out.icmpCode = v;
+          break;
+        case OP_SAMPLING_INTERVAL:
+          out.samplingInterval = v;
+          break;
+        case OP_SAMPLER_ID:
+          out.samplerId = v;
+          break;
+        case OP_SAMPLER_RANDOM_INTERVAL:
+          out.samplerRandomInterval = v;
+          break;
+        case OP_FRAGMENT_ID:
+          out.fragmentId = v;
+          break;
+        case OP_FRAGMENT_OFFSET:
+          out.fragmentOffset = v;
+          break;
+        case OP_FRAGMENT_FLAGS:
+          out.fragmentFlags = v;
+          break;
+        case OP_IP_VERSION:
+          out.ipVersion = v;
+          break;
+        case OP_FLOW_DIRECTION:
+          out.flowDirection = v;
+          break;
+        case OP_DROPPED:
+          out.droppedPackets = v;
+          break;
+        case OP_DROPPED_TOTAL:
+          out.droppedPacketsTotal = v;
+          break;
+        case OP_FLOW_END_REASON:
+          out.flowEndReason = v;
+          break;
+        case OP_START_DELTA_US:
+          out.startDeltaUs = v;
+          break;
+        case OP_END_DELTA_US:
+          out.endDeltaUs = v;
+          break;
+        case OP_SPI:
+          out.spi = v;
+          break;
+        case OP_SELECTOR_ID:
+          out.selectorId = v;
+          break;
+        case OP_ESP_SEQ_FIRST:
+          out.espSeqFirst = v;
+          break;
+        case OP_ESP_SEQ_LAST:
+          out.espSeqLast = v;
+          break;
+        case OP_ESP_LOST:
+          out.espLostPackets = v;
+          break;
+        case OP_REV_OCTETS:
+          out.revOctets = v;
+          break;
+        case OP_REV_PACKETS:
+          out.revPackets = v;
+          break;
+        case OP_REV_TOS:
+          out.revTos = v;
+          break;
+        case OP_REV_TCP_FLAGS:
+          out.revTcpFlags = v;
+          break;
+        case OP_REV_ICMP_TYPE_CODE:
+          out.revIcmpTypeCode = v;
+          break;
+      }
+      continue;
+    }
+    switch (op) {
+      case OP_SRC4:
+        out.src = ipv4Text(b, p);
+        out.addressFamily = 4;
+        break;
+      case OP_DST4:
+        out.dst = ipv4Text(b, p);
+        break;
+      case OP_SRC6:
+        out.src = ipv6Text(b, p);
+        out.addressFamily = 6;
+        break;
+      case OP_DST6:
+        out.dst = ipv6Text(b, p);
+        break;
+      case OP_START_SECONDS:
+        out.startAbsMs = absoluteMs(u32(b, p), 1000);
+        break;
+      case OP_END_SECONDS:
+        out.endAbsMs = absoluteMs(u32(b, p), 1000);
+        break;
+      case OP_START_MS:
+        out.startAbsMs = absoluteMs(u32(b, p) * 4294967296 + u32(b, p + 4), 1);
+        break;
+      case OP_END_MS:
+        out.endAbsMs = absoluteMs(u32(b, p) * 4294967296 + u32(b, p + 4), 1);
+        break;
+      case OP_START_US:
+        out.startAbsMs = ntpMs(b, p, true);
+        break;
+      case OP_END_US:
+        out.endAbsMs = ntpMs(b, p, true);
+        break;
+      case OP_START_NS:
+        out.startAbsMs = ntpMs(b, p, false);
+        break;
+      case OP_END_NS:
+        out.endAbsMs = ntpMs(b, p, false);
+        break;
+      case OP_SYSTEM_INIT_MS:
+        out.systemInitMs = absoluteMs(u32(b, p) * 4294967296 + u32(b, p + 4), 1);
+        break;
+    }
+  }
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });

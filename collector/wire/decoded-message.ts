@@ -49,8 +49,10 @@ export interface DecodedMessage {
   readonly header: MessageHeader | null;
   /** v9 source id, IPFIX observation domain, v5 (engine type << 8) | engine id. */
   readonly domainId: number | null;
-  /** Flow data records, in wire order. */
+  /** Flow data records, in wire order (empty when they were streamed to a RecordSink). */
   readonly records: readonly DataRecord[];
+  /** Flow data records decoded, whether collected in `records` or streamed. */
+  readonly dataRecordCount: number;
   readonly optionsRecords: readonly OptionsRecord[];
   /** Template records of any kind seen (v9 counts them in its header count). */
   readonly templateRecords: number;
@@ -69,6 +71,7 @@ export interface DecodedMessageBuilder {
   header: MessageHeader | null;
   domainId: number | null;
   records: DataRecord[];
+  dataRecordCount: number;
   optionsRecords: OptionsRecord[];
   templateRecords: number;
   templatesLearned: number;
@@ -83,6 +86,7 @@ export function emptyMessage(): DecodedMessageBuilder {
     header: null,
     domainId: null,
     records: [],
+    dataRecordCount: 0,
     optionsRecords: [],
     templateRecords: 0,
     templatesLearned: 0,
@@ -91,4 +95,16 @@ export function emptyMessage(): DecodedMessageBuilder {
     missingTemplateRecords: 0,
     issues: [],
   };
+}
+
+/**
+ * Receives flow data records as they are decoded, instead of collecting them: the hot
+ * path (collector/produce) turns each into a FlowRecord at once, so no DataRecord is
+ * allocated per record. The record passed to `record()` is reused for the next record of
+ * the same template: read it, never keep it.
+ */
+export interface RecordSink {
+  /** Called once the header is read, before any record of the datagram. */
+  begin(header: MessageHeader, domainId: number): void;
+  record(record: DataRecord): void;
 }

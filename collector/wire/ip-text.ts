@@ -1,25 +1,37 @@
 // Canonical text for addresses read off the wire. Callers check bounds first; these
 // functions only read the 4 or 16 bytes they are given.
+//
+// Flow records repeat addresses all the time (every flow of a tunnel has the same two
+// peers), so each function keeps a small direct-mapped cache of recent texts: a hit
+// costs a few compares instead of building (and later collecting) a new string. A slot
+// is only used after comparing all the address bytes, so a collision costs a rebuild,
+// never a wrong text.
+
+const V4_SLOTS = 4096;
+const v4Keys = new Int32Array(V4_SLOTS);
+const v4Texts: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS).fill(undefined);
 
 /** Dotted quad of the 4 bytes at `offset`. */
 export function ipv4Text(bytes: Uint8Array, offset: number): string {
-  return `${bytes[offset]}.${bytes[offset + 1]}.${bytes[offset + 2]}.${bytes[offset + 3]}`;
-}
-
-const hex16: string[] = [];
-
-function groupText(value: number): string {
-  // Most groups of real addresses are small (0, 1, db8); cache the first 4096 texts.
-  if (value < 4096) {
-    let text = hex16[value];
-    if (text === undefined) {
-      text = value.toString(16);
-      hex16[value] = text;
-    }
-    return text;
+  const a = bytes[offset]!;
+  const b = bytes[offset + 1]!;
+  const c = bytes[offset + 2]!;
+  const d = bytes[offset + 3]!;
+  const key = (a << 24) | (b << 16) | (c << 8) | d;
+  const slot = (key ^ (key >>> 12) ^ (key >>> 24)) & (V4_SLOTS - 1);
+  if (v4Keys[slot] === key) {
+    const cached = v4Texts[slot];
+    if (cached !== undefined) return cached;
   }
-  return value.toString(16);
+  const text = `${a}.${b}.${c}.${d}`;
+  v4Keys[slot] = key;
+  v4Texts[slot] = text;
+  return text;
 }
+
+const V6_SLOTS = 1024;
+const v6Keys = new Uint8Array(V6_SLOTS * 16);
+const v6Texts: (string | undefined)[] = new Array<string | undefined>(V6_SLOTS).fill(undefined);
 
 /**
  * RFC 5952 text of the 16 bytes at `offset`: lowercase hex groups without leading zeros,
@@ -28,6 +40,28 @@ function groupText(value: number): string {
  * tunnelflow parses with, prints pure hex too, so both agree on one text per address).
  */
 export function ipv6Text(bytes: Uint8Array, offset: number): string {
+  let hash = 0;
+  for (let i = 0; i < 16; i++) hash = (Math.imul(hash, 31) + bytes[offset + i]!) | 0;
+  const slot = (hash ^ (hash >>> 10) ^ (hash >>> 20)) & (V6_SLOTS - 1);
+  const cached = v6Texts[slot];
+  if (cached !== undefined) {
+    const k = slot * 16;
+    let same = true;
+    for (let i = 0; i < 16; i++) {
+      if (v6Keys[k + i] !== bytes[offset + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const text = formatIpv6(bytes, offset);
+  for (let i = 0; i < 16; i++) v6Keys[slot * 16 + i] = bytes[offset + i]!;
+  v6Texts[slot] = text;
+  return text;
+}
+
+function formatIpv6(bytes: Uint8Array, offset: number): string {
   let bestStart = -1;
   let bestLength = 1;
   let runStart = -1;
@@ -52,7 +86,7 @@ export function ipv6Text(bytes: Uint8Array, offset: number): string {
       continue;
     }
     const o = offset + 2 * i;
-    text += groupText((bytes[o]! << 8) | bytes[o + 1]!);
+    text += ((bytes[o]! << 8) | bytes[o + 1]!).toString(16);
     if (i < 7) text += ':';
   }
   return text;

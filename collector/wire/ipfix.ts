@@ -3,7 +3,7 @@
 
 import { u16, u32 } from './byte-read.js';
 import { emptyMessage } from './decoded-message.js';
-import type { DecodedMessage, DecodedMessageBuilder } from './decoded-message.js';
+import type { DecodedMessage, DecodedMessageBuilder, RecordSink } from './decoded-message.js';
 import { decodeDataSet, learnTemplateRecord } from './set-decoding.js';
 import type { FieldSpecifier } from './template.js';
 import type { DomainSession, TemplateCache } from './template-cache.js';
@@ -17,7 +17,12 @@ const OPTIONS_TEMPLATE_SET_ID = 3;
  * bytes after the message length are reported as trailing, not decoded. Over TCP the
  * caller frames messages by their length field and passes one at a time.
  */
-export function decodeIpfix(bytes: Uint8Array, exporter: string, cache: TemplateCache): DecodedMessage {
+export function decodeIpfix(
+  bytes: Uint8Array,
+  exporter: string,
+  cache: TemplateCache,
+  sink?: RecordSink,
+): DecodedMessage {
   const out = emptyMessage();
   const available = bytes.length;
   if (available < HEADER_LENGTH) {
@@ -63,6 +68,7 @@ export function decodeIpfix(bytes: Uint8Array, exporter: string, cache: Template
   if (length < available) {
     out.issues.push({ exporter, domainId, setId: null, kind: 'trailing-bytes', bytes: available - length });
   }
+  sink?.begin(out.header, domainId);
   const session = cache.session(exporter, 10, domainId);
   let pos = HEADER_LENGTH;
   while (pos < length) {
@@ -99,7 +105,7 @@ export function decodeIpfix(bytes: Uint8Array, exporter: string, cache: Template
     if (setId === TEMPLATE_SET_ID || setId === OPTIONS_TEMPLATE_SET_ID) {
       readTemplateSet(out, session, bytes, start, end, setId);
     } else if (setId >= 256) {
-      decodeDataSet(out, session, bytes, start, end, setId);
+      decodeDataSet(out, session, bytes, start, end, setId, sink);
     } else {
       // RFC 7011 §3.3.2: 0 and 1 are not used (v9's ids), 4-255 are reserved.
       out.issues.push({ exporter, domainId, setId, kind: 'reserved-set-id' });

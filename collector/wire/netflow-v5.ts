@@ -4,7 +4,7 @@
 import { u16, u32 } from './byte-read.js';
 import { DataRecord } from './data-record.js';
 import { emptyMessage } from './decoded-message.js';
-import type { DecodedMessage } from './decoded-message.js';
+import type { DecodedMessage, RecordSink } from './decoded-message.js';
 import { ipv4Text } from './ip-text.js';
 
 const HEADER_LENGTH = 24;
@@ -18,7 +18,10 @@ const MAX_RECORDS = 30;
  * (any record boundary would be a guess); bytes beyond the counted records are reported
  * as trailing and not decoded.
  */
-export function decodeNetflowV5(bytes: Uint8Array, exporter: string): DecodedMessage {
+// v5 records all fill the same slots, so one record serves every streamed record.
+const scratch = new DataRecord();
+
+export function decodeNetflowV5(bytes: Uint8Array, exporter: string, sink?: RecordSink): DecodedMessage {
   const out = emptyMessage();
   const length = bytes.length;
   if (length < HEADER_LENGTH) {
@@ -75,9 +78,10 @@ export function decodeNetflowV5(bytes: Uint8Array, exporter: string): DecodedMes
   if (length > needed) {
     out.issues.push({ exporter, domainId, setId: null, kind: 'trailing-bytes', bytes: length - needed });
   }
+  sink?.begin(out.header, domainId);
   for (let i = 0; i < count; i++) {
     const o = HEADER_LENGTH + i * RECORD_LENGTH;
-    const r = new DataRecord();
+    const r = sink ? scratch : new DataRecord();
     r.src = ipv4Text(bytes, o);
     r.dst = ipv4Text(bytes, o + 4);
     r.addressFamily = 4;
@@ -92,7 +96,9 @@ export function decodeNetflowV5(bytes: Uint8Array, exporter: string): DecodedMes
     r.tcpFlags = bytes[o + 37]!;
     r.proto = bytes[o + 38]!;
     r.tos = bytes[o + 39]!;
-    out.records.push(r);
+    if (sink) sink.record(r);
+    else out.records.push(r);
   }
+  out.dataRecordCount = count;
   return out;
 }

@@ -3,7 +3,7 @@
 
 import { u16, u32 } from './byte-read.js';
 import { emptyMessage } from './decoded-message.js';
-import type { DecodedMessage, DecodedMessageBuilder } from './decoded-message.js';
+import type { DecodedMessage, DecodedMessageBuilder, RecordSink } from './decoded-message.js';
 import { decodeDataSet, learnTemplateRecord } from './set-decoding.js';
 import type { FieldSpecifier } from './template.js';
 import type { DomainSession, TemplateCache } from './template-cache.js';
@@ -17,7 +17,12 @@ const OPTIONS_TEMPLATE_FLOWSET_ID = 1;
  * counts only flow records, RFC 3954 §5.1 says all records): every flowset present is
  * decoded and a disagreement is reported as a `count-mismatch` anomaly.
  */
-export function decodeNetflowV9(bytes: Uint8Array, exporter: string, cache: TemplateCache): DecodedMessage {
+export function decodeNetflowV9(
+  bytes: Uint8Array,
+  exporter: string,
+  cache: TemplateCache,
+  sink?: RecordSink,
+): DecodedMessage {
   const out = emptyMessage();
   const length = bytes.length;
   if (length < HEADER_LENGTH) {
@@ -47,6 +52,7 @@ export function decodeNetflowV9(bytes: Uint8Array, exporter: string, cache: Temp
     sourceId,
   };
   out.domainId = sourceId;
+  sink?.begin(out.header, sourceId);
   const session = cache.session(exporter, 9, sourceId);
   let pos = HEADER_LENGTH;
   while (pos < length) {
@@ -91,13 +97,13 @@ export function decodeNetflowV9(bytes: Uint8Array, exporter: string, cache: Temp
     if (setId === TEMPLATE_FLOWSET_ID) readTemplateFlowSet(out, session, bytes, start, end);
     else if (setId === OPTIONS_TEMPLATE_FLOWSET_ID)
       readOptionsTemplateFlowSet(out, session, bytes, start, end);
-    else if (setId >= 256) decodeDataSet(out, session, bytes, start, end, setId);
+    else if (setId >= 256) decodeDataSet(out, session, bytes, start, end, setId, sink);
     // RFC 3954 §5.3: flowset ids 2-255 are reserved.
     else out.issues.push({ exporter, domainId: sourceId, setId, kind: 'reserved-set-id' });
     pos = end;
   }
   const found =
-    out.templateRecords + out.records.length + out.optionsRecords.length + out.missingTemplateRecords;
+    out.templateRecords + out.dataRecordCount + out.optionsRecords.length + out.missingTemplateRecords;
   if (found !== count) {
     out.issues.push({
       exporter,

@@ -3,7 +3,7 @@
 
 import { DataRecord } from './data-record.js';
 import { readFlowRecord, readOptionsRecord } from './decode-plan.js';
-import type { DecodedMessageBuilder } from './decoded-message.js';
+import type { DecodedMessageBuilder, RecordSink } from './decoded-message.js';
 import type { TemplateRecord } from './template.js';
 import type { DomainSession } from './template-cache.js';
 
@@ -54,6 +54,7 @@ export function decodeDataSet(
   start: number,
   end: number,
   setId: number,
+  sink: RecordSink | undefined,
 ): void {
   const length = end - start;
   if (length <= 0) return;
@@ -84,6 +85,20 @@ export function decodeDataSet(
       session.applyOptions(decoded.record);
       pos = decoded.next;
     }
+  } else if (sink) {
+    const record = template.scratch;
+    let count = 0;
+    while (end - pos >= min) {
+      const next = readFlowRecord(template, bytes, pos, end, record);
+      if (next < 0) {
+        out.dataRecordCount += count;
+        return truncatedRecord(out, session, setId);
+      }
+      sink.record(record);
+      count++;
+      pos = next;
+    }
+    out.dataRecordCount += count;
   } else {
     const records = out.records;
     while (end - pos >= min) {
@@ -92,6 +107,7 @@ export function decodeDataSet(
       const next = readFlowRecord(template, bytes, pos, end, record);
       if (next < 0) return truncatedRecord(out, session, setId);
       records.push(record);
+      out.dataRecordCount++;
       pos = next;
     }
   }

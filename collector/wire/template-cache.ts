@@ -224,6 +224,13 @@ export class TemplateCache {
   private readonly onChange: ((change: TemplateCacheChange) => void) | undefined;
   private readonly domains = new Map<string, DomainState>();
   private readonly pending = new Map<string, TemplateCacheChange>();
+  // The last domain looked up: most datagrams come from the exporter and domain the
+  // previous one came from, and this skips building the key string for them.
+  private lastExporter = '';
+  private lastVersion = 0;
+  private lastDomainId = -1;
+  private lastState: DomainState | undefined = undefined;
+  private epoch = 0;
 
   constructor(options: TemplateCacheOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -235,14 +242,47 @@ export class TemplateCache {
 
   /** Opens one exporter/domain for one datagram (reads the clock once). */
   session(exporter: string, version: TemplateVersion, domainId: number): DomainSession {
-    const state = this.domains.get(domainKey(exporter, version, domainId));
-    return new DomainSession(this, state, exporter, version, domainId, this.now());
+    return new DomainSession(
+      this,
+      this.lookup(exporter, version, domainId),
+      exporter,
+      version,
+      domainId,
+      this.now(),
+    );
   }
 
   /** Sampling / system-init facts of one exporter/domain, if any options record gave them. */
   domainOptions(exporter: string, version: TemplateVersion, domainId: number): DomainOptions | undefined {
-    const state = this.domains.get(domainKey(exporter, version, domainId));
+    const state = this.lookup(exporter, version, domainId);
     return state?.hasOptions ? state : undefined;
+  }
+
+  /**
+   * Changes whenever some domain's options state changes, so a reader holding
+   * domainOptions() can tell cheaply that it should read them again.
+   */
+  get optionsEpoch(): number {
+    return this.epoch;
+  }
+
+  private lookup(exporter: string, version: TemplateVersion, domainId: number): DomainState | undefined {
+    if (
+      this.lastState &&
+      exporter === this.lastExporter &&
+      version === this.lastVersion &&
+      domainId === this.lastDomainId
+    ) {
+      return this.lastState;
+    }
+    const state = this.domains.get(domainKey(exporter, version, domainId));
+    if (state) {
+      this.lastExporter = exporter;
+      this.lastVersion = version;
+      this.lastDomainId = domainId;
+      this.lastState = state;
+    }
+    return state;
   }
 
   /** Number of live templates (expired ones included until they are looked up or swept). */
@@ -263,7 +303,10 @@ export class TemplateCache {
           count++;
         }
       }
-      if (domain.templates.size === 0 && !domain.hasOptions) this.domains.delete(domain.key);
+      if (domain.templates.size === 0 && !domain.hasOptions) {
+        this.domains.delete(domain.key);
+        if (this.lastState === domain) this.lastState = undefined;
+      }
     }
     return count;
   }
@@ -424,6 +467,7 @@ export class TemplateCache {
       changed = true;
     }
     if (!changed) return;
+    this.epoch++;
     state.hasOptions = true;
     state.optionsUpdatedMs = nowMs;
     this.emit({ type: 'upsert', snapshot: this.optionsSnapshot(state) });
@@ -538,6 +582,7 @@ export class TemplateCache {
       }
       state.optionsUpdatedMs = typeof snapshot.updatedMs === 'number' ? snapshot.updatedMs : nowMs;
       state.hasOptions = true;
+      this.epoch++;
       return true;
     }
     return false;

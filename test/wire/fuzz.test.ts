@@ -2,12 +2,15 @@
 // malformed set, and built datagrams with variable-length, enterprise and options
 // fields) never throw, never take long, and never yield more records than their bytes
 // could hold. One template cache and one sequence tracker live across all iterations,
-// so mutated templates meet later data, as they would in a long-running collector.
+// so mutated templates meet later data, as they would in a long-running collector. A
+// second cache decodes every datagram the other way (records collected, not streamed)
+// and must agree exactly: the streaming path reuses one record per template.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
-import { produceFlows } from '../../collector/produce/produce-flows.js';
+import { produceFlows, produceFromDecoded } from '../../collector/produce/produce-flows.js';
+import { decodeDatagram } from '../../collector/wire/decode-datagram.js';
 import { SequenceTracker } from '../../collector/produce/sequence-tracker.js';
 import { TemplateCache } from '../../collector/wire/template-cache.js';
 import type { TemplateSnapshot } from '../../collector/wire/template-cache.js';
@@ -154,6 +157,13 @@ const datagramArb = fc.oneof(
 test(`${RUNS} random and mutated datagrams: no throw, bounded time, bounded output`, () => {
   const cache = new TemplateCache({ now: () => 1_000_000, maxTemplatesPerDomain: 512, maxDomains: 2048 });
   const tracker = new SequenceTracker();
+  const collectingCache = new TemplateCache({
+    now: () => 1_000_000,
+    maxTemplatesPerDomain: 512,
+    maxDomains: 2048,
+  });
+  const collectingTracker = new SequenceTracker();
+  let disagreements = 0;
   let slowest = 0;
   let decodedRecords = 0;
   let iteration = 0;
@@ -166,6 +176,14 @@ test(`${RUNS} random and mutated datagrams: no throw, bounded time, bounded outp
       slowest = Math.max(slowest, elapsed);
       const { info, flows, issues } = produced;
       decodedRecords += info.dataRecords;
+      const collected = produceFromDecoded(
+        decodeDatagram(datagram, exporter, collectingCache),
+        exporter,
+        1_000_000,
+        collectingCache,
+        collectingTracker,
+      );
+      if (JSON.stringify(collected) !== JSON.stringify(produced)) disagreements++;
       // Every record takes at least one byte; a biflow record gives at most two flows.
       return (
         elapsed < 250 &&
@@ -179,6 +197,7 @@ test(`${RUNS} random and mutated datagrams: no throw, bounded time, bounded outp
   );
   // The mutations must exercise real decoding, not only rejections.
   expect(decodedRecords).toBeGreaterThan(RUNS / 4);
+  expect(disagreements).toBe(0);
   expect(slowest).toBeLessThan(250);
   // Whatever the fuzzing left in the cache is still plain, restorable data.
   const snapshot = JSON.parse(JSON.stringify(cache.snapshot())) as TemplateSnapshot[];

@@ -20,7 +20,8 @@ export interface ProducedDatagram {
 /**
  * Decodes one datagram (or one IPFIX-over-TCP message) from `exporter` and builds its
  * FlowRecords. Never throws on any input. `receivedMs` is the caller's clock; the
- * tracker, when given, checks the export sequence number per exporter and domain.
+ * tracker, when given, checks the export sequence number per exporter and domain;
+ * `transport` is 'tcp' for IPFIX messages from a TCP stream (their templates do not expire).
  */
 export function produceFlows(
   datagram: Uint8Array,
@@ -28,12 +29,13 @@ export function produceFlows(
   receivedMs: number,
   cache: TemplateCache,
   tracker?: SequenceTracker,
+  transport: 'udp' | 'tcp' = 'udp',
 ): ProducedDatagram {
   // Records are streamed into the builder as they are decoded: the FlowRecord is the only
   // object allocated per record.
   const flows: FlowRecord[] = [];
   const builder = new FlowRecordBuilder(exporter, receivedMs, cache, flows);
-  const decoded = decodeDatagram(datagram, exporter, cache, builder);
+  const decoded = decodeDatagram(datagram, exporter, cache, builder, transport);
   return finish(decoded, exporter, flows, builder.counts(), tracker);
 }
 

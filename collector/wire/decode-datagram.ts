@@ -9,12 +9,16 @@ import { decodeNetflowV5 } from './netflow-v5.js';
 import { decodeNetflowV9 } from './netflow-v9.js';
 import type { TemplateCache } from './template-cache.js';
 
-/** Decodes any supported version; with a sink, flow records are streamed instead of collected. */
+/**
+ * Decodes any supported version; with a sink, flow records are streamed instead of
+ * collected. `transport` is 'tcp' for IPFIX messages framed from a TCP stream.
+ */
 export function decodeDatagram(
   bytes: Uint8Array,
   exporter: string,
   cache: TemplateCache,
   sink?: RecordSink,
+  transport: 'udp' | 'tcp' = 'udp',
 ): DecodedMessage {
   if (bytes.length < 2) {
     const out = emptyMessage();
@@ -35,7 +39,7 @@ export function decodeDatagram(
     case 9:
       return decodeNetflowV9(bytes, exporter, cache, sink);
     case 10:
-      return decodeIpfix(bytes, exporter, cache, sink);
+      return decodeIpfix(bytes, exporter, cache, sink, transport);
     default: {
       const out = emptyMessage();
       out.issues.push({ exporter, domainId: null, setId: null, kind: 'unknown-version', version });

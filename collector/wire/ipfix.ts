@@ -15,13 +15,15 @@ const OPTIONS_TEMPLATE_SET_ID = 3;
 /**
  * Decodes one IPFIX message. Over UDP a datagram carries one message (RFC 7011 §10.3.3);
  * bytes after the message length are reported as trailing, not decoded. Over TCP the
- * caller frames messages by their length field and passes one at a time.
+ * caller frames messages by their length field and passes one at a time, with
+ * `transport` 'tcp' so that the templates learned do not expire.
  */
 export function decodeIpfix(
   bytes: Uint8Array,
   exporter: string,
   cache: TemplateCache,
   sink?: RecordSink,
+  transport: 'udp' | 'tcp' = 'udp',
 ): DecodedMessage {
   const out = emptyMessage();
   const available = bytes.length;
@@ -69,7 +71,7 @@ export function decodeIpfix(
     out.issues.push({ exporter, domainId, setId: null, kind: 'trailing-bytes', bytes: available - length });
   }
   sink?.begin(out.header, domainId);
-  const session = cache.session(exporter, 10, domainId);
+  const session = cache.session(exporter, 10, domainId, transport);
   let pos = HEADER_LENGTH;
   while (pos < length) {
     const remaining = length - pos;

@@ -15,7 +15,9 @@
 //   namespaces: one host running a v9 and an IPFIX exporter (the corpus has both on
 //   127.0.0.1, domain 0, template 1024) must not share templates.
 // NetFlow v9 has no withdrawal, so templates not re-announced within the TTL are
-// forgotten; IPFIX withdrawal (RFC 7011 §8.1) removes them at once.
+// forgotten; IPFIX withdrawal (RFC 7011 §8.1) removes them at once. Templates learned
+// over TCP do not expire (RFC 7011 §8: over TCP / SCTP they live as long as the session,
+// and exporters do not re-announce them), over UDP they do (RFC 7011 §8.4).
 
 import { compileTemplate } from './decode-plan.js';
 import type { CompiledTemplate, FieldLengthProblem } from './decode-plan.js';
@@ -49,6 +51,12 @@ export interface TemplateEntrySnapshot {
   readonly fields: readonly FieldSpecifier[];
   readonly learnedMs: number;
   readonly refreshedMs: number;
+  /**
+   * False for templates learned over TCP, which never expire while tunnelflow runs. A
+   * restored template always expires: after a restart the TCP session is a new one, and
+   * the exporter announces its templates again.
+   */
+  readonly expires: boolean;
 }
 
 /** What options data records announced for one exporter and domain. */
@@ -94,6 +102,8 @@ interface TemplateEntry {
   readonly template: CompiledTemplate;
   readonly learnedMs: number;
   refreshedMs: number;
+  /** Subject to the TTL (learned over UDP, or restored). */
+  expires: boolean;
   /** refreshedMs as last reported through onChange, so refreshes are persisted sparingly. */
   reportedRefreshMs: number;
 }
@@ -159,6 +169,8 @@ export class DomainSession {
     readonly version: TemplateVersion,
     readonly domainId: number,
     readonly nowMs: number,
+    /** Templates learned in this session expire (UDP) or not (TCP). */
+    readonly expiring: boolean,
   ) {}
 
   /** The live template with this id, or undefined (never learned, withdrawn or expired). */
@@ -167,7 +179,7 @@ export class DomainSession {
     if (!state) return undefined;
     const entry = state.templates.get(templateId);
     if (!entry) return undefined;
-    if (this.nowMs - entry.refreshedMs > this.cache.templateTtlMs) {
+    if (entry.expires && this.nowMs - entry.refreshedMs > this.cache.templateTtlMs) {
       this.cache.dropTemplate(state, templateId, entry);
       return undefined;
     }
@@ -183,7 +195,7 @@ export class DomainSession {
     const state =
       this.state ?? (this.state = this.cache.createDomain(this.exporter, this.version, this.domainId));
     if (!state) return { outcome: 'limit' };
-    return this.cache.learnTemplate(state, record, this.nowMs);
+    return this.cache.learnTemplate(state, record, this.nowMs, this.expiring);
   }
 
   /** RFC 7011 §8.1 withdrawal of one template; true when it was known. */
@@ -240,8 +252,16 @@ export class TemplateCache {
     this.onChange = options.onChange;
   }
 
-  /** Opens one exporter/domain for one datagram (reads the clock once). */
-  session(exporter: string, version: TemplateVersion, domainId: number): DomainSession {
+  /**
+   * Opens one exporter/domain for one datagram (reads the clock once). `transport` says
+   * whether templates learned from it expire (UDP) or last (TCP).
+   */
+  session(
+    exporter: string,
+    version: TemplateVersion,
+    domainId: number,
+    transport: 'udp' | 'tcp' = 'udp',
+  ): DomainSession {
     return new DomainSession(
       this,
       this.lookup(exporter, version, domainId),
@@ -249,6 +269,7 @@ export class TemplateCache {
       version,
       domainId,
       this.now(),
+      transport === 'udp',
     );
   }
 
@@ -298,7 +319,7 @@ export class TemplateCache {
     let count = 0;
     for (const domain of [...this.domains.values()]) {
       for (const [id, entry] of [...domain.templates]) {
-        if (nowMs - entry.refreshedMs > this.templateTtlMs) {
+        if (entry.expires && nowMs - entry.refreshedMs > this.templateTtlMs) {
           this.dropTemplate(domain, id, entry);
           count++;
         }
@@ -317,7 +338,7 @@ export class TemplateCache {
     const out: TemplateSnapshot[] = [];
     for (const domain of this.domains.values()) {
       for (const [id, entry] of domain.templates) {
-        if (nowMs - entry.refreshedMs > this.templateTtlMs) continue;
+        if (entry.expires && nowMs - entry.refreshedMs > this.templateTtlMs) continue;
         out.push(this.templateSnapshot(domain, id, entry));
       }
       if (domain.hasOptions) out.push(this.optionsSnapshot(domain));
@@ -361,10 +382,11 @@ export class TemplateCache {
     return state;
   }
 
-  learnTemplate(state: DomainState, record: TemplateRecord, nowMs: number): LearnOutcome {
+  learnTemplate(state: DomainState, record: TemplateRecord, nowMs: number, expires: boolean): LearnOutcome {
     const existing = state.templates.get(record.templateId);
     if (existing && sameDefinition(existing.template.record, record)) {
       existing.refreshedMs = nowMs;
+      existing.expires = expires;
       // Persist a refresh only now and then: enough for the TTL to survive a restart.
       if (nowMs - existing.reportedRefreshMs > this.templateTtlMs / 4) {
         existing.reportedRefreshMs = nowMs;
@@ -379,6 +401,7 @@ export class TemplateCache {
       template: compiled.template,
       learnedMs: nowMs,
       refreshedMs: nowMs,
+      expires,
       reportedRefreshMs: nowMs,
     };
     state.templates.set(record.templateId, entry);
@@ -501,6 +524,7 @@ export class TemplateCache {
       })),
       learnedMs: entry.learnedMs,
       refreshedMs: entry.refreshedMs,
+      expires: entry.expires,
     };
   }
 
@@ -555,6 +579,7 @@ export class TemplateCache {
         template: compiled.template,
         learnedMs,
         refreshedMs,
+        expires: true,
         reportedRefreshMs: refreshedMs,
       });
       return true;

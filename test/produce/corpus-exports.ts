@@ -49,7 +49,7 @@ export function produceCapture(capture: ExportCapture): ProducedCapture {
   const datagrams = readDatagrams(capture);
   const cache = new TemplateCache({ now: () => FIXED_NOW });
   const tracker = new SequenceTracker();
-  const produced = datagrams.map((d) => produceFlows(d.payload, d.src, d.tsMs, cache, tracker));
+  const produced = datagrams.map((d) => produceFlows(d.payload, d.src, d.tsMs, cache, tracker, d.transport));
   return { datagrams, produced };
 }
 

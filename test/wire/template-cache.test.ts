@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { decodeDatagram } from '../../collector/wire/decode-datagram.js';
+import { decodeIpfix } from '../../collector/wire/ipfix.js';
 import { TemplateCache } from '../../collector/wire/template-cache.js';
 import type { TemplateCacheChange, TemplateSnapshot } from '../../collector/wire/template-cache.js';
 import { CORPUS_DIR } from '../produce/corpus-exports.js';
@@ -196,6 +197,38 @@ describe('TTL with an injected clock', () => {
     ]);
   });
 
+  test('templates learned over TCP do not expire (RFC 7011 §8), over UDP they do', () => {
+    const clock = new FakeClock();
+    const cache = new TemplateCache({ now: clock.now, templateTtlMs: 1_000 });
+    decodeIpfix(
+      ipfixMessage({ domain: 1 }, [ipfixTemplateSet([addressesFirst])]),
+      'r',
+      cache,
+      undefined,
+      'tcp',
+    );
+    decodeIpfix(
+      ipfixMessage({ domain: 2 }, [ipfixTemplateSet([addressesFirst])]),
+      'r',
+      cache,
+      undefined,
+      'udp',
+    );
+    clock.ms += 10_000;
+    expect(cache.sweep()).toBe(1);
+    const tcp = decodeIpfix(
+      ipfixMessage({ domain: 1 }, [dataSet(256, [recordA])]),
+      'r',
+      cache,
+      undefined,
+      'tcp',
+    );
+    expect(tcp.records).toHaveLength(1);
+    expect(cache.snapshot().map((s) => [s.kind, s.domainId, s.kind === 'template' && s.expires])).toEqual([
+      ['template', 1, false],
+    ]);
+  });
+
   test('sweep() drops expired templates without a lookup', () => {
     const clock = new FakeClock();
     const cache = new TemplateCache({ now: clock.now, templateTtlMs: 1_000 });
@@ -247,6 +280,7 @@ describe('snapshot and restore', () => {
       fields: [{ elementId: 8, length: 4, enterprise: 0 }],
       learnedMs: clock.ms,
       refreshedMs: clock.ms,
+      expires: true,
     };
     const entries = [
       good,

@@ -75,6 +75,9 @@ const OP_REV_TOS = 52;
 const OP_REV_TCP_FLAGS = 53;
 const OP_REV_ICMP_TYPE_CODE = 54;
 
+/** More field specifiers than fit in one set (16383 of 4 bytes in 65535). */
+const MAX_FIELDS = 16384;
+
 const slotOps: Record<RecordSlot, number> = {
   srcAddr4: OP_SRC4,
   dstAddr4: OP_DST4,
@@ -228,6 +231,9 @@ export function compileTemplate(record: TemplateRecord, version: TemplateVersion
   if (record.templateId < 256) return { ok: false, reason: 'template-id-below-256' };
   const count = record.fields.length;
   if (count === 0) return { ok: false, reason: 'zero-field-count' };
+  // No set can hold more field specifiers (4 bytes each in at most 65535 bytes); only a
+  // doctored snapshot could bring more.
+  if (count >= MAX_FIELDS) return { ok: false, reason: 'field-count-past-end' };
   if (
     record.options &&
     (record.scopeFieldCount > count || (version === 10 && record.scopeFieldCount === 0))
@@ -318,7 +324,6 @@ function absoluteMs(value: number, scale: number): number | null {
 
 // Scratch arrays for locating the fields of a variable-length record (at most 16383
 // field specifiers fit in a set). Decoding is synchronous, so one set is enough.
-const MAX_FIELDS = 16384;
 const varOps = new Uint8Array(MAX_FIELDS);
 const varOffsets = new Uint32Array(MAX_FIELDS);
 const varLengths = new Uint32Array(MAX_FIELDS);

@@ -289,9 +289,14 @@ describe('snapshot and restore', () => {
       { ...good, templateId: 258, fields: [{ elementId: 8, length: 0, enterprise: 0 }] },
       { ...good, templateId: 259, fields: 'nope' },
       { ...good, version: 8 },
+      {
+        ...good,
+        templateId: 260,
+        fields: new Array(20_000).fill({ elementId: 2, length: 1, enterprise: 0 }),
+      },
       null,
     ] as unknown as TemplateSnapshot[];
-    expect(cache.restore(entries)).toEqual({ restored: 1, skipped: 6 });
+    expect(cache.restore(entries)).toEqual({ restored: 1, skipped: 7 });
     expect(cache.templateCount).toBe(1);
   });
 

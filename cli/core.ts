@@ -66,16 +66,14 @@ export async function createCore(config: TunnelflowConfig, log: Logger): Promise
   const saved = (await loadCollectorState(tunnelDb, NORMALIZER_STATE_KEY)) as NormalizerSnapshot | undefined;
   const normalizer = createNormalizer(config, saved);
 
-  const writer = createFlowWriter(config.store.writer, {
-    path: config.store.path,
-    storeConfig: config.store,
+  const writer = createFlowWriter(config.store, {
     logger: log,
     extensions: [
       { name: TUNNELS_EXTENSION, module: moduleUrl('../store/tunnels/tunnels-writer-extension.js') },
       { name: COLLECTOR_STATE_EXTENSION, module: moduleUrl('../store/state/collector-state.js') },
     ],
   });
-  await writer.start?.();
+  await writer.start();
 
   const pipeline = createPipeline({
     templates,

@@ -46,7 +46,7 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
       for (const d of batch.datagrams) {
         // Retention counts from receipt: an old capture ingested today is kept for the
         // whole window, so the receive time is now, not the capture time.
-        await core.pipeline.handleOffline(d.payload, exporter ?? d.src, Date.now());
+        await core.pipeline.handleOffline(d.payload, exporter ?? d.src, Date.now(), d.transport);
         datagrams += 1;
       }
       frames = batch.frames;
@@ -65,7 +65,7 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
   const issues = Object.entries(issueCounts);
   const exporters = core.counters.all().filter((c) => c.datagrams > 0);
   const decodeIssues = exporters.reduce((n, c) => n + Object.values(c.issues).reduce((a, b) => a + b, 0), 0);
-  process.stderr.write(
+  if (!opts.quiet || interrupted) process.stderr.write(
     `${interrupted ? 'interrupted: ' : ''}${file}: ${frames} frames, ${datagrams} export datagrams, ${stored} flows stored` +
       `${decodeIssues > 0 ? `, ${decodeIssues} decode issues (see /api/v1/exporters)` : ''}` +
       `${issues.length > 0 ? `; capture issues: ${issues.map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}\n`,

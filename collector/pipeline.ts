@@ -32,11 +32,16 @@ export interface PipelineDeps {
 }
 
 
+export type Transport = 'udp' | 'tcp';
+
 export interface Pipeline {
-  /** Live: decode, normalize and offer one datagram; never throws. */
-  handle(payload: Buffer, exporter: string, receivedMs: number): void;
+  /**
+   * Live: decode, normalize and offer one datagram (or one IPFIX message from a TCP
+   * stream: templates learned over TCP do not expire, RFC 7011 §8); never throws.
+   */
+  handle(payload: Buffer, exporter: string, receivedMs: number, transport?: Transport): void;
   /** Offline (ingest): the same, waiting for the store instead of dropping. */
-  handleOffline(payload: Buffer, exporter: string, receivedMs: number): Promise<void>;
+  handleOffline(payload: Buffer, exporter: string, receivedMs: number, transport?: Transport): Promise<void>;
   /** Hands accumulated state (templates, counters, completeness, tunnels) to the store. */
   flushState(): void;
 }
@@ -78,8 +83,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     row.sequenceGaps += gaps;
   }
 
-  function process(payload: Buffer, exporter: string, receivedMs: number): NormalizedFlow[] {
-    const produced = produceFlows(payload, exporter, receivedMs, templates, sequence);
+  function process(payload: Buffer, exporter: string, receivedMs: number, transport: Transport): NormalizedFlow[] {
+    const produced = produceFlows(payload, exporter, receivedMs, templates, sequence, transport);
     const { info, issues, flows } = produced;
     const domainId = info.domainId ?? 0;
     const row = counters.get(exporter, domainId, receivedMs);
@@ -132,9 +137,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   }
 
   return {
-    handle(payload, exporter, receivedMs) {
+    handle(payload, exporter, receivedMs, transport = 'udp') {
       try {
-        const flows = process(payload, exporter, receivedMs);
+        const flows = process(payload, exporter, receivedMs, transport);
         if (flows.length === 0) return;
         const accepted = sink.offer(flows);
         if (accepted < flows.length) {
@@ -144,10 +149,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         safetyNet(err, payload, exporter, receivedMs);
       }
     },
-    async handleOffline(payload, exporter, receivedMs) {
+    async handleOffline(payload, exporter, receivedMs, transport = 'udp') {
       let flows: NormalizedFlow[];
       try {
-        flows = process(payload, exporter, receivedMs);
+        flows = process(payload, exporter, receivedMs, transport);
       } catch (err) {
         safetyNet(err, payload, exporter, receivedMs);
         return;

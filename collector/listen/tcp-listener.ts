@@ -34,7 +34,7 @@ export function createTcpListener(opts: TcpListenerOptions, onMessage: DatagramH
     socket.on('data', (chunk: Buffer) => {
       const { messages, error } = framer.push(chunk);
       const now = Date.now();
-      for (const m of messages) onMessage(m, exporter, now);
+      for (const m of messages) onMessage(m, exporter, now, 'tcp');
       if (error !== null) {
         opts.onStreamError?.(exporter, error);
         log.warn({ listener: opts.name, exporter, reason: error }, 'ipfix tcp stream broken; closing connection');

@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { canonicalPeerAddress } from './peer-address.js';
 
-export type DatagramHandler = (payload: Buffer, exporter: string, receivedMs: number) => void;
+export type DatagramHandler = (payload: Buffer, exporter: string, receivedMs: number, transport: 'udp' | 'tcp') => void;
 
 export interface UdpListenerOptions {
   readonly host: string;
@@ -28,7 +28,7 @@ export function createUdpListener(opts: UdpListenerOptions, onDatagram: Datagram
     reuseAddr: false,
     recvBufferSize: opts.receiveBufferBytes,
   });
-  socket.on('message', (msg, rinfo) => onDatagram(msg, canonicalPeerAddress(rinfo.address), Date.now()));
+  socket.on('message', (msg, rinfo) => onDatagram(msg, canonicalPeerAddress(rinfo.address), Date.now(), 'udp'));
 
   return {
     start: () =>

@@ -1,0 +1,74 @@
+// `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
+// summary against the targets of the collector-foundation issue. Throughput is measured
+// here, never in timed tests. Options: --only decode|store|e2e, --seconds N (e2e step
+// length), --quick (fewer e2e steps).
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureNfcapd, measureTunnelflow, nfcapdAvailable, ramp } from './e2e.js';
+import type { E2eResult } from './e2e.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    seconds: { type: 'string', default: '4' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const only = values.only;
+const stepSeconds = Number(values.seconds);
+const summary: Record<string, unknown> = {};
+const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
+
+async function runScript(name: string, file: string): Promise<void> {
+  // Each micro-benchmark runs in its own process (one core, a fresh heap, no JIT state
+  // shared with the others); its last JSON lines are its results.
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'bench', file)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 << 20,
+  });
+  const lines = out
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  for (const l of lines) print({ bench: name, ...l });
+  summary[name] = lines;
+}
+
+if (only === undefined || only === 'decode') await runScript('decode', 'decode.ts');
+if (only === undefined || only === 'store') await runScript('store', 'store.ts');
+
+if (only === undefined || only === 'e2e') {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+  const rates = values.quick
+    ? [100_000, 300_000]
+    : [50_000, 100_000, 150_000, 200_000, 250_000, 300_000, 400_000, 500_000, 750_000, 1_000_000];
+  const show = (r: E2eResult) => print({ bench: 'e2e', ...r });
+  const tf = await ramp(measureTunnelflow, rates, stepSeconds, show);
+  summary.e2eTunnelflow = tf.bestLosslessRate;
+  if (nfcapdAvailable()) {
+    const nfRates = values.quick ? [300_000, 1_000_000] : [...rates, 1_500_000, 1_750_000, 2_000_000];
+    const nf = await ramp(measureNfcapd, nfRates, stepSeconds, show);
+    summary.e2eNfcapd = nf.bestLosslessRate;
+  } else {
+    print({ bench: 'e2e', note: 'nfcapd not installed (apt-get install nfdump): no side-by-side figure' });
+  }
+  print({
+    bench: 'e2e-summary',
+    tunnelflowLosslessRecordsPerSecond: summary.e2eTunnelflow,
+    nfcapdLosslessRecordsPerSecond: summary.e2eNfcapd ?? null,
+    ratio:
+      typeof summary.e2eNfcapd === 'number' && summary.e2eNfcapd > 0
+        ? Number(((summary.e2eTunnelflow as number) / summary.e2eNfcapd).toFixed(3))
+        : null,
+    target: 300_000,
+    lossLimit: 0.001,
+  });
+}

@@ -4,8 +4,8 @@
 // repeated every 64 messages (as exporters refresh them), and prints what it sent as JSON.
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
-import { IE, dataRecord, dataSet, ipfixMessage, templateSet } from '../helpers/ipfix-builder.js';
-import type { FieldSpec } from '../helpers/ipfix-builder.js';
+import { ipfixMessage } from '../helpers/ipfix-builder.js';
+import { benchDataSets, benchTemplateSet } from './bench-datagrams.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,57 +23,11 @@ const seconds = Number(values.seconds);
 const perMessage = Number(values.records);
 const domainId = Number(values.domain);
 
-export const BENCH_FIELDS: readonly FieldSpec[] = [
-  { id: IE.sourceIPv4Address, length: 4 },
-  { id: IE.destinationIPv4Address, length: 4 },
-  { id: IE.sourceTransportPort, length: 2 },
-  { id: IE.destinationTransportPort, length: 2 },
-  { id: IE.protocolIdentifier, length: 1 },
-  { id: IE.tcpControlBits, length: 1 },
-  { id: IE.packetDeltaCount, length: 8 },
-  { id: IE.octetDeltaCount, length: 8 },
-  { id: IE.flowStartMilliseconds, length: 8 },
-  { id: IE.flowEndMilliseconds, length: 8 },
-  { id: IE.ingressInterface, length: 4 },
-  { id: IE.egressInterface, length: 4 },
-];
-const TEMPLATE_ID = 300;
-
-function buildMessages(count: number, startMs: number): Buffer[] {
-  // A pool of distinct messages, so the collector cannot benefit from identical input.
-  const out: Buffer[] = [];
-  for (let m = 0; m < count; m++) {
-    const records: Buffer[] = [];
-    for (let r = 0; r < perMessage; r++) {
-      const n = m * perMessage + r;
-      const esp = n % 4 === 0;
-      records.push(
-        dataRecord(BENCH_FIELDS, [
-          `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
-          `192.0.2.${n % 200}`,
-          esp ? 0 : 1024 + (n % 50000),
-          esp ? 0 : 443,
-          esp ? 50 : 6,
-          esp ? 0 : 0x18,
-          1 + (n % 100),
-          100 + (n % 100) * 1400,
-          startMs + (n % 60000),
-          startMs + (n % 60000) + 500,
-          1,
-          2,
-        ]),
-      );
-    }
-    out.push(dataSet(TEMPLATE_ID, records));
-  }
-  return out;
-}
-
 async function main(): Promise<void> {
   const socket = dgram.createSocket(values.host?.includes(':') ? 'udp6' : 'udp4');
   socket.setSendBufferSize(8 * 1024 * 1024);
-  const pool = buildMessages(256, Date.now() - 120_000);
-  const template = templateSet(TEMPLATE_ID, BENCH_FIELDS);
+  const pool = benchDataSets(256, perMessage, Date.now() - 120_000);
+  const template = benchTemplateSet();
   const totalMessages = Math.round((rate * seconds) / perMessage);
   const messageRate = rate / perMessage;
   let sequence = 0;

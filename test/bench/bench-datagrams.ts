@@ -1,0 +1,56 @@
+// The synthetic IPFIX traffic of the benchmarks: one template, data sets of typical
+// flow records (IPv4, ports, counters, millisecond times, interfaces).
+import { IE, dataRecord, dataSet, templateSet } from '../helpers/ipfix-builder.js';
+import type { FieldSpec } from '../helpers/ipfix-builder.js';
+
+export const BENCH_FIELDS: readonly FieldSpec[] = [
+  { id: IE.sourceIPv4Address, length: 4 },
+  { id: IE.destinationIPv4Address, length: 4 },
+  { id: IE.sourceTransportPort, length: 2 },
+  { id: IE.destinationTransportPort, length: 2 },
+  { id: IE.protocolIdentifier, length: 1 },
+  { id: IE.tcpControlBits, length: 1 },
+  { id: IE.packetDeltaCount, length: 8 },
+  { id: IE.octetDeltaCount, length: 8 },
+  { id: IE.flowStartMilliseconds, length: 8 },
+  { id: IE.flowEndMilliseconds, length: 8 },
+  { id: IE.ingressInterface, length: 4 },
+  { id: IE.egressInterface, length: 4 },
+];
+const TEMPLATE_ID = 300;
+
+export function benchTemplateSet(): Buffer {
+  return templateSet(TEMPLATE_ID, BENCH_FIELDS);
+}
+
+/** `count` distinct data sets of `perMessage` records: a mix of TCP flows and ESP (one in four). */
+export function benchDataSets(count: number, perMessage: number, startMs: number): Buffer[] {
+  // A pool of distinct messages, so the collector cannot benefit from identical input.
+  const out: Buffer[] = [];
+  for (let m = 0; m < count; m++) {
+    const records: Buffer[] = [];
+    for (let r = 0; r < perMessage; r++) {
+      const n = m * perMessage + r;
+      const esp = n % 4 === 0;
+      records.push(
+        dataRecord(BENCH_FIELDS, [
+          `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+          `192.0.2.${n % 200}`,
+          esp ? 0 : 1024 + (n % 50000),
+          esp ? 0 : 443,
+          esp ? 50 : 6,
+          esp ? 0 : 0x18,
+          1 + (n % 100),
+          100 + (n % 100) * 1400,
+          startMs + (n % 60000),
+          startMs + (n % 60000) + 500,
+          1,
+          2,
+        ]),
+      );
+    }
+    out.push(dataSet(TEMPLATE_ID, records));
+  }
+  return out;
+}
+

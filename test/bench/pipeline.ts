@@ -1,0 +1,54 @@
+// Per-datagram cost of the collector's CPU path on one core: decode + produce FlowRecords,
+// then the same plus the IPsec normalizer (kinds, tunnels, SAs, bucket deltas, loss
+// checks), on the synthetic IPFIX traffic the end-to-end benchmark sends. The difference
+// is the normalizer's cost. Prints JSON lines.
+import { parseNormalizeConfig } from '../../collector/normalize/config.js';
+import { createNormalizer } from '../../collector/normalize/normalizer.js';
+import { produceFlows } from '../../collector/produce/produce-flows.js';
+import { SequenceTracker } from '../../collector/produce/sequence-tracker.js';
+import { TemplateCache } from '../../collector/wire/template-cache.js';
+import { ipfixMessage } from '../helpers/ipfix-builder.js';
+import { benchDataSets, benchTemplateSet } from './bench-datagrams.js';
+
+const PER_MESSAGE = 30;
+
+export function runPipelineBench(seconds = 3): Array<Record<string, unknown>> {
+  const startMs = Date.now() - 120_000;
+  const sets = benchDataSets(512, PER_MESSAGE, startMs);
+  const messages = sets.map((set, i) =>
+    ipfixMessage({ exportTimeSec: Math.floor(startMs / 1000) + 120, sequence: i * PER_MESSAGE, domainId: 1, sets: [set] }),
+  );
+  const template = ipfixMessage({ exportTimeSec: Math.floor(startMs / 1000), sequence: 0, domainId: 1, sets: [benchTemplateSet()] });
+  const results: Array<Record<string, unknown>> = [];
+  for (const withNormalizer of [false, true]) {
+    const cache = new TemplateCache({ now: () => startMs });
+    const tracker = new SequenceTracker();
+    const normalizer = createNormalizer(parseNormalizeConfig({}));
+    produceFlows(template, '192.0.2.1', startMs, cache, tracker);
+    let records = 0;
+    let i = 0;
+    // Warm up, then measure for `seconds`.
+    const until = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+    const t0 = process.hrtime.bigint();
+    while (process.hrtime.bigint() < until) {
+      for (let k = 0; k < 64; k++) {
+        const produced = produceFlows(messages[i % messages.length] as Buffer, '192.0.2.1', startMs, cache, tracker);
+        if (withNormalizer) normalizer.process(produced.flows);
+        records += produced.flows.length;
+        i++;
+      }
+    }
+    const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    results.push({
+      name: withNormalizer ? 'decode+produce+normalize' : 'decode+produce',
+      records,
+      seconds: Number(elapsed.toFixed(3)),
+      recordsPerSecond: Math.round(records / elapsed),
+    });
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const r of runPipelineBench()) process.stdout.write(`${JSON.stringify(r)}\n`);
+}

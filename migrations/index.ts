@@ -1,0 +1,26 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initialSchema from './20251123000000-initial-schema.js';
+import * as tunnels from './20261123010000-tunnels.js';
+
+/**
+ * Every migration, by name. A static list instead of kysely's FileMigrationProvider:
+ * it survives bundling and compiling to dist/, and a missing file is a compile error,
+ * not a surprise at startup. Names start with a UTC timestamp so they sort in the
+ * order they were written; kysely refuses to run a list whose executed prefix changed.
+ */
+export const migrations: Readonly<Record<string, Migration>> = {
+  '20251123000000-initial-schema': initialSchema,
+  '20261123010000-tunnels': tunnels,
+};
+
+/**
+ * The provider handed to kysely's Migrator. `extra` lets another part of the store
+ * (store/tunnels) bring its own timestamp-named migrations without editing this list.
+ */
+export function createMigrationProvider(extra: Readonly<Record<string, Migration>> = {}): MigrationProvider {
+  for (const name of Object.keys(extra)) {
+    if (name in migrations) throw new Error(`migration name '${name}' is already used by the store`);
+  }
+  const all = { ...migrations, ...extra };
+  return { getMigrations: async () => all };
+}

@@ -1,0 +1,42 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+
+/** The part of the store configuration a single SQLite connection needs. */
+export interface ConnectionOptions {
+  readonly path: string;
+  readonly cacheSizeMb: number;
+  readonly busyTimeoutMs: number;
+  readonly mmapSizeMb: number;
+  readonly journalSizeLimitMb: number;
+}
+
+/**
+ * Opens one better-sqlite3 connection with the store's pragmas. Both the reading
+ * connection (kysely) and the writer's connection (in its worker) come from here, so
+ * they cannot disagree about journal mode or durability.
+ */
+export function openConnection(options: ConnectionOptions): SqliteDatabase {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const sqlite = new BetterSqlite3(options.path, { timeout: options.busyTimeoutMs });
+  try {
+    // WAL lets the API read while the writer commits; both run at the same time.
+    sqlite.pragma('journal_mode = WAL');
+    // In WAL mode NORMAL is still consistent after a crash; a power loss may forget the
+    // last commits, which a flow collector can afford (the exporter's next export repeats
+    // nothing, but the counters say what was lost).
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+    // A negative cache_size is in KiB rather than pages.
+    sqlite.pragma(`cache_size = ${-Math.trunc(options.cacheSizeMb * 1024)}`);
+    sqlite.pragma(`mmap_size = ${Math.trunc(options.mmapSizeMb * 1024 * 1024)}`);
+    sqlite.pragma(`journal_size_limit = ${Math.trunc(options.journalSizeLimitMb * 1024 * 1024)}`);
+    sqlite.pragma('temp_store = MEMORY');
+    sqlite.pragma('foreign_keys = OFF');
+  } catch (error) {
+    sqlite.close();
+    throw error;
+  }
+  return sqlite;
+}

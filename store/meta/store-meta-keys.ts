@@ -1,0 +1,9 @@
+/**
+ * Longest flow (end_ms - start_ms) ever written. Time-window queries turn "overlaps
+ * [from, to)" into a range on end_ms with it: end_ms < to + longest.
+ */
+export const MAX_FLOW_DURATION_KEY = 'max_flow_duration_ms';
+
+/** Retention cursors (store/retention-step.ts): every row of the class up to this id is gone. */
+export const RETENTION_OTHER_CURSOR_KEY = 'retention_other_cursor';
+export const RETENTION_TUNNEL_CURSOR_KEY = 'retention_tunnel_cursor';

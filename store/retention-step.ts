@@ -1,0 +1,116 @@
+import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { RETENTION_OTHER_CURSOR_KEY, RETENTION_TUNNEL_CURSOR_KEY } from './meta/store-meta-keys.js';
+
+/** One bounded unit of retention work, computed by the retention timer. */
+export interface RetentionStep {
+  /** Flows of kind `other` received before this are deleted. */
+  readonly otherCutoffMs: number;
+  /** Flows of every other kind received before this are deleted. */
+  readonly tunnelCutoffMs: number;
+  /** When the pages in use exceed this, the oldest rows go first; null: no cap. */
+  readonly maxDatabaseBytes: number | null;
+  /** Rows examined (and so deleted) at most per class by this step. */
+  readonly stepRows: number;
+}
+
+export interface RetentionStepResult {
+  readonly deletedByAge: number;
+  readonly deletedBySize: number;
+  /** True when the step stopped at its row limit: there is more to do right away. */
+  readonly more: boolean;
+}
+
+interface RetentionClass {
+  readonly cursorKey: string;
+  readonly deleteOld: Statement<[number, number, number]>;
+  readonly firstKept: Statement<[number, number], { id: number | null }>;
+}
+
+/**
+ * Deletes raw flows past their window without an index on received_ms: rows get
+ * their ids in the order they are received, so for each retention class (`other`,
+ * and the tunnel kinds) a cursor walks the ids from the oldest. A step scans the next
+ * `stepRows` ids of the table (a rowid range, cheap), deletes the rows of its class
+ * received before the cutoff, and moves the cursor up to the first row of its class
+ * that is still young; there it stops until that row ages. An index on
+ * (kind, received_ms) would make this exact for out-of-order ids but costs every
+ * insert ~1 µs (test/bench/store.ts); ids follow arrival closely enough.
+ *
+ * The cursors live in store_meta, committed with the deletes, so a restart does not
+ * walk the kept rows again. The size cap deletes the lowest ids, the oldest received.
+ */
+export class RetentionStepper {
+  readonly #sqlite: SqliteDatabase;
+  readonly #other: RetentionClass;
+  readonly #tunnel: RetentionClass;
+  readonly #deleteOldest: Statement<[number]>;
+  readonly #bounds: Statement<[], { low: number | null; high: number | null }>;
+  readonly #readCursor: Statement<[string], { value: number }>;
+  readonly #writeCursor: Statement<[string, number]>;
+
+  constructor(sqlite: SqliteDatabase) {
+    this.#sqlite = sqlite;
+    const retentionClass = (predicate: string, cursorKey: string): RetentionClass => ({
+      cursorKey,
+      deleteOld: sqlite.prepare(`DELETE FROM flows WHERE id > ? AND id <= ? AND ${predicate} AND received_ms < ?`),
+      firstKept: sqlite.prepare(`SELECT min(id) AS id FROM flows WHERE id > ? AND id <= ? AND ${predicate}`),
+    });
+    this.#other = retentionClass("kind = 'other'", RETENTION_OTHER_CURSOR_KEY);
+    this.#tunnel = retentionClass("kind <> 'other'", RETENTION_TUNNEL_CURSOR_KEY);
+    this.#deleteOldest = sqlite.prepare('DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY id LIMIT ?)');
+    this.#bounds = sqlite.prepare('SELECT min(id) AS low, max(id) AS high FROM flows');
+    this.#readCursor = sqlite.prepare('SELECT value FROM store_meta WHERE key = ?');
+    this.#writeCursor = sqlite.prepare(
+      'INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    );
+  }
+
+  /** Runs one step in one short write transaction. */
+  run(step: RetentionStep): RetentionStepResult {
+    return this.#sqlite.transaction(() => this.#run(step)).immediate();
+  }
+
+  #run(step: RetentionStep): RetentionStepResult {
+    const limit = Math.max(1, Math.trunc(step.stepRows));
+    const { low, high } = this.#bounds.get() ?? { low: null, high: null };
+    if (low === null || high === null) return { deletedByAge: 0, deletedBySize: 0, more: false };
+    const other = this.#advance(this.#other, step.otherCutoffMs, limit, low, high);
+    const tunnel = this.#advance(this.#tunnel, step.tunnelCutoffMs, limit, low, high);
+    let deletedBySize = 0;
+    if (step.maxDatabaseBytes !== null && this.#usedBytes() > step.maxDatabaseBytes) {
+      deletedBySize = this.#deleteOldest.run(limit).changes;
+    }
+    return {
+      deletedByAge: other.deleted + tunnel.deleted,
+      deletedBySize,
+      more: other.more || tunnel.more || deletedBySize >= limit,
+    };
+  }
+
+  #advance(
+    retentionClass: RetentionClass,
+    cutoffMs: number,
+    limit: number,
+    low: number,
+    high: number,
+  ): { deleted: number; more: boolean } {
+    // Rows below the table's lowest id are gone whatever the cursor says (the size cap
+    // may have deleted them).
+    const stored = this.#readCursor.get(retentionClass.cursorKey)?.value ?? 0;
+    const from = Math.max(stored, low - 1);
+    const to = Math.min(from + limit, high);
+    if (to <= from) return { deleted: 0, more: false };
+    const deleted = retentionClass.deleteOld.run(from, to, cutoffMs).changes;
+    const kept = retentionClass.firstKept.get(from, to)?.id ?? null;
+    const cursor = kept === null ? to : kept - 1;
+    if (cursor !== stored) this.#writeCursor.run(retentionClass.cursorKey, cursor);
+    return { deleted, more: kept === null && to < high };
+  }
+
+  #usedBytes(): number {
+    const pageSize = Number(this.#sqlite.pragma('page_size', { simple: true }));
+    const pageCount = Number(this.#sqlite.pragma('page_count', { simple: true }));
+    const free = Number(this.#sqlite.pragma('freelist_count', { simple: true }));
+    return pageSize * (pageCount - free);
+  }
+}

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+
+/** How the flow writer batches, bounds and runs its inserts. */
+export const writerConfigSchema = z.strictObject({
+  /** A batch is sealed and sent to the database when it reaches this many rows. */
+  batchRows: z.number().int().min(1).max(100_000).default(5_000),
+  /** ...and at least this often, so that a trickle of flows is committed within a second. */
+  flushIntervalMs: z.number().int().min(10).max(1_000).default(250),
+  /**
+   * Rows accepted but not yet committed, at most. Beyond it `offer()` drops (and counts)
+   * and `write()` waits. 200k rows of ~45 columns is ~80 MB in flight at worst.
+   */
+  maxPendingRows: z.number().int().min(1).default(200_000),
+  /**
+   * Run the inserts in a worker thread with its own connection (the default), so the
+   * event loop that receives UDP never waits for SQLite. `false` runs them on the
+   * calling thread, for tools that have nothing else to do.
+   */
+  worker: z.boolean().default(true),
+});
+
+export type WriterConfig = z.infer<typeof writerConfigSchema>;
+
+export const defaultWriterConfig: WriterConfig = writerConfigSchema.parse({});

@@ -48,6 +48,7 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
   const clock = deps.clock ?? Date.now;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<RetentionRunResult> | null = null;
+  let started = false;
   let stopped = false;
   let runs = 0;
   let deletedByAge = 0;
@@ -101,7 +102,8 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
 
   return {
     start: () => {
-      if (timer !== null || stopped) return;
+      if (started || stopped) return;
+      started = true;
       void runOnce().then(schedule);
     },
     stop: async () => {

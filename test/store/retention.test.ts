@@ -1,0 +1,179 @@
+import { afterAll, describe, expect, test } from 'vitest';
+import type { FlowKind, NormalizedFlow } from '../../store/model.js';
+import { openStore } from '../../store/open-store.js';
+import type { Store } from '../../store/open-store.js';
+import { retentionConfigSchema } from '../../store/retention-config.js';
+import { RetentionStepper } from '../../store/retention-step.js';
+import type { RetentionStep, RetentionStepResult } from '../../store/retention-step.js';
+import { createRetention } from '../../store/retention.js';
+import { createFlowWriter } from '../../store/writer/flow-writer.js';
+import { corpusFlows } from './corpus-flows.js';
+import { syntheticFlows } from './synthetic-flows.js';
+import { tempDir } from './temp-store.js';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+let counter = 0;
+
+const NOW = Date.UTC(2024, 2, 12, 12, 0, 0);
+const MINUTE = 60_000;
+
+/**
+ * Real flows, with received times and kinds chosen per row. Rows get their ids in the
+ * order they are received, batch by batch (within one batch the writer groups rows by
+ * shape), so storeWith() commits each received time as its own batch, as a live
+ * collector would.
+ */
+function aged(base: readonly NormalizedFlow[], ages: ReadonlyArray<{ ageMs: number; kind: FlowKind }>): NormalizedFlow[] {
+  return ages.map(({ ageMs, kind }, i) => ({ ...base[i % base.length]!, receivedMs: NOW - ageMs, kind }));
+}
+
+async function storeWith(flows: readonly NormalizedFlow[]): Promise<Store> {
+  counter += 1;
+  const store = await openStore({ path: tmp.path(`retention-${counter}.db`) });
+  const writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
+  await writer.start();
+  let start = 0;
+  for (let i = 1; i <= flows.length; i += 1) {
+    if (i === flows.length || flows[i]!.receivedMs !== flows[start]!.receivedMs) {
+      await writer.write(flows.slice(start, i));
+      await writer.flush();
+      start = i;
+    }
+  }
+  await writer.stop();
+  return store;
+}
+
+const remaining = (store: Store) =>
+  store.sqlite.prepare<[], { kind: string; age: number }>('SELECT kind, ? - received_ms AS age FROM flows ORDER BY id').all(NOW);
+
+/** A runner on the test's own connection (the writer's job in production). */
+const runnerOn = (store: Store) => {
+  const stepper = new RetentionStepper(store.sqlite);
+  const steps: RetentionStepResult[] = [];
+  return {
+    steps,
+    retentionStep: async (step: RetentionStep) => {
+      const result = stepper.run(step);
+      steps.push(result);
+      return result;
+    },
+  };
+};
+
+const config = (overrides: Record<string, unknown>) => retentionConfigSchema.parse(overrides);
+
+describe('retention', () => {
+  test('deletes `other` after its window and tunnel kinds after theirs, by received time', async () => {
+    const base = corpusFlows('h_multi_tunnel_mixed', 'pmacct_ipfix');
+    // In arrival order: older first, as ids are assigned.
+    const plan: Array<{ ageMs: number; kind: FlowKind }> = [
+      { ageMs: 100 * MINUTE, kind: 'other' },
+      { ageMs: 90 * MINUTE, kind: 'esp' },
+      { ageMs: 70 * MINUTE, kind: 'ike' },
+      { ageMs: 50 * MINUTE, kind: 'other' },
+      { ageMs: 45 * MINUTE, kind: 'esp-fragment' },
+      { ageMs: 20 * MINUTE, kind: 'other' },
+      { ageMs: 15 * MINUTE, kind: 'icmp-frag-needed' },
+      { ageMs: 5 * MINUTE, kind: 'cleartext-leak' },
+      { ageMs: 1 * MINUTE, kind: 'other' },
+    ];
+    const store = await storeWith(aged(base, plan));
+    const runner = runnerOn(store);
+    const retention = createRetention(config({ otherFlowsMs: 30 * MINUTE, tunnelFlowsMs: 60 * MINUTE }), {
+      runner,
+      clock: () => NOW,
+    });
+    const result = await retention.runOnce();
+    expect(result.deletedByAge).toBe(4);
+    expect(remaining(store).map((r) => r.kind)).toEqual(['esp-fragment', 'other', 'icmp-frag-needed', 'cleartext-leak', 'other']);
+    // Nothing else is old enough: a second run deletes nothing.
+    expect((await retention.runOnce()).deletedByAge).toBe(0);
+    expect(retention.stats()).toMatchObject({ runs: 2, deletedByAge: 4, deletedBySize: 0, lastError: null });
+    await store.close();
+  });
+
+  test('works in bounded steps and continues where it stopped, across runs and restarts', async () => {
+    const base = syntheticFlows(50, { seed: 9 });
+    const plan = Array.from({ length: 300 }, (_, i) => ({
+      ageMs: (300 - i) * MINUTE,
+      kind: (i % 3 === 0 ? 'esp' : 'other') as FlowKind,
+    }));
+    const store = await storeWith(aged(base, plan));
+    const runner = runnerOn(store);
+    const settings = config({ otherFlowsMs: 100 * MINUTE, tunnelFlowsMs: 250 * MINUTE, stepRows: 25, maxStepsPerRun: 3 });
+    const retention = createRetention(settings, { runner, clock: () => NOW });
+    const first = await retention.runOnce();
+    expect(first.steps).toBe(3);
+    for (const step of runner.steps) expect(step.deletedByAge).toBeLessThanOrEqual(2 * 25);
+    // The oldest ids went first.
+    const ages = remaining(store).map((r) => r.age);
+    expect(Math.max(...ages)).toBeLessThan(300 * MINUTE);
+
+    // A new retention (a restart) picks the cursors up from store_meta.
+    const again = createRetention(settings, { runner: runnerOn(store), clock: () => NOW });
+    for (let i = 0; i < 20; i += 1) await again.runOnce();
+    const left = remaining(store);
+    // Expected from the plan itself: a row is deleted once it is older than its window,
+    // so `other` up to 100 min and `esp` up to 250 min stay (the boundary row too).
+    const expected = plan.filter((p) => (p.kind === 'other' ? p.ageMs <= 100 * MINUTE : p.ageMs <= 250 * MINUTE));
+    expect(left.length).toBe(expected.length);
+    expect(left.every((r) => (r.kind === 'other' ? r.age <= 100 * MINUTE : r.age <= 250 * MINUTE))).toBe(true);
+    const cursors = store.sqlite.prepare("SELECT key FROM store_meta WHERE key LIKE 'retention_%' ORDER BY key").all();
+    expect(cursors).toEqual([{ key: 'retention_other_cursor' }, { key: 'retention_tunnel_cursor' }]);
+    await store.close();
+  });
+
+  test('caps the database size, oldest rows first', async () => {
+    const flows = syntheticFlows(20_000, { seed: 4, receivedMs: NOW });
+    const store = await storeWith(flows);
+    const before = store.info().usedBytes;
+    const cap = Math.floor(before / 2);
+    const retention = createRetention(config({ maxDatabaseBytes: cap, stepRows: 1000, maxStepsPerRun: 100 }), {
+      runner: runnerOn(store),
+      clock: () => NOW,
+    });
+    const result = await retention.runOnce();
+    expect(result.deletedByAge).toBe(0);
+    expect(result.deletedBySize).toBeGreaterThan(0);
+    expect(store.info().usedBytes).toBeLessThanOrEqual(cap);
+    const { low } = store.sqlite.prepare<[], { low: number }>('SELECT min(id) AS low FROM flows').get()!;
+    expect(low).toBe(result.deletedBySize + 1);
+    await store.close();
+  });
+
+  test('runs on its timer through the flow writer, between batches, until stopped', async () => {
+    counter += 1;
+    const store = await openStore({ path: tmp.path(`retention-${counter}.db`) });
+    const writer = createFlowWriter({ flushIntervalMs: 20 }, { storeConfig: store.config });
+    await writer.start();
+    let now = NOW;
+    const retention = createRetention(config({ otherFlowsMs: 10 * MINUTE, intervalMs: 20 }), {
+      runner: writer,
+      clock: () => now,
+    });
+    retention.start();
+    const flows = syntheticFlows(2000, { seed: 8, receivedMs: NOW, tunnelShare: 0 });
+    await writer.write(flows);
+    await writer.flush();
+    now = NOW + 11 * MINUTE;
+    const started = Date.now();
+    while (retention.stats().deletedByAge < 2000 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await retention.stop();
+    expect(retention.stats().deletedByAge).toBe(2000);
+    expect(retention.stats().runs).toBeGreaterThanOrEqual(2);
+    await writer.stop();
+    const { n } = store.sqlite.prepare<[], { n: number }>('SELECT count(*) AS n FROM flows').get()!;
+    expect(n).toBe(0);
+    await store.close();
+  });
+
+  test('a failing step is counted and logged, not thrown', async () => {
+    const retention = createRetention(config({}), {
+      runner: { retentionStep: async () => Promise.reject(new Error('database is locked')) },
+    });
+    await expect(retention.runOnce()).resolves.toMatchObject({ steps: 0 });
+    expect(retention.stats().lastError).toBe('database is locked');
+  });
+});

@@ -10,7 +10,12 @@ export class ApiError extends Error {
   /** Extra members for the problem body (e.g. a filter error's position). */
   readonly extensions: Readonly<Record<string, unknown>>;
 
-  constructor(status: number, code: string, message: string, extensions: Readonly<Record<string, unknown>> = {}) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    extensions: Readonly<Record<string, unknown>> = {},
+  ) {
     super(message);
     this.status = status;
     this.code = code;

@@ -15,12 +15,18 @@ export interface CursorPosition {
 
 /** A short stable hash of what defines a list query (everything but limit and cursor). */
 export function queryFingerprint(parts: Readonly<Record<string, unknown>>): string {
-  const canonical = JSON.stringify(Object.keys(parts).sort().map((k) => [k, parts[k] ?? null]));
+  const canonical = JSON.stringify(
+    Object.keys(parts)
+      .sort()
+      .map((k) => [k, parts[k] ?? null]),
+  );
   return createHash('sha256').update(canonical).digest('base64url').slice(0, 12);
 }
 
 export function encodeCursor(position: CursorPosition, fingerprint: string): string {
-  return Buffer.from(JSON.stringify({ v: 1, k: position.key, i: position.id, q: fingerprint })).toString('base64url');
+  return Buffer.from(JSON.stringify({ v: 1, k: position.key, i: position.id, q: fingerprint })).toString(
+    'base64url',
+  );
 }
 
 /** Decodes a cursor given back by a client; ApiError 400 when it is not ours or not for this query. */
@@ -33,7 +39,14 @@ export function decodeCursor(cursor: string, fingerprint: string): CursorPositio
     throw badCursor("parameter 'cursor' is not a cursor this API returned; pass nextCursor unchanged");
   }
   const c = parsed as { v?: unknown; k?: unknown; i?: unknown; q?: unknown };
-  if (c === null || typeof c !== 'object' || c.v !== 1 || !Number.isSafeInteger(c.k) || !Number.isSafeInteger(c.i) || typeof c.q !== 'string') {
+  if (
+    c === null ||
+    typeof c !== 'object' ||
+    c.v !== 1 ||
+    !Number.isSafeInteger(c.k) ||
+    !Number.isSafeInteger(c.i) ||
+    typeof c.q !== 'string'
+  ) {
     throw badCursor("parameter 'cursor' is not a cursor this API returned; pass nextCursor unchanged");
   }
   if (c.q !== fingerprint) {

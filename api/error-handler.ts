@@ -53,6 +53,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
 function statusOf(error: unknown): number | null {
   if (typeof error !== 'object' || error === null) return null;
-  const candidate = (error as { status?: unknown; statusCode?: unknown }).status ?? (error as { statusCode?: unknown }).statusCode;
+  const candidate =
+    (error as { status?: unknown; statusCode?: unknown }).status ??
+    (error as { statusCode?: unknown }).statusCode;
   return typeof candidate === 'number' && Number.isInteger(candidate) ? candidate : null;
 }

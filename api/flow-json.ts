@@ -18,7 +18,11 @@ export interface FlowJson {
   readonly tcpFlags: number | null;
   readonly icmpType: number | null;
   readonly icmpCode: number | null;
-  readonly fragment: { readonly id: number | null; readonly offset: number | null; readonly flags: number | null } | null;
+  readonly fragment: {
+    readonly id: number | null;
+    readonly offset: number | null;
+    readonly flags: number | null;
+  } | null;
   readonly inIf: number | null;
   readonly outIf: number | null;
   readonly samplingRate: number;
@@ -55,7 +59,9 @@ export function toFlowJson(flow: StoredFlow): FlowJson {
     tcpFlags: flow.tcpFlags,
     icmpType: flow.icmpType,
     icmpCode: flow.icmpCode,
-    fragment: hasFragment ? { id: flow.fragmentId, offset: flow.fragmentOffset, flags: flow.fragmentFlags } : null,
+    fragment: hasFragment
+      ? { id: flow.fragmentId, offset: flow.fragmentOffset, flags: flow.fragmentFlags }
+      : null,
     inIf: flow.inIf,
     outIf: flow.outIf,
     samplingRate: flow.samplingRate,

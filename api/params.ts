@@ -21,9 +21,10 @@ export function parseTime(name: string, value: string): number {
   else if (ISO_DATE.test(value)) ms = Date.parse(`${value}T00:00:00Z`);
   else if (ISO_DATE_TIME.test(value)) ms = Date.parse(value.replace(' ', 'T'));
   if (!Number.isSafeInteger(ms)) {
-    const hint = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}/.test(value) && !/([Zz]|[+-]\d{2}:?\d{2})$/.test(value)
-      ? ' (add Z or an offset such as +01:00)'
-      : '';
+    const hint =
+      /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}/.test(value) && !/([Zz]|[+-]\d{2}:?\d{2})$/.test(value)
+        ? ' (add Z or an offset such as +01:00)'
+        : '';
     throw new ApiError(
       400,
       'bad-parameter',
@@ -35,14 +36,22 @@ export function parseTime(name: string, value: string): number {
 }
 
 /** `limit`: a whole number from 1 to max (default when absent). */
-export function parseLimit(value: string | undefined, options: { default?: number; max?: number } = {}): number {
+export function parseLimit(
+  value: string | undefined,
+  options: { default?: number; max?: number } = {},
+): number {
   const max = options.max ?? MAX_LIMIT;
   if (value === undefined) return options.default ?? DEFAULT_LIMIT;
   const limit = /^\d{1,9}$/.test(value) ? Number(value) : Number.NaN;
   if (!(limit >= 1 && limit <= max)) {
-    throw new ApiError(400, 'bad-parameter', `parameter 'limit' must be a whole number from 1 to ${max}; got '${value}'`, {
-      parameter: 'limit',
-    });
+    throw new ApiError(
+      400,
+      'bad-parameter',
+      `parameter 'limit' must be a whole number from 1 to ${max}; got '${value}'`,
+      {
+        parameter: 'limit',
+      },
+    );
   }
   return limit;
 }
@@ -73,9 +82,14 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.ou
       parameter: name,
     });
   }
-  throw new ApiError(400, 'bad-parameter', issue.message.startsWith('parameter') ? issue.message : `parameter '${name}': ${issue.message}`, {
-    parameter: name,
-  });
+  throw new ApiError(
+    400,
+    'bad-parameter',
+    issue.message.startsWith('parameter') ? issue.message : `parameter '${name}': ${issue.message}`,
+    {
+      parameter: name,
+    },
+  );
 }
 
 /**
@@ -117,5 +131,10 @@ function closeTo(a: string, b: string): boolean {
   let i = 0;
   while (i < a.length && a[i] === b[i]) i += 1;
   const tail = (x: string, n: number) => x.slice(i + n);
-  return tail(a, 1) === tail(b, 1) || tail(a, 1) === tail(b, 0) || tail(a, 0) === tail(b, 1) || (a[i] === b[i + 1] && a[i + 1] === b[i] && tail(a, 2) === tail(b, 2));
+  return (
+    tail(a, 1) === tail(b, 1) ||
+    tail(a, 1) === tail(b, 0) ||
+    tail(a, 0) === tail(b, 1) ||
+    (a[i] === b[i + 1] && a[i + 1] === b[i] && tail(a, 2) === tail(b, 2))
+  );
 }

@@ -17,7 +17,12 @@ export interface Problem {
  * `type` is a URN rather than a URL: RFC 9457 §3.1.1 wants a URI that identifies the
  * problem kind; nothing needs to be served at it.
  */
-export function problem(status: number, code: string, detail: string, extensions: Readonly<Record<string, unknown>> = {}): Problem {
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extensions: Readonly<Record<string, unknown>> = {},
+): Problem {
   return {
     ...extensions,
     type: `urn:tunnelflow:problem:${code}`,

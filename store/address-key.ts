@@ -32,7 +32,10 @@ export function keyOfParsed(address: ipaddr.IPv4 | ipaddr.IPv6): AddressKey {
 }
 
 /** Inclusive [low, high] keys of a CIDR prefix. */
-export function prefixKeyRange(address: ipaddr.IPv4 | ipaddr.IPv6, prefixLength: number): [AddressKey, AddressKey] {
+export function prefixKeyRange(
+  address: ipaddr.IPv4 | ipaddr.IPv6,
+  prefixLength: number,
+): [AddressKey, AddressKey] {
   const bytes = address.toByteArray();
   const low = [...bytes];
   const high = [...bytes];

@@ -11,6 +11,8 @@ import { StoreOpenError } from './store-open-error.js';
  * Returns the names of the migrations this call executed.
  */
 export async function migrateToLatest(
+  // Migrations see the database untyped (kysely's guidance), so the migrator does too.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   db: Kysely<any>,
   extraMigrations: Readonly<Record<string, Migration>> = {},
 ): Promise<string[]> {
@@ -30,7 +32,9 @@ export async function migrateToLatest(
       migration: failed?.migrationName ?? null,
     });
   }
-  return (results ?? []).filter((result) => result.status === 'Success').map((result) => result.migrationName);
+  return (results ?? [])
+    .filter((result) => result.status === 'Success')
+    .map((result) => result.migrationName);
 }
 
 function messageOf(error: unknown): string {

@@ -55,7 +55,10 @@ export interface ErrorWithSql {
  * Throws StoreOpenError, and leaves nothing open, when the file cannot be opened or a
  * migration fails: a collector must not start on a schema it does not understand.
  */
-export async function openStore(config: Partial<StoreConfig> | StoreConfig, deps: StoreDeps = {}): Promise<Store> {
+export async function openStore(
+  config: Partial<StoreConfig> | StoreConfig,
+  deps: StoreDeps = {},
+): Promise<Store> {
   const fullConfig = parseStoreConfig(config);
   let sqlite: SqliteDatabase;
   try {
@@ -76,6 +79,7 @@ export async function openStore(config: Partial<StoreConfig> | StoreConfig, deps
   });
   let migrationsRun: string[];
   try {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against Kysely<any>
     migrationsRun = await migrateToLatest(db as unknown as Kysely<any>, deps.extraMigrations);
   } catch (error) {
     await db.destroy();

@@ -5,7 +5,11 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /** How long raw flows are kept, and how retention paces itself. */
 export const retentionConfigSchema = z.strictObject({
   /** Flows of any kind but `other` (they belong to a tunnel's story), by received time. */
-  tunnelFlowsMs: z.number().int().positive().default(30 * DAY_MS),
+  tunnelFlowsMs: z
+    .number()
+    .int()
+    .positive()
+    .default(30 * DAY_MS),
   /** Flows of kind `other`. */
   otherFlowsMs: z.number().int().positive().default(DAY_MS),
   /**

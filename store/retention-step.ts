@@ -52,12 +52,16 @@ export class RetentionStepper {
     this.#sqlite = sqlite;
     const retentionClass = (predicate: string, cursorKey: string): RetentionClass => ({
       cursorKey,
-      deleteOld: sqlite.prepare(`DELETE FROM flows WHERE id > ? AND id <= ? AND ${predicate} AND received_ms < ?`),
+      deleteOld: sqlite.prepare(
+        `DELETE FROM flows WHERE id > ? AND id <= ? AND ${predicate} AND received_ms < ?`,
+      ),
       firstKept: sqlite.prepare(`SELECT min(id) AS id FROM flows WHERE id > ? AND id <= ? AND ${predicate}`),
     });
     this.#other = retentionClass("kind = 'other'", RETENTION_OTHER_CURSOR_KEY);
     this.#tunnel = retentionClass("kind <> 'other'", RETENTION_TUNNEL_CURSOR_KEY);
-    this.#deleteOldest = sqlite.prepare('DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY id LIMIT ?)');
+    this.#deleteOldest = sqlite.prepare(
+      'DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY id LIMIT ?)',
+    );
     this.#bounds = sqlite.prepare('SELECT min(id) AS low, max(id) AS high FROM flows');
     this.#readCursor = sqlite.prepare('SELECT value FROM store_meta WHERE key = ?');
     this.#writeCursor = sqlite.prepare(

@@ -42,7 +42,11 @@ const flowsQuery = z.strictObject({
   cursor: z.string().optional(),
   src: endpoint('src').optional(),
   dst: endpoint('dst').optional(),
-  proto: parsedParam('proto', parseProtocol, 'a protocol (esp, ah, tcp, udp, icmp, icmp6) or a number 0-255').optional(),
+  proto: parsedParam(
+    'proto',
+    parseProtocol,
+    'a protocol (esp, ah, tcp, udp, icmp, icmp6) or a number 0-255',
+  ).optional(),
   port: parsedParam('port', parsePort, 'a port number 0-65535').optional(),
   spi: parsedParam('spi', parseSpi, 'an SPI in hex (0x6b1d2e93) or decimal, 32 bits').optional(),
   kind: parsedParam('kind', parseKind, `a flow kind (${FLOW_KINDS.join(', ')})`).optional(),
@@ -61,9 +65,14 @@ export function flowRoutes(deps: ApiDeps): (router: Router) => void {
     router.get('/api/v1/flows', async (req, res) => {
       const query = parseQuery(flowsQuery, req.query);
       if (query.from !== undefined && query.to !== undefined && query.from >= query.to) {
-        throw new ApiError(400, 'bad-parameter', "parameter 'from' must be before 'to' (the window is [from, to))", {
-          parameter: 'from',
-        });
+        throw new ApiError(
+          400,
+          'bad-parameter',
+          "parameter 'from' must be before 'to' (the window is [from, to))",
+          {
+            parameter: 'from',
+          },
+        );
       }
       const limit = parseLimit(query.limit);
       const where = allOf([...filterTerm(query.filter), ...equalityTerms(query)]);
@@ -82,7 +91,8 @@ export function flowRoutes(deps: ApiDeps): (router: Router) => void {
       });
       res.json({
         items: page.items.map(toFlowJson),
-        nextCursor: page.next === null ? null : encodeCursor({ key: page.next.endMs, id: page.next.id }, fingerprint),
+        nextCursor:
+          page.next === null ? null : encodeCursor({ key: page.next.endMs, id: page.next.id }, fingerprint),
       });
     });
   };

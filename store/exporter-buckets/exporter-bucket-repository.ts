@@ -11,7 +11,10 @@ export interface ExporterBucketQuery {
 }
 
 /** Bucket completeness in [from, to), by start time then exporter and domain. */
-export async function listExporterBuckets(db: StoreDb, query: ExporterBucketQuery): Promise<ExporterBucket[]> {
+export async function listExporterBuckets(
+  db: StoreDb,
+  query: ExporterBucketQuery,
+): Promise<ExporterBucket[]> {
   let select = db
     .selectFrom('exporter_buckets')
     .selectAll()

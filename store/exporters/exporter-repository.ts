@@ -5,7 +5,12 @@ import type { ExporterRow, NewExporterRow } from './exporter.table.js';
 
 /** Every exporter and domain with its counters, ordered by exporter then domain. */
 export async function loadExporterCounters(db: StoreDb): Promise<ExporterCounters[]> {
-  const rows = await db.selectFrom('exporters').selectAll().orderBy('exporter').orderBy('domain_id').execute();
+  const rows = await db
+    .selectFrom('exporters')
+    .selectAll()
+    .orderBy('exporter')
+    .orderBy('domain_id')
+    .execute();
   return rows.map(toExporterCounters);
 }
 

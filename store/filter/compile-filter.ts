@@ -34,7 +34,10 @@ export function compileFilter(node: FilterNode): RawBuilder<SqlBool> {
     }
     case 'net': {
       const [low, high] = prefixKeyRange(ipaddr.parse(node.network), node.prefixLength);
-      return onAddress(node.direction, (column) => sql<SqlBool>`${sql.ref(column)} BETWEEN ${low} AND ${high}`);
+      return onAddress(
+        node.direction,
+        (column) => sql<SqlBool>`${sql.ref(column)} BETWEEN ${low} AND ${high}`,
+      );
     }
     case 'port':
       return either(node.direction, 'src_port', 'dst_port', (column) => compare(column, node.op, node.port));
@@ -51,7 +54,10 @@ export function compileFilter(node: FilterNode): RawBuilder<SqlBool> {
   }
 }
 
-function onAddress(direction: Direction, condition: (column: string) => RawBuilder<SqlBool>): RawBuilder<SqlBool> {
+function onAddress(
+  direction: Direction,
+  condition: (column: string) => RawBuilder<SqlBool>,
+): RawBuilder<SqlBool> {
   return either(direction, 'src_key', 'dst_key', condition);
 }
 

@@ -13,13 +13,23 @@ export type FilterNode =
   | { readonly type: 'any' }
   | { readonly type: 'proto'; readonly proto: number }
   | { readonly type: 'host'; readonly direction: Direction; readonly address: string }
-  | { readonly type: 'net'; readonly direction: Direction; readonly network: string; readonly prefixLength: number }
+  | {
+      readonly type: 'net';
+      readonly direction: Direction;
+      readonly network: string;
+      readonly prefixLength: number;
+    }
   | { readonly type: 'port'; readonly direction: Direction; readonly op: CompareOp; readonly port: number }
   | { readonly type: 'spi'; readonly spi: number }
   | { readonly type: 'kind'; readonly kind: FlowKind }
   | { readonly type: 'tunnel'; readonly tunnelId: string }
   | { readonly type: 'exporter'; readonly address: string }
-  | { readonly type: 'counter'; readonly counter: 'packets' | 'bytes'; readonly op: CompareOp; readonly value: number };
+  | {
+      readonly type: 'counter';
+      readonly counter: 'packets' | 'bytes';
+      readonly op: CompareOp;
+      readonly value: number;
+    };
 
 /** Joins predicates with `and`; null when there are none. */
 export function allOf(nodes: readonly FilterNode[]): FilterNode | null {

@@ -52,7 +52,11 @@ const COMPARE_WORDS: Readonly<Record<string, CompareOp>> = {
 export function parseFilter(input: string): FilterNode {
   if (typeof input !== 'string') throw new FilterSyntaxError('a filter text', 0, null);
   if (input.length > MAX_FILTER_LENGTH) {
-    throw new FilterSyntaxError(`a filter of at most ${MAX_FILTER_LENGTH} characters`, MAX_FILTER_LENGTH, input.slice(MAX_FILTER_LENGTH, MAX_FILTER_LENGTH + 10));
+    throw new FilterSyntaxError(
+      `a filter of at most ${MAX_FILTER_LENGTH} characters`,
+      MAX_FILTER_LENGTH,
+      input.slice(MAX_FILTER_LENGTH, MAX_FILTER_LENGTH + 10),
+    );
   }
   const parser = new Parser(tokenize(input));
   const node = parser.parseOr(0);
@@ -105,7 +109,12 @@ class Parser {
   expectEnd(): void {
     const token = this.#peek();
     if (token.kind !== 'end') {
-      throw new FilterSyntaxError("'and', 'or' or the end of the filter", token.position, token.text, this.#previousText());
+      throw new FilterSyntaxError(
+        "'and', 'or' or the end of the filter",
+        token.position,
+        token.text,
+        this.#previousText(),
+      );
     }
   }
 
@@ -144,21 +153,24 @@ class Parser {
       case 'spi': {
         this.#next();
         const spi = parseSpi(this.#peek().text);
-        if (this.#peek().kind !== 'word' || spi === null) throw this.#expected('an SPI (0x6b1d2e93 or a decimal 32-bit number)');
+        if (this.#peek().kind !== 'word' || spi === null)
+          throw this.#expected('an SPI (0x6b1d2e93 or a decimal 32-bit number)');
         this.#next();
         return { type: 'spi', spi };
       }
       case 'kind': {
         this.#next();
         const kind = parseKind(this.#peek().text);
-        if (this.#peek().kind !== 'word' || kind === null) throw this.#expected(`a flow kind (${FLOW_KINDS.join(', ')})`);
+        if (this.#peek().kind !== 'word' || kind === null)
+          throw this.#expected(`a flow kind (${FLOW_KINDS.join(', ')})`);
         this.#next();
         return { type: 'kind', kind };
       }
       case 'tunnel': {
         this.#next();
         const id = this.#peek();
-        if ((id.kind !== 'word' && id.kind !== 'string') || id.text === '') throw this.#expected('a tunnel id');
+        if ((id.kind !== 'word' && id.kind !== 'string') || id.text === '')
+          throw this.#expected('a tunnel id');
         this.#next();
         return { type: 'tunnel', tunnelId: id.text };
       }
@@ -232,7 +244,12 @@ class Parser {
 
   #expected(what: string): FilterSyntaxError {
     const token = this.#peek();
-    return new FilterSyntaxError(what, token.position, token.kind === 'end' ? null : token.text, this.#previousText());
+    return new FilterSyntaxError(
+      what,
+      token.position,
+      token.kind === 'end' ? null : token.text,
+      this.#previousText(),
+    );
   }
 
   #previousText(): string | null {

@@ -50,7 +50,11 @@ export const FLOW_TEXT_COLUMNS = [
 /** Derived from `src` / `dst` by the writer (store/address-key.ts). */
 export const FLOW_KEY_COLUMNS = ['src_key', 'dst_key'] as const;
 
-export const FLOW_INSERT_COLUMNS = [...FLOW_INTEGER_COLUMNS, ...FLOW_TEXT_COLUMNS, ...FLOW_KEY_COLUMNS] as const;
+export const FLOW_INSERT_COLUMNS = [
+  ...FLOW_INTEGER_COLUMNS,
+  ...FLOW_TEXT_COLUMNS,
+  ...FLOW_KEY_COLUMNS,
+] as const;
 
 export const INTEGER_COUNT = FLOW_INTEGER_COLUMNS.length;
 export const TEXT_COUNT = FLOW_TEXT_COLUMNS.length;

@@ -53,7 +53,11 @@ export async function queryFlows(db: StoreDb, query: FlowQuery): Promise<FlowPag
       .where((eb) => eb.or([eb('end_ms', '>', after.endMs), eb('id', '>', after.id)]));
   }
   if (query.where !== undefined && query.where !== null) select = select.where(query.where);
-  const rows = await select.orderBy('end_ms').orderBy('id').limit(limit + 1).execute();
+  const rows = await select
+    .orderBy('end_ms')
+    .orderBy('id')
+    .limit(limit + 1)
+    .execute();
   const items = rows.slice(0, limit).map(toStoredFlow);
   const last = items[items.length - 1];
   return {

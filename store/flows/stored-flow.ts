@@ -1,4 +1,10 @@
-import type { ExportVersion, FlowKind, LossClearedReason, NormalizedFlow, TunnelDirection } from '../model.js';
+import type {
+  ExportVersion,
+  FlowKind,
+  LossClearedReason,
+  NormalizedFlow,
+  TunnelDirection,
+} from '../model.js';
 import type { FlowRow } from './flow.table.js';
 
 /** A flow as read back from the store: the normalized flow plus its row id. */

@@ -66,7 +66,6 @@ export interface FlowWriterDeps {
   readonly extensions?: readonly StoreExtensionModule[];
 }
 
-
 /** The channel to the host, a worker thread or the host itself on this thread. */
 interface HostChannel {
   post(message: ToHost, transfer?: ArrayBuffer[]): void;
@@ -117,7 +116,10 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
   let lastDoneSeq = 0;
   const flushWaiters: Waiter[] = [];
   const roomWaiters: Array<() => void> = [];
-  const retentionWaiters = new Map<number, { resolve: (r: RetentionStepResult) => void; reject: (e: Error) => void }>();
+  const retentionWaiters = new Map<
+    number,
+    { resolve: (r: RetentionStepResult) => void; reject: (e: Error) => void }
+  >();
 
   let written = 0;
   let dropped = 0;
@@ -179,7 +181,10 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
         if (refused > 0) {
           rejected += refused;
           lastError = result.firstRejection;
-          logger?.warn({ rows: result.rejectedRows, items: result.rejectedItems, reason: result.firstRejection }, 'store refused values');
+          logger?.warn(
+            { rows: result.rejectedRows, items: result.rejectedItems, reason: result.firstRejection },
+            'store refused values',
+          );
         }
         settle(reply.seq);
         break;
@@ -322,7 +327,9 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
   const retentionStep = async (step: RetentionStep): Promise<RetentionStepResult> => {
     if (phase !== 'running') throw new Error(`flow writer is ${phase}: retention step not run`);
     const seq = nextSeq++;
-    const result = new Promise<RetentionStepResult>((resolve, reject) => retentionWaiters.set(seq, { resolve, reject }));
+    const result = new Promise<RetentionStepResult>((resolve, reject) =>
+      retentionWaiters.set(seq, { resolve, reject }),
+    );
     channel!.post({ type: 'retention', seq, step });
     return result;
   };
@@ -425,7 +432,10 @@ async function openWorkerChannel(
  * The host on this thread: same messages, handled on a later turn of the event loop
  * (setImmediate), so callers see the same asynchronous behaviour as with a worker.
  */
-async function openInlineChannel(init: WriterHostInit, onReply: (reply: FromHost) => void): Promise<HostChannel> {
+async function openInlineChannel(
+  init: WriterHostInit,
+  onReply: (reply: FromHost) => void,
+): Promise<HostChannel> {
   const host = await WriterHost.open(init);
   let queue: ToHost[] = [];
   let scheduled = false;

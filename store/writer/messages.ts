@@ -14,14 +14,24 @@ export interface WriterHostInit {
 }
 
 export type ToHost =
-  | { readonly type: 'batch'; readonly seq: number; readonly flows: EncodedFlows | null; readonly state: readonly SealedState[] }
+  | {
+      readonly type: 'batch';
+      readonly seq: number;
+      readonly flows: EncodedFlows | null;
+      readonly state: readonly SealedState[];
+    }
   | { readonly type: 'retention'; readonly seq: number; readonly step: RetentionStep }
   | { readonly type: 'close' };
 
 export type FromHost =
   | { readonly type: 'ready' }
   | { readonly type: 'open-failed'; readonly error: string }
-  | { readonly type: 'committed'; readonly seq: number; readonly result: SinkResult; readonly transaction: number }
+  | {
+      readonly type: 'committed';
+      readonly seq: number;
+      readonly result: SinkResult;
+      readonly transaction: number;
+    }
   | { readonly type: 'failed'; readonly seq: number; readonly error: string }
   | { readonly type: 'retention-done'; readonly seq: number; readonly result: RetentionStepResult }
   | { readonly type: 'retention-failed'; readonly seq: number; readonly error: string }

@@ -35,7 +35,13 @@ export function sealStoreBatch(batch: StoreBatch): SealOutcome {
   for (const template of listOf(batch.saveTemplates)) {
     const bodyJson = toJson(template?.body);
     if (bodyJson === null) refuse('template body is not JSON-serialisable');
-    else saveTemplates.push({ ...pickTemplateKey(template), version: template.version, updatedMs: template.updatedMs, bodyJson });
+    else
+      saveTemplates.push({
+        ...pickTemplateKey(template),
+        version: template.version,
+        updatedMs: template.updatedMs,
+        bodyJson,
+      });
   }
   const exporters: Array<SealedState['exporters'][number]> = [];
   for (const counters of listOf(batch.exporters)) {

@@ -126,7 +126,9 @@ export class SqliteSink {
   }
 
   /** Commits several batches in one transaction (group commit); one result per batch. */
-  applyMany(batches: ReadonlyArray<{ readonly flows: EncodedFlows | null; readonly state: readonly SealedState[] }>): SinkResult[] {
+  applyMany(
+    batches: ReadonlyArray<{ readonly flows: EncodedFlows | null; readonly state: readonly SealedState[] }>,
+  ): SinkResult[] {
     const results: SinkResult[] = [];
     this.#sqlite
       .transaction(() => {
@@ -196,7 +198,12 @@ export class SqliteSink {
     }
   }
 
-  #insertSingle(flows: EncodedFlows, row: number, keys: readonly (AddressKey | null)[], outcome: Outcome): void {
+  #insertSingle(
+    flows: EncodedFlows,
+    row: number,
+    keys: readonly (AddressKey | null)[],
+    outcome: Outcome,
+  ): void {
     const args = this.#args;
     args.length = fillRow(args, 0, flows, row, keys, ALL_COLUMNS);
     try {
@@ -292,7 +299,15 @@ export class SqliteSink {
     }
     for (const b of item.exporterBuckets) {
       this.#guard(outcome, 'exporter bucket refused', () =>
-        this.#addBucket.run(b.exporter, b.domainId, b.bucketStartMs, b.records, b.datagrams, b.issues, b.sequenceGaps),
+        this.#addBucket.run(
+          b.exporter,
+          b.domainId,
+          b.bucketStartMs,
+          b.records,
+          b.datagrams,
+          b.issues,
+          b.sequenceGaps,
+        ),
       );
     }
     for (const [name, payload] of item.extra) {
@@ -334,7 +349,8 @@ function reject(outcome: Outcome, reason: string): void {
 function missingRequired(flows: EncodedFlows, row: number): string | null {
   const ibase = row * INTEGER_COUNT;
   for (const i of REQUIRED_INTEGERS) {
-    if (Number.isNaN(flows.integers[ibase + i]!)) return `flow row refused: ${FLOW_INTEGER_COLUMNS[i]} is missing`;
+    if (Number.isNaN(flows.integers[ibase + i]!))
+      return `flow row refused: ${FLOW_INTEGER_COLUMNS[i]} is missing`;
   }
   const tbase = row * TEXT_COUNT;
   for (const j of REQUIRED_TEXTS) {
@@ -349,7 +365,8 @@ function presentMask(flows: EncodedFlows, row: number): number {
   let bit = 1;
   const integers = flows.integers;
   const ibase = row * INTEGER_COUNT;
-  for (let i = 0; i < INTEGER_COUNT; i += 1, bit *= 2) if (integers[ibase + i] === integers[ibase + i]) mask += bit;
+  for (let i = 0; i < INTEGER_COUNT; i += 1, bit *= 2)
+    if (integers[ibase + i] === integers[ibase + i]) mask += bit;
   const texts = flows.texts;
   const tbase = row * TEXT_COUNT;
   for (let j = 0; j < TEXT_COUNT; j += 1, bit *= 2) if (texts[tbase + j]! >= 0) mask += bit;

@@ -31,16 +31,24 @@ export class WriterHost {
       // (40 MB) instead of 1k lets a page rewritten by consecutive batches reach the
       // main file once. journal_size_limit truncates the WAL again afterwards.
       sqlite.pragma('wal_autocheckpoint = 10000');
-      const hasFlows = sqlite.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'").get();
+      const hasFlows = sqlite
+        .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'")
+        .get();
       if (hasFlows === undefined) {
-        throw new Error(`database '${init.connection.path}' has no flows table: open it with openStore() first, which migrates it`);
+        throw new Error(
+          `database '${init.connection.path}' has no flows table: open it with openStore() first, which migrates it`,
+        );
       }
       const extensions = new Map<string, StoreExtensionWriter>();
       for (const extension of init.extensions) {
-        const specifier = isAbsolute(extension.module) ? pathToFileURL(extension.module).href : extension.module;
+        const specifier = isAbsolute(extension.module)
+          ? pathToFileURL(extension.module).href
+          : extension.module;
         const loaded = (await import(specifier)) as { createStoreExtension?: CreateStoreExtension };
         if (typeof loaded.createStoreExtension !== 'function') {
-          throw new Error(`store extension '${extension.name}' (${extension.module}) does not export createStoreExtension`);
+          throw new Error(
+            `store extension '${extension.name}' (${extension.module}) does not export createStoreExtension`,
+          );
         }
         extensions.set(extension.name, loaded.createStoreExtension(sqlite));
       }
@@ -77,7 +85,11 @@ export class WriterHost {
       } else if (message.type === 'retention') {
         index += 1;
         try {
-          replies.push({ type: 'retention-done', seq: message.seq, result: this.#sink.retentionStep(message.step) });
+          replies.push({
+            type: 'retention-done',
+            seq: message.seq,
+            result: this.#sink.retentionStep(message.step),
+          });
         } catch (error) {
           replies.push({ type: 'retention-failed', seq: message.seq, error: messageOf(error) });
         }
@@ -104,9 +116,16 @@ export class WriterHost {
 
   #commit(group: ReadonlyArray<Extract<ToHost, { type: 'batch' }>>): FromHost[] {
     try {
-      const results = this.#sink.applyMany(group.map((batch) => ({ flows: batch.flows, state: batch.state })));
+      const results = this.#sink.applyMany(
+        group.map((batch) => ({ flows: batch.flows, state: batch.state })),
+      );
       const transaction = ++this.#transactions;
-      return group.map((batch, i) => ({ type: 'committed' as const, seq: batch.seq, result: results[i]!, transaction }));
+      return group.map((batch, i) => ({
+        type: 'committed' as const,
+        seq: batch.seq,
+        result: results[i]!,
+        transaction,
+      }));
     } catch (error) {
       return group.map((batch) => ({ type: 'failed' as const, seq: batch.seq, error: messageOf(error) }));
     }

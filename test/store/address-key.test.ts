@@ -4,8 +4,14 @@ import { describe, expect, test } from 'vitest';
 import { addressKey, prefixKeyRange } from '../../store/address-key.js';
 
 const v4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
-const v6 = fc.array(fc.nat(0xffff), { minLength: 8, maxLength: 8 }).map((g) => ipaddr.fromByteArray(g.flatMap((x) => [x >> 8, x & 255])).toString());
-const numeric = (text: string): bigint => ipaddr.parse(text).toByteArray().reduce((n, b) => (n << 8n) | BigInt(b), 0n);
+const v6 = fc
+  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+  .map((g) => ipaddr.fromByteArray(g.flatMap((x) => [x >> 8, x & 255])).toString());
+const numeric = (text: string): bigint =>
+  ipaddr
+    .parse(text)
+    .toByteArray()
+    .reduce((n, b) => (n << 8n) | BigInt(b), 0n);
 
 describe('address keys', () => {
   test.each([
@@ -19,7 +25,18 @@ describe('address keys', () => {
     expect(addressKey(text)?.toString('hex')).toBe(hex);
   });
 
-  test.each(['', '1.2.3', '1.2.3.4.5', '256.1.1.1', '01.2.3.4', '1..2.3', 'a.b.c.d', 'foo', '2001:db8::g', ':::'])('%j is no address', (text) => {
+  test.each([
+    '',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '01.2.3.4',
+    '1..2.3',
+    'a.b.c.d',
+    'foo',
+    '2001:db8::g',
+    ':::',
+  ])('%j is no address', (text) => {
     expect(addressKey(text)).toBeNull();
   });
 

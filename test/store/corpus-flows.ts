@@ -81,7 +81,8 @@ export function corpusFlows(
     }
     const encapsulation = tunnel?.encapsulation.startsWith('esp-in-udp') ? 'esp-in-udp' : 'esp';
     const tunnelId = tunnel === undefined ? null : `${tunnel.peer_a}_${tunnel.peer_b}_${encapsulation}`;
-    const direction: TunnelDirection | null = tunnel === undefined ? null : tunnel.peer_a === src ? 'a-b' : 'b-a';
+    const direction: TunnelDirection | null =
+      tunnel === undefined ? null : tunnel.peer_a === src ? 'a-b' : 'b-a';
     const icmp = proto === 1 || proto === 58;
     const hasPorts = proto === 6 || proto === 17;
     return {

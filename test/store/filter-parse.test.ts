@@ -5,7 +5,11 @@ import { FilterSyntaxError } from '../../store/filter/filter-syntax-error.js';
 import { MAX_FILTER_LENGTH, parseFilter } from '../../store/filter/parse-filter.js';
 
 const proto = (p: number): FilterNode => ({ type: 'proto', proto: p });
-const port = (p: number, direction: 'src' | 'dst' | 'any' = 'any', op: '=' | '<' | '<=' | '>' | '>=' | '!=' = '='): FilterNode => ({
+const port = (
+  p: number,
+  direction: 'src' | 'dst' | 'any' = 'any',
+  op: '=' | '<' | '<=' | '>' | '>=' | '!=' = '=',
+): FilterNode => ({
   type: 'port',
   direction,
   op,
@@ -26,7 +30,10 @@ describe('parseFilter: accepted', () => {
     ['src host 198.51.100.20', { type: 'host', direction: 'src', address: '198.51.100.20' }],
     ['dst ip 2001:DB8:0:0::1', { type: 'host', direction: 'dst', address: '2001:db8::1' }],
     ['net 10.21.0.7/24', { type: 'net', direction: 'any', network: '10.21.0.0', prefixLength: 24 }],
-    ['src net 2001:db8:1000::/36', { type: 'net', direction: 'src', network: '2001:db8:1000::', prefixLength: 36 }],
+    [
+      'src net 2001:db8:1000::/36',
+      { type: 'net', direction: 'src', network: '2001:db8:1000::', prefixLength: 36 },
+    ],
     ['dst net 0.0.0.0/0', { type: 'net', direction: 'dst', network: '0.0.0.0', prefixLength: 0 }],
     ['port 500', port(500)],
     ['src port > 1024', port(1024, 'src', '>')],
@@ -55,16 +62,27 @@ describe('parseFilter: accepted', () => {
       'proto esp and host 192.0.2.1 or port 500',
       {
         type: 'or',
-        left: { type: 'and', left: proto(50), right: { type: 'host', direction: 'any', address: '192.0.2.1' } },
+        left: {
+          type: 'and',
+          left: proto(50),
+          right: { type: 'host', direction: 'any', address: '192.0.2.1' },
+        },
         right: port(500),
       },
     ],
     [
       'proto esp && !(port 500 || port 4500)',
-      { type: 'and', left: proto(50), right: { type: 'not', operand: { type: 'or', left: port(500), right: port(4500) } } },
+      {
+        type: 'and',
+        left: proto(50),
+        right: { type: 'not', operand: { type: 'or', left: port(500), right: port(4500) } },
+      },
     ],
     ['(((proto 50)))', proto(50)],
-    ['proto esp AND proto ah OR proto tcp', { type: 'or', left: { type: 'and', left: proto(50), right: proto(51) }, right: proto(6) }],
+    [
+      'proto esp AND proto ah OR proto tcp',
+      { type: 'or', left: { type: 'and', left: proto(50), right: proto(51) }, right: proto(6) },
+    ],
   ])('%s', (input, expected) => {
     expect(parseFilter(input)).toEqual(expected);
   });
@@ -117,8 +135,12 @@ describe('parseFilter: refused with the position and what was expected', () => {
   });
 
   test('the message names the keyword and the text found', () => {
-    expect(() => parseFilter('host foo')).toThrow("expected an address after 'host' at position 5, found 'foo'");
-    expect(() => parseFilter('proto esp and')).toThrow(/after 'and' at position 13, found the end of the filter/);
+    expect(() => parseFilter('host foo')).toThrow(
+      "expected an address after 'host' at position 5, found 'foo'",
+    );
+    expect(() => parseFilter('proto esp and')).toThrow(
+      /after 'and' at position 13, found the end of the filter/,
+    );
   });
 
   test('deep nesting and very long input are refused, not a stack overflow', () => {
@@ -133,7 +155,9 @@ describe('parseFilter: refused with the position and what was expected', () => {
 
   test('any text either parses or fails with FilterSyntaxError inside its bounds', () => {
     const alphabet = fc.constantFrom(
-      ...'proto esp host net port src dst not and or ( ) ! && || > >= < = 10.0.0.1 2001:db8::/32 0x6b1d "x\' 17 kind any'.split(' '),
+      ...'proto esp host net port src dst not and or ( ) ! && || > >= < = 10.0.0.1 2001:db8::/32 0x6b1d "x\' 17 kind any'.split(
+        ' ',
+      ),
       ' ',
       '(',
       ')',
@@ -141,16 +165,22 @@ describe('parseFilter: refused with the position and what was expected', () => {
       '&',
     );
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 80 }), fc.array(alphabet, { maxLength: 30 }).map((a) => a.join(' '))), (text) => {
-        try {
-          parseFilter(text);
-        } catch (error) {
-          expect(error).toBeInstanceOf(FilterSyntaxError);
-          const position = (error as FilterSyntaxError).position;
-          expect(position).toBeGreaterThanOrEqual(0);
-          expect(position).toBeLessThanOrEqual(text.length);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.array(alphabet, { maxLength: 30 }).map((a) => a.join(' ')),
+        ),
+        (text) => {
+          try {
+            parseFilter(text);
+          } catch (error) {
+            expect(error).toBeInstanceOf(FilterSyntaxError);
+            const position = (error as FilterSyntaxError).position;
+            expect(position).toBeGreaterThanOrEqual(0);
+            expect(position).toBeLessThanOrEqual(text.length);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -50,7 +50,8 @@ async function matching(filter: string): Promise<NormalizedFlow[]> {
   return page.items.map(({ id: _id, ...flow }) => flow);
 }
 
-const key = (f: NormalizedFlow) => `${f.exporter}|${f.src}|${f.dst}|${f.proto}|${f.srcPort}|${f.dstPort}|${f.startMs}|${f.endMs}|${f.packets}`;
+const key = (f: NormalizedFlow) =>
+  `${f.exporter}|${f.src}|${f.dst}|${f.proto}|${f.srcPort}|${f.dstPort}|${f.startMs}|${f.endMs}|${f.packets}`;
 
 describe('filters on a real database', () => {
   test('the database holds the four decodes', () => {
@@ -74,11 +75,19 @@ describe('filters on a real database', () => {
     ['net 198.51.100.0/24', (f) => inNet(f.src, '198.51.100.0/24') || inNet(f.dst, '198.51.100.0/24'), null],
     ['dst net 203.0.113.0/28', (f) => inNet(f.dst, '203.0.113.0/28'), null],
     ['net 192.0.2.1/32', (f) => f.src === '192.0.2.1' || f.dst === '192.0.2.1', 86],
-    ['src net 2001:db8:0:1::/64 and dst net 2001:db8:0:5::/64', (f) => inNet(f.src, '2001:db8:0:1::/64') && inNet(f.dst, '2001:db8:0:5::/64'), null],
+    [
+      'src net 2001:db8:0:1::/64 and dst net 2001:db8:0:5::/64',
+      (f) => inNet(f.src, '2001:db8:0:1::/64') && inNet(f.dst, '2001:db8:0:5::/64'),
+      null,
+    ],
     ['not port 53', (f) => !ports(f).includes(53), 64],
     ['not (port 53 or port 123)', (f) => !ports(f).includes(53) && !ports(f).includes(123), null],
     ['src port > 1024 and proto tcp', (f) => f.proto === 6 && (f.srcPort ?? -1) > 1024, null],
-    ['port != 443', (f) => f.srcPort !== null && f.srcPort !== 443 || (f.dstPort !== null && f.dstPort !== 443), null],
+    [
+      'port != 443',
+      (f) => (f.srcPort !== null && f.srcPort !== 443) || (f.dstPort !== null && f.dstPort !== 443),
+      null,
+    ],
     ['packets > 100', (f) => f.packets > 100, 20],
     ['bytes >= 100k', (f) => f.octets >= 100_000, null],
     ['proto icmp and not kind other', (f) => f.proto === 1 && f.kind !== 'other', null],
@@ -86,13 +95,21 @@ describe('filters on a real database', () => {
     ['kind esp', (f) => f.kind === 'esp', 22],
     ['kind cleartext-leak', (f) => f.kind === 'cleartext-leak', null],
     ['tunnel 192.0.2.1_198.51.100.11_esp', (f) => f.tunnelId === '192.0.2.1_198.51.100.11_esp', null],
-    ['tunnel 2001:db8:0:1::1_2001:db8:0:5::1_esp', (f) => f.tunnelId === '2001:db8:0:1::1_2001:db8:0:5::1_esp', null],
+    [
+      'tunnel 2001:db8:0:1::1_2001:db8:0:5::1_esp',
+      (f) => f.tunnelId === '2001:db8:0:1::1_2001:db8:0:5::1_esp',
+      null,
+    ],
     ['exporter 192.0.2.252', (f) => f.exporter === '192.0.2.252', 13],
     ['exporter 2001:DB8::250', (f) => f.exporter === '2001:db8::250', 12],
     ['spi 0x6b1d2e93', (f) => f.spi === 0x6b1d2e93, 1],
     ['not spi 0x6b1d2e93', (f) => f.spi !== 0x6b1d2e93, 135],
     ['proto esp or proto 51 and host 192.0.2.1', (f) => f.proto === 50, 22],
-    ['(proto esp or proto udp) and host 192.0.2.1', (f) => (f.proto === 50 || f.proto === 17) && [f.src, f.dst].includes('192.0.2.1'), null],
+    [
+      '(proto esp or proto udp) and host 192.0.2.1',
+      (f) => (f.proto === 50 || f.proto === 17) && [f.src, f.dst].includes('192.0.2.1'),
+      null,
+    ],
   ])('%s', async (filter, oracle, handCount) => {
     const expected = flows.filter(oracle);
     // Every case selects something and leaves something out, except `any`.
@@ -104,9 +121,9 @@ describe('filters on a real database', () => {
   });
 
   test('values travel as parameters, never in the SQL text', () => {
-    const compiled = compileFilter(parseFilter('tunnel "x\'; DROP TABLE flows; --" or exporter 192.0.2.252 or packets > 7')).compile(
-      store.db,
-    );
+    const compiled = compileFilter(
+      parseFilter('tunnel "x\'; DROP TABLE flows; --" or exporter 192.0.2.252 or packets > 7'),
+    ).compile(store.db);
     expect(compiled.sql).not.toContain('DROP');
     expect(compiled.sql).not.toContain('192.0.2.252');
     expect(compiled.sql).not.toMatch(/\b7\b/);

@@ -22,7 +22,11 @@ const LONG: NormalizedFlow = {
   endMs: Date.UTC(2024, 2, 12, 9, 10),
   packets: 424242,
 };
-const flows: NormalizedFlow[] = [...corpusFlows('h_multi_tunnel_mixed', 'pmacct_ipfix'), ...corpusFlows('i_reorder_dup_v4', 'pmacct_v9'), LONG];
+const flows: NormalizedFlow[] = [
+  ...corpusFlows('h_multi_tunnel_mixed', 'pmacct_ipfix'),
+  ...corpusFlows('i_reorder_dup_v4', 'pmacct_v9'),
+  LONG,
+];
 
 beforeAll(async () => {
   store = await openStore({ path: tmp.path('query.db') });
@@ -39,7 +43,8 @@ afterAll(async () => {
 
 const T0 = Date.UTC(2024, 2, 12, 9, 0);
 const MIN = 60_000;
-const key = (f: NormalizedFlow) => `${f.src}|${f.dst}|${f.proto}|${f.srcPort}|${f.dstPort}|${f.startMs}|${f.endMs}|${f.packets}`;
+const key = (f: NormalizedFlow) =>
+  `${f.src}|${f.dst}|${f.proto}|${f.srcPort}|${f.dstPort}|${f.startMs}|${f.endMs}|${f.packets}`;
 
 async function walk(query: { from?: number; to?: number }, limit: number): Promise<StoredFlow[]> {
   const seen: StoredFlow[] = [];
@@ -69,7 +74,9 @@ describe('queryFlows', () => {
     ['open end', T0 + 3 * MIN, undefined],
     ['everything', undefined, undefined],
   ])('%s: the flows overlapping [from, to), each once, in (endMs, id) order', async (_name, from, to) => {
-    const expected = flows.filter((f) => (from === undefined || f.endMs >= from) && (to === undefined || f.startMs < to));
+    const expected = flows.filter(
+      (f) => (from === undefined || f.endMs >= from) && (to === undefined || f.startMs < to),
+    );
     const got = await walk({ from, to }, 7);
     expect(got.map(key).sort()).toEqual(expected.map(key).sort());
     expect(new Set(got.map((f) => f.id)).size).toBe(got.length);
@@ -106,7 +113,11 @@ describe('queryFlows', () => {
     expect(new Set(seen).size).toBe(seen.length);
     expect(before.every((id) => seen.includes(id))).toBe(true);
     // Rows inserted behind the position were not seen; those ahead of it were.
-    const late = await store.db.selectFrom('flows').select(['id', 'end_ms']).where('end_ms', '>', T0 + 30 * MIN).execute();
+    const late = await store.db
+      .selectFrom('flows')
+      .select(['id', 'end_ms'])
+      .where('end_ms', '>', T0 + 30 * MIN)
+      .execute();
     expect(late.length).toBe(round);
     expect(late.every((r) => seen.includes(r.id))).toBe(true);
   });

@@ -30,13 +30,20 @@ async function allFlows(store: Store): Promise<StoredFlow[]> {
 }
 
 async function flowCount(store: Store): Promise<number> {
-  const row = await store.db.selectFrom('flows').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  const row = await store.db
+    .selectFrom('flows')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
   return Number(row.n);
 }
 
 const stripId = ({ id: _id, ...flow }: StoredFlow): NormalizedFlow => flow;
 const order = (a: NormalizedFlow, b: NormalizedFlow) =>
-  a.endMs - b.endMs || a.startMs - b.startMs || a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.packets - b.packets;
+  a.endMs - b.endMs ||
+  a.startMs - b.startMs ||
+  a.src.localeCompare(b.src) ||
+  a.dst.localeCompare(b.dst) ||
+  a.packets - b.packets;
 
 describe.each([
   { mode: 'worker thread', worker: true },
@@ -55,14 +62,31 @@ describe.each([
     // Fields the corpus exporters never fill, so that their columns are exercised too.
     const withExtras = flows.map((f, i) =>
       i % 7 === 0
-        ? { ...f, spi: 0x6b1d2e93, fragmentId: i, fragmentOffset: 185, fragmentFlags: 1, reportedLoss: 3, validatedLoss: null, lossClearedReason: 'fragments' as const, espSeqFirst: 1, espSeqLast: 1758 }
+        ? {
+            ...f,
+            spi: 0x6b1d2e93,
+            fragmentId: i,
+            fragmentOffset: 185,
+            fragmentFlags: 1,
+            reportedLoss: 3,
+            validatedLoss: null,
+            lossClearedReason: 'fragments' as const,
+            espSeqFirst: 1,
+            espSeqLast: 1758,
+          }
         : f,
     );
     const writer = make(store);
     await writer.start();
     expect(writer.offer(withExtras)).toBe(withExtras.length);
     await writer.flush();
-    expect(writer.stats()).toMatchObject({ written: withExtras.length, dropped: 0, pending: 0, rejected: 0, failed: 0 });
+    expect(writer.stats()).toMatchObject({
+      written: withExtras.length,
+      dropped: 0,
+      pending: 0,
+      rejected: 0,
+      failed: 0,
+    });
     expect(writer.stats().lastCommitMs).toBeGreaterThan(0);
     const stored = await allFlows(store);
     expect(stored.map(stripId).sort(order)).toEqual([...withExtras].sort(order));
@@ -134,7 +158,13 @@ describe.each([
     const store = await freshStore();
     const writer = make(store);
     await writer.start();
-    const template = { exporter: '192.0.2.200', domainId: 17, templateId: 1024, version: 10, updatedMs: 1000 };
+    const template = {
+      exporter: '192.0.2.200',
+      domainId: 17,
+      templateId: 1024,
+      version: 10,
+      updatedMs: 1000,
+    };
     writer.submit({
       saveTemplates: [
         { ...template, body: { fields: [152, 153, 1, 2], big: 2n ** 64n } },
@@ -160,17 +190,43 @@ describe.each([
     };
     writer.submit({ exporters: [counters] });
     writer.submit({
-      exporters: [{ ...counters, datagrams: 12, records: 260, firstSeenMs: 5500, lastSeenMs: 7000, issues: { truncated: 2 } }],
+      exporters: [
+        {
+          ...counters,
+          datagrams: 12,
+          records: 260,
+          firstSeenMs: 5500,
+          lastSeenMs: 7000,
+          issues: { truncated: 2 },
+        },
+      ],
     });
-    const bucket = { exporter: '192.0.2.200', domainId: 17, bucketStartMs: 60_000, records: 100, datagrams: 5, issues: 1, sequenceGaps: 2 };
+    const bucket = {
+      exporter: '192.0.2.200',
+      domainId: 17,
+      bucketStartMs: 60_000,
+      records: 100,
+      datagrams: 5,
+      issues: 1,
+      sequenceGaps: 2,
+    };
     writer.submit({ exporterBuckets: [bucket, { ...bucket, bucketStartMs: 120_000 }] });
     writer.submit({ exporterBuckets: [bucket] });
     await writer.flush();
 
     const templates = await loadTemplates(store.db);
-    expect(templates).toEqual([{ ...template, body: { fields: [152, 153, 1, 2], big: '18446744073709551616' } }]);
+    expect(templates).toEqual([
+      { ...template, body: { fields: [152, 153, 1, 2], big: '18446744073709551616' } },
+    ]);
     expect(await loadExporterCounters(store.db)).toEqual([
-      { ...counters, datagrams: 12, records: 260, firstSeenMs: 5000, lastSeenMs: 7000, issues: { truncated: 2 } },
+      {
+        ...counters,
+        datagrams: 12,
+        records: 260,
+        firstSeenMs: 5000,
+        lastSeenMs: 7000,
+        issues: { truncated: 2 },
+      },
     ]);
     expect(await listExporterBuckets(store.db, { from: 0, to: 1e6 })).toEqual([
       { ...bucket, records: 200, datagrams: 10, issues: 2, sequenceGaps: 4 },
@@ -195,7 +251,11 @@ describe.each([
     expect(writer.offer([null, 42, ...broken, ...good] as never)).toBe(3 + good.length);
     const circular: Record<string, unknown> = {};
     circular.self = circular;
-    writer.submit({ saveTemplates: [{ exporter: 'x', domainId: 0, templateId: 256, version: 10, body: circular, updatedMs: 0 }] });
+    writer.submit({
+      saveTemplates: [
+        { exporter: 'x', domainId: 0, templateId: 256, version: 10, body: circular, updatedMs: 0 },
+      ],
+    });
     writer.submit({ exporters: [{ exporter: 'x' } as never] });
     writer.submit(undefined as never);
     await writer.flush();
@@ -215,7 +275,9 @@ describe.each([
     const writer = make(store);
     await writer.start();
     const base = corpusFlows('a_healthy_v4', 'softflowd_ipfix')[0]!;
-    writer.offer([{ ...base, octets: 2 ** 64, packets: 2 ** 53 + 2, rawOctets: 1234.6, rawPackets: -(2 ** 60) }]);
+    writer.offer([
+      { ...base, octets: 2 ** 64, packets: 2 ** 53 + 2, rawOctets: 1234.6, rawPackets: -(2 ** 60) },
+    ]);
     await writer.stop();
     const [row] = await allFlows(store);
     expect(row).toMatchObject({
@@ -224,7 +286,9 @@ describe.each([
       rawOctets: 1235,
       rawPackets: -Number.MAX_SAFE_INTEGER,
     });
-    const types = store.sqlite.prepare('SELECT typeof(octets) AS o, typeof(raw_octets) AS r FROM flows').get();
+    const types = store.sqlite
+      .prepare('SELECT typeof(octets) AS o, typeof(raw_octets) AS r FROM flows')
+      .get();
     expect(types).toEqual({ o: 'integer', r: 'integer' });
     await store.close();
   });
@@ -232,8 +296,13 @@ describe.each([
   test('extension payloads commit in the same transactions, a failing payload alone is rolled back', async () => {
     const marks = {
       '29990101000000-marks': {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against Kysely<any>
         up: async (db: Kysely<any>) => {
-          await db.schema.createTable('marks').addColumn('mark', 'text').addColumn('flows_before', 'integer').execute();
+          await db.schema
+            .createTable('marks')
+            .addColumn('mark', 'text')
+            .addColumn('flows_before', 'integer')
+            .execute();
         },
       },
     };
@@ -242,7 +311,9 @@ describe.each([
       { worker },
       {
         storeConfig: store.config,
-        extensions: [{ name: 'marks', module: fileURLToPath(new URL('./fixtures/marks-extension.ts', import.meta.url)) }],
+        extensions: [
+          { name: 'marks', module: fileURLToPath(new URL('./fixtures/marks-extension.ts', import.meta.url)) },
+        ],
       },
     );
     await writer.start();
@@ -289,7 +360,8 @@ describe('flow writer (worker thread)', () => {
     await writer.start();
     writer.offer(corpusFlows('a_healthy_v4', 'softflowd_ipfix').slice(0, 2));
     const started = Date.now();
-    while (writer.stats().written < 2 && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 10));
+    while (writer.stats().written < 2 && Date.now() - started < 5000)
+      await new Promise((r) => setTimeout(r, 10));
     expect(writer.stats().written).toBe(2);
     expect(Date.now() - started).toBeLessThan(2000);
     await writer.stop();

@@ -27,9 +27,13 @@ describe('openStore', () => {
         .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         .all()
         .map((r) => r.name);
-      expect(tables).toEqual(expect.arrayContaining(['exporter_buckets', 'exporters', 'flows', 'store_meta', 'templates']));
+      expect(tables).toEqual(
+        expect.arrayContaining(['exporter_buckets', 'exporters', 'flows', 'store_meta', 'templates']),
+      );
       const indexes = store.sqlite
-        .prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flows'")
+        .prepare<[], { name: string }>(
+          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flows'",
+        )
         .all()
         .map((r) => r.name)
         .filter((n) => !n.startsWith('sqlite_autoindex'));
@@ -50,15 +54,16 @@ describe('openStore', () => {
   test('reopens an already migrated file without running anything, keeping its rows', async () => {
     const path = tmp.path('again.db');
     const first = await openStore({ path });
-    await first.db
-      .insertInto('store_meta')
-      .values({ key: 'marker', value: 42 })
-      .execute();
+    await first.db.insertInto('store_meta').values({ key: 'marker', value: 42 }).execute();
     await first.close();
     const second = await openStore({ path });
     try {
       expect(second.migrationsRun).toEqual([]);
-      const row = await second.db.selectFrom('store_meta').select('value').where('key', '=', 'marker').executeTakeFirst();
+      const row = await second.db
+        .selectFrom('store_meta')
+        .select('value')
+        .where('key', '=', 'marker')
+        .executeTakeFirst();
       expect(row?.value).toBe(42);
     } finally {
       await second.close();
@@ -69,6 +74,7 @@ describe('openStore', () => {
     const path = tmp.path('failing.db');
     const broken = {
       '29990101000000-broken': {
+        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against Kysely<any>
         up: async (db: Kysely<any>) => {
           await db.schema.createTable('flows').addColumn('x', 'integer').execute();
         },
@@ -77,7 +83,9 @@ describe('openStore', () => {
     const error = await openStore({ path }, { extraMigrations: broken }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreOpenError);
     expect((error as StoreOpenError).migration).toBe('29990101000000-broken');
-    expect((error as Error).message).toMatch(/migration '29990101000000-broken' failed: .*already exists.*refuses to start/);
+    expect((error as Error).message).toMatch(
+      /migration '29990101000000-broken' failed: .*already exists.*refuses to start/,
+    );
     // The file is left usable: the migrations before the broken one are committed.
     const store = await openStore({ path });
     expect(store.migrationsRun).toEqual([]);
@@ -86,9 +94,10 @@ describe('openStore', () => {
 
   test('an extra migration cannot take a name the store uses', async () => {
     const name = Object.keys(migrations)[0]!;
-    const error = await openStore({ path: tmp.path('dup.db') }, { extraMigrations: { [name]: { up: async () => {} } } }).catch(
-      (e: unknown) => e,
-    );
+    const error = await openStore(
+      { path: tmp.path('dup.db') },
+      { extraMigrations: { [name]: { up: async () => {} } } },
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreOpenError);
     expect((error as Error).message).toContain(`'${name}' is already used`);
   });
@@ -107,7 +116,9 @@ describe('openStore', () => {
 
   test('unknown configuration keys are refused', async () => {
     mkdirSync(tmp.path('cfg'), { recursive: true });
-    await expect(openStore({ path: tmp.path('cfg/x.db'), cacheSize: 3 } as never)).rejects.toThrow(/cacheSize/);
+    await expect(openStore({ path: tmp.path('cfg/x.db'), cacheSize: 3 } as never)).rejects.toThrow(
+      /cacheSize/,
+    );
   });
 });
 
@@ -125,7 +136,10 @@ describe('flows table', () => {
       // The writer's insert list covers every column but id.
       expect([...FLOW_INSERT_COLUMNS].sort()).toEqual(names.filter((n) => n !== 'id'));
       // And the writer's NOT NULL checks are exactly the schema's.
-      const notNull = columns.filter((c) => c.notnull === 1 && c.name !== 'id').map((c) => c.name).sort();
+      const notNull = columns
+        .filter((c) => c.notnull === 1 && c.name !== 'id')
+        .map((c) => c.name)
+        .sort();
       expect([...FLOW_REQUIRED_INTEGER_COLUMNS, ...FLOW_REQUIRED_TEXT_COLUMNS].sort()).toEqual(notNull);
     } finally {
       await store.close();

@@ -24,7 +24,10 @@ const MINUTE = 60_000;
  * shape), so storeWith() commits each received time as its own batch, as a live
  * collector would.
  */
-function aged(base: readonly NormalizedFlow[], ages: ReadonlyArray<{ ageMs: number; kind: FlowKind }>): NormalizedFlow[] {
+function aged(
+  base: readonly NormalizedFlow[],
+  ages: ReadonlyArray<{ ageMs: number; kind: FlowKind }>,
+): NormalizedFlow[] {
   return ages.map(({ ageMs, kind }, i) => ({ ...base[i % base.length]!, receivedMs: NOW - ageMs, kind }));
 }
 
@@ -46,7 +49,11 @@ async function storeWith(flows: readonly NormalizedFlow[]): Promise<Store> {
 }
 
 const remaining = (store: Store) =>
-  store.sqlite.prepare<[], { kind: string; age: number }>('SELECT kind, ? - received_ms AS age FROM flows ORDER BY id').all(NOW);
+  store.sqlite
+    .prepare<[number], { kind: string; age: number }>(
+      'SELECT kind, ? - received_ms AS age FROM flows ORDER BY id',
+    )
+    .all(NOW);
 
 /** A runner on the test's own connection (the writer's job in production). */
 const runnerOn = (store: Store) => {
@@ -87,7 +94,13 @@ describe('retention', () => {
     });
     const result = await retention.runOnce();
     expect(result.deletedByAge).toBe(4);
-    expect(remaining(store).map((r) => r.kind)).toEqual(['esp-fragment', 'other', 'icmp-frag-needed', 'cleartext-leak', 'other']);
+    expect(remaining(store).map((r) => r.kind)).toEqual([
+      'esp-fragment',
+      'other',
+      'icmp-frag-needed',
+      'cleartext-leak',
+      'other',
+    ]);
     // Nothing else is old enough: a second run deletes nothing.
     expect((await retention.runOnce()).deletedByAge).toBe(0);
     expect(retention.stats()).toMatchObject({ runs: 2, deletedByAge: 4, deletedBySize: 0, lastError: null });
@@ -102,7 +115,12 @@ describe('retention', () => {
     }));
     const store = await storeWith(aged(base, plan));
     const runner = runnerOn(store);
-    const settings = config({ otherFlowsMs: 100 * MINUTE, tunnelFlowsMs: 250 * MINUTE, stepRows: 25, maxStepsPerRun: 3 });
+    const settings = config({
+      otherFlowsMs: 100 * MINUTE,
+      tunnelFlowsMs: 250 * MINUTE,
+      stepRows: 25,
+      maxStepsPerRun: 3,
+    });
     const retention = createRetention(settings, { runner, clock: () => NOW });
     const first = await retention.runOnce();
     expect(first.steps).toBe(3);
@@ -117,10 +135,16 @@ describe('retention', () => {
     const left = remaining(store);
     // Expected from the plan itself: a row is deleted once it is older than its window,
     // so `other` up to 100 min and `esp` up to 250 min stay (the boundary row too).
-    const expected = plan.filter((p) => (p.kind === 'other' ? p.ageMs <= 100 * MINUTE : p.ageMs <= 250 * MINUTE));
+    const expected = plan.filter((p) =>
+      p.kind === 'other' ? p.ageMs <= 100 * MINUTE : p.ageMs <= 250 * MINUTE,
+    );
     expect(left.length).toBe(expected.length);
-    expect(left.every((r) => (r.kind === 'other' ? r.age <= 100 * MINUTE : r.age <= 250 * MINUTE))).toBe(true);
-    const cursors = store.sqlite.prepare("SELECT key FROM store_meta WHERE key LIKE 'retention_%' ORDER BY key").all();
+    expect(left.every((r) => (r.kind === 'other' ? r.age <= 100 * MINUTE : r.age <= 250 * MINUTE))).toBe(
+      true,
+    );
+    const cursors = store.sqlite
+      .prepare("SELECT key FROM store_meta WHERE key LIKE 'retention_%' ORDER BY key")
+      .all();
     expect(cursors).toEqual([{ key: 'retention_other_cursor' }, { key: 'retention_tunnel_cursor' }]);
     await store.close();
   });
@@ -130,10 +154,13 @@ describe('retention', () => {
     const store = await storeWith(flows);
     const before = store.info().usedBytes;
     const cap = Math.floor(before / 2);
-    const retention = createRetention(config({ maxDatabaseBytes: cap, stepRows: 1000, maxStepsPerRun: 100 }), {
-      runner: runnerOn(store),
-      clock: () => NOW,
-    });
+    const retention = createRetention(
+      config({ maxDatabaseBytes: cap, stepRows: 1000, maxStepsPerRun: 100 }),
+      {
+        runner: runnerOn(store),
+        clock: () => NOW,
+      },
+    );
     const result = await retention.runOnce();
     expect(result.deletedByAge).toBe(0);
     expect(result.deletedBySize).toBeGreaterThan(0);
@@ -159,7 +186,8 @@ describe('retention', () => {
     await writer.flush();
     now = NOW + 11 * MINUTE;
     const started = Date.now();
-    while (retention.stats().deletedByAge < 2000 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+    while (retention.stats().deletedByAge < 2000 && Date.now() - started < 10_000)
+      await new Promise((r) => setTimeout(r, 20));
     await retention.stop();
     expect(retention.stats().deletedByAge).toBe(2000);
     expect(retention.stats().runs).toBeGreaterThanOrEqual(2);

@@ -5,7 +5,16 @@ import type { FlowKind, NormalizedFlow } from '../../store/model.js';
  * kinds and address reuse (a few hundred peers, thousands of hosts), not real data.
  * Real-data tests use the corpus fixtures instead (test/store/corpus-flows.ts).
  */
-export function syntheticFlows(count: number, options: { startMs?: number; receivedMs?: number; seed?: number; tunnels?: number; tunnelShare?: number } = {}): NormalizedFlow[] {
+export function syntheticFlows(
+  count: number,
+  options: {
+    startMs?: number;
+    receivedMs?: number;
+    seed?: number;
+    tunnels?: number;
+    tunnelShare?: number;
+  } = {},
+): NormalizedFlow[] {
   let state = (options.seed ?? 1) >>> 0 || 1;
   const random = (): number => {
     // xorshift32: fast and reproducible.
@@ -26,13 +35,34 @@ export function syntheticFlows(count: number, options: { startMs?: number; recei
     // ESP flows per active timeout while the traffic around it is many short flows.
     const roll = random() / tunnelShare;
     const kind: FlowKind =
-      roll >= 1 ? 'other' : roll < 0.6 ? 'esp' : roll < 0.75 ? 'ike' : roll < 0.85 ? 'esp-in-udp' : roll < 0.95 ? 'esp-fragment' : 'icmp-frag-needed';
+      roll >= 1
+        ? 'other'
+        : roll < 0.6
+          ? 'esp'
+          : roll < 0.75
+            ? 'ike'
+            : roll < 0.85
+              ? 'esp-in-udp'
+              : roll < 0.95
+                ? 'esp-fragment'
+                : 'icmp-frag-needed';
     const v6 = random() < 0.1;
     // Tunnel kinds run between a few hundred gateway pairs; other traffic between many hosts.
     const peer = Math.floor(random() * (kind === 'other' ? 60_000 : tunnelPairs));
-    const src = v6 ? `2001:db8:${(peer >> 8).toString(16)}::${(peer & 255).toString(16)}` : `10.${peer >> 16}.${(peer >> 8) & 255}.${peer & 255}`;
+    const src = v6
+      ? `2001:db8:${(peer >> 8).toString(16)}::${(peer & 255).toString(16)}`
+      : `10.${peer >> 16}.${(peer >> 8) & 255}.${peer & 255}`;
     const dst = v6 ? `2001:db8:ff::${(peer % 97).toString(16)}` : `198.51.100.${(peer % 250) + 1}`;
-    const proto = kind === 'esp' || kind === 'esp-fragment' ? 50 : kind === 'icmp-frag-needed' ? (v6 ? 58 : 1) : random() < 0.5 ? 6 : 17;
+    const proto =
+      kind === 'esp' || kind === 'esp-fragment'
+        ? 50
+        : kind === 'icmp-frag-needed'
+          ? v6
+            ? 58
+            : 1
+          : random() < 0.5
+            ? 6
+            : 17;
     const ported = proto === 6 || proto === 17;
     // Exporters send a flow when it ends, so end times arrive nearly in order while
     // start times spread over the flow durations (up to a 60 s active timeout).

@@ -57,7 +57,8 @@ export async function createCore(config: TunnelflowConfig, log: Logger): Promise
   const storedTemplates = await loadTemplates(store.db);
   const restored = templates.restore(storedTemplates.map((t) => t.body as TemplateSnapshot));
   templates.drainChanges();
-  if (storedTemplates.length > 0) log.info({ templates: restored.restored, skipped: restored.skipped }, 'templates reloaded');
+  if (storedTemplates.length > 0)
+    log.info({ templates: restored.restored, skipped: restored.skipped }, 'templates reloaded');
 
   const counters = new ExporterCounters(registry);
   counters.restore(await loadExporterCounters(store.db));
@@ -66,7 +67,8 @@ export async function createCore(config: TunnelflowConfig, log: Logger): Promise
   const saved = (await loadCollectorState(tunnelDb, NORMALIZER_STATE_KEY)) as NormalizerSnapshot | undefined;
   const normalizer = createNormalizer(config, saved);
 
-  const writer = createFlowWriter(config.store, {
+  const writer = createFlowWriter(config.store.writer, {
+    storeConfig: config.store,
     logger: log,
     extensions: [
       { name: TUNNELS_EXTENSION, module: moduleUrl('../store/tunnels/tunnels-writer-extension.js') },

@@ -42,7 +42,10 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
   process.once('SIGTERM', onSignal);
   try {
     const options = opts.port === undefined ? {} : { ports: [opts.port] };
-    for await (const batch of readCaptureStream(createReadStream(file, { highWaterMark: 1 << 20 }), options)) {
+    for await (const batch of readCaptureStream(
+      createReadStream(file, { highWaterMark: 1 << 20 }),
+      options,
+    )) {
       for (const d of batch.datagrams) {
         // Retention counts from receipt: an old capture ingested today is kept for the
         // whole window, so the receive time is now, not the capture time.
@@ -65,11 +68,12 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
   const issues = Object.entries(issueCounts);
   const exporters = core.counters.all().filter((c) => c.datagrams > 0);
   const decodeIssues = exporters.reduce((n, c) => n + Object.values(c.issues).reduce((a, b) => a + b, 0), 0);
-  if (!opts.quiet || interrupted) process.stderr.write(
-    `${interrupted ? 'interrupted: ' : ''}${file}: ${frames} frames, ${datagrams} export datagrams, ${stored} flows stored` +
-      `${decodeIssues > 0 ? `, ${decodeIssues} decode issues (see /api/v1/exporters)` : ''}` +
-      `${issues.length > 0 ? `; capture issues: ${issues.map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}\n`,
-  );
+  if (!opts.quiet || interrupted)
+    process.stderr.write(
+      `${interrupted ? 'interrupted: ' : ''}${file}: ${frames} frames, ${datagrams} export datagrams, ${stored} flows stored` +
+        `${decodeIssues > 0 ? `, ${decodeIssues} decode issues (see /api/v1/exporters)` : ''}` +
+        `${issues.length > 0 ? `; capture issues: ${issues.map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}\n`,
+    );
   if (datagrams === 0) process.exitCode = 1;
 }
 

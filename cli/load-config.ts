@@ -31,7 +31,9 @@ export function readYamlFile(file: string): Record<string, unknown> {
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ConfigError(file, ['the top level must be a mapping of keys (e.g. `loss:`), not a list or a scalar']);
+    throw new ConfigError(file, [
+      'the top level must be a mapping of keys (e.g. `loss:`), not a list or a scalar',
+    ]);
   }
   return value as Record<string, unknown>;
 }

@@ -5,7 +5,8 @@ import { VERSION } from './version.js';
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('expected a port number 0-65535');
   return n;
 }
 
@@ -30,7 +31,8 @@ const program = new Command()
 
 const configOption = () =>
   new Option('-c, --config <file>', 'YAML configuration file').env('TUNNELFLOW_CONFIG');
-const dbOption = () => new Option('--db <file>', 'SQLite database file (default ./data/tunnelflow.db)').env('TUNNELFLOW_DB');
+const dbOption = () =>
+  new Option('--db <file>', 'SQLite database file (default ./data/tunnelflow.db)').env('TUNNELFLOW_DB');
 
 program
   .command('run')
@@ -43,14 +45,29 @@ program
       .env('TUNNELFLOW_NETFLOW_PORT'),
   )
   .addOption(
-    new Option('--ipfix-port <port>', 'UDP and TCP port for IPFIX (default 4739)').argParser(port).env('TUNNELFLOW_IPFIX_PORT'),
+    new Option('--ipfix-port <port>', 'UDP and TCP port for IPFIX (default 4739)')
+      .argParser(port)
+      .env('TUNNELFLOW_IPFIX_PORT'),
   )
   .addOption(
-    new Option('--http <host:port>', 'HTTP API address (default 127.0.0.1:8080)').argParser(hostPort).env('TUNNELFLOW_HTTP'),
+    new Option('--http <host:port>', 'HTTP API address (default 127.0.0.1:8080)')
+      .argParser(hostPort)
+      .env('TUNNELFLOW_HTTP'),
   )
-  .addOption(new Option('--listen <address>', 'address the flow listeners bind to (default 0.0.0.0)').env('TUNNELFLOW_LISTEN'))
-  .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).env('TUNNELFLOW_LOG_LEVEL'))
-  .option('--dump-config', 'print the effective configuration (defaults, file, environment and flags merged) and exit')
+  .addOption(
+    new Option('--listen <address>', 'address the flow listeners bind to (default 0.0.0.0)').env(
+      'TUNNELFLOW_LISTEN',
+    ),
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log level')
+      .choices(['debug', 'info', 'warn', 'error'])
+      .env('TUNNELFLOW_LOG_LEVEL'),
+  )
+  .option(
+    '--dump-config',
+    'print the effective configuration (defaults, file, environment and flags merged) and exit',
+  )
   .action(async (opts) => {
     const { runCommand } = await import('./run-command.js');
     await runCommand(opts);
@@ -58,14 +75,22 @@ program
 
 program
   .command('ingest')
-  .description('decode the export datagrams of a capture (pcap/pcapng; UDP, and TCP for IPFIX) straight into the store')
+  .description(
+    'decode the export datagrams of a capture (pcap/pcapng; UDP, and TCP for IPFIX) straight into the store',
+  )
   .argument('<file>', 'capture file (.pcap or .pcapng)')
   .addOption(configOption())
   .addOption(dbOption())
   .addOption(
-    new Option('--exporter <address>', 'count every datagram as sent by this exporter address').env('TUNNELFLOW_EXPORTER'),
+    new Option('--exporter <address>', 'count every datagram as sent by this exporter address').env(
+      'TUNNELFLOW_EXPORTER',
+    ),
   )
-  .option('--port <port>', 'only datagrams sent to this UDP/TCP port (default: every export datagram found)', port)
+  .option(
+    '--port <port>',
+    'only datagrams sent to this UDP/TCP port (default: every export datagram found)',
+    port,
+  )
   .option('--quiet', 'no progress output')
   .action(async (file: string, opts) => {
     const { ingestCommand } = await import('./ingest-command.js');
@@ -91,7 +116,9 @@ program
   .requiredOption('--from <time>', 'start (ISO 8601 or epoch ms)')
   .requiredOption('--to <time>', 'end (ISO 8601 or epoch ms)')
   .option('--tunnel <id>', 'one tunnel only')
-  .addOption(new Option('--format <format>', 'output format').choices(['json', 'csv', 'html']).default('json'))
+  .addOption(
+    new Option('--format <format>', 'output format').choices(['json', 'csv', 'html']).default('json'),
+  )
   .action(() => {
     process.stderr.write('tunnelflow report: SLA reports are not implemented in this version yet\n');
     process.exitCode = 2;

@@ -9,6 +9,7 @@ export function progressLine(label: string): {
   const tty = process.stderr.isTTY === true;
   let last = 0;
   let printed = false;
+  let lastText = '';
   return {
     update(done, total, unit, extra) {
       const now = Date.now();
@@ -16,6 +17,8 @@ export function progressLine(label: string): {
       last = now;
       const pct = total > 0 ? ((100 * done) / total).toFixed(1) : '100.0';
       const text = `${label}: ${pct}% (${done}/${total} ${unit})${extra ? ` ${extra}` : ''}`;
+      if (text === lastText) return;
+      lastText = text;
       process.stderr.write(tty ? `\r${text}\x1b[K` : `${text}\n`);
       printed = true;
     },

@@ -34,7 +34,9 @@ export async function replayCommand(file: string, opts: ReplayOptions): Promise<
       host,
       port,
       ...(opts.rate === undefined ? {} : { rate: opts.rate }),
-      ...(progress ? { onProgress: (sent: number, total: number) => progress.update(sent, total, 'datagrams') } : {}),
+      ...(progress
+        ? { onProgress: (sent: number, total: number) => progress.update(sent, total, 'datagrams') }
+        : {}),
       signal: abort.signal,
     });
     progress?.done();

@@ -98,7 +98,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
     pipeline.handle,
     log,
   );
-  const retention = createRetention(config.store.retention, { store: core.store, writer: core.writer, logger: log });
+  const retention = createRetention(config.store.retention, { runner: core.writer, logger: log });
   const api = createApi(config.http, {
     store: core.store,
     registry: core.registry,
@@ -112,7 +112,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   const stop = () => {
     stopping ??= (async () => {
       await Promise.allSettled([netflowUdp.stop(), ipfixUdp.stop(), ipfixTcp.stop()]);
-      retention.stop();
+      await retention.stop();
       await api.stop();
       await core.stop();
       log.info('stopped');
@@ -121,7 +121,12 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   };
 
   try {
-    const [nf, ix, tcp, http] = await Promise.all([netflowUdp.start(), ipfixUdp.start(), ipfixTcp.start(), api.start()]);
+    const [nf, ix, tcp, http] = await Promise.all([
+      netflowUdp.start(),
+      ipfixUdp.start(),
+      ipfixTcp.start(),
+      api.start(),
+    ]);
     retention.start();
     return { core, netflowPort: nf.port, ipfixPort: ix.port, ipfixTcpPort: tcp.port, http, stop };
   } catch (err) {

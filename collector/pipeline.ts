@@ -1,7 +1,10 @@
 import type { Logger } from 'pino';
 import type { ExporterBucket } from '../store/exporter-buckets/exporter-bucket.js';
 import type { NormalizedFlow } from '../store/model.js';
-import type { TemplateKey, TemplateSnapshot as StoredTemplate } from '../store/templates/template-snapshot.js';
+import type {
+  TemplateKey,
+  TemplateSnapshot as StoredTemplate,
+} from '../store/templates/template-snapshot.js';
 import type { TunnelBucketDelta } from '../store/tunnels/tunnel-bucket.js';
 import type { SecurityAssociation, Tunnel } from '../store/tunnels/tunnel.js';
 import { TUNNELS_EXTENSION } from '../store/tunnels/tunnel-state-payload.js';
@@ -11,6 +14,9 @@ import type { Normalizer } from './normalize/normalizer.js';
 import { produceFlows } from './produce/produce-flows.js';
 import type { SequenceTracker } from './produce/sequence-tracker.js';
 import type { TemplateCache, TemplateCacheChange, TemplateSnapshot } from './wire/template-cache.js';
+
+/** A record or datagram counts in at most this many buckets of completeness (bounded work per record). */
+const MAX_COMPLETENESS_BUCKETS = 60;
 
 /** Where the pipeline hands what it made; the composition root binds these to the store writer. */
 export interface PipelineSink {
@@ -30,7 +36,6 @@ export interface PipelineDeps {
   readonly log: Logger;
   readonly bucketMs: number;
 }
-
 
 export type Transport = 'udp' | 'tcp';
 
@@ -83,7 +88,12 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     row.sequenceGaps += gaps;
   }
 
-  function process(payload: Buffer, exporter: string, receivedMs: number, transport: Transport): NormalizedFlow[] {
+  function process(
+    payload: Buffer,
+    exporter: string,
+    receivedMs: number,
+    transport: Transport,
+  ): NormalizedFlow[] {
     const produced = produceFlows(payload, exporter, receivedMs, templates, sequence, transport);
     const { info, issues, flows } = produced;
     const domainId = info.domainId ?? 0;
@@ -108,15 +118,28 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     if (result.sas.length > 0) tunnelState.sas.push(...result.sas);
     if (result.buckets.length > 0) tunnelState.buckets.push(...result.buckets);
 
-    // Completeness by flow time, the time the loss buckets use: each record counts in the
-    // bucket its flow ends in; a datagram's issues and sequence gaps go to the bucket of its
-    // latest flow (or, with no flow, of its receive time: all we know).
-    let latestEnd = -1;
+    // Completeness by flow time, the time the loss buckets use: a record counts in every
+    // bucket it overlaps (the buckets it was apportioned to), and a datagram's issues and
+    // sequence gaps in every bucket its records cover (or, with no record, in the bucket of
+    // its receive time: all that is known). Long flows count in their last buckets only.
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
     for (const f of flows) {
-      addCompleteness(exporter, f.domainId, bucketOf(f.endMs), 1, 0, 0, 0);
-      if (f.endMs > latestEnd) latestEnd = f.endMs;
+      const endBucket = bucketOf(f.endMs);
+      const startBucket = Math.max(
+        bucketOf(f.startMs),
+        endBucket - (MAX_COMPLETENESS_BUCKETS - 1) * bucketMs,
+      );
+      for (let b = startBucket; b <= endBucket; b += bucketMs)
+        addCompleteness(exporter, f.domainId, b, 1, 0, 0, 0);
+      if (startBucket < first) first = startBucket;
+      if (endBucket > last) last = endBucket;
     }
-    addCompleteness(exporter, domainId, bucketOf(latestEnd >= 0 ? latestEnd : receivedMs), 0, 1, issues.length, gap);
+    if (first > last) first = last = bucketOf(receivedMs);
+    first = Math.max(first, last - (MAX_COMPLETENESS_BUCKETS - 1) * bucketMs);
+    for (let b = first; b <= last; b += bucketMs) {
+      addCompleteness(exporter, domainId, b, 0, b === last ? 1 : 0, issues.length, gap);
+    }
     return result.flows;
   }
 
@@ -130,7 +153,13 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
     lastErrorLogMs = now;
     log.error(
-      { err, exporter, bytes: payload.length, hexPrefix: payload.subarray(0, 64).toString('hex'), suppressed: suppressedErrors },
+      {
+        err,
+        exporter,
+        bytes: payload.length,
+        hexPrefix: payload.subarray(0, 64).toString('hex'),
+        suppressed: suppressedErrors,
+      },
       'datagram processing failed; datagram skipped',
     );
     suppressedErrors = 0;
@@ -176,7 +205,10 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const tunnels = tunnelState;
       tunnelState = emptyTunnelState();
       const hasTunnels = tunnels.tunnels.length + tunnels.sas.length + tunnels.buckets.length > 0;
-      if (saveTemplates.length + deleteTemplates.length + exporters.length + exporterBuckets.length === 0 && !hasTunnels) {
+      if (
+        saveTemplates.length + deleteTemplates.length + exporters.length + exporterBuckets.length === 0 &&
+        !hasTunnels
+      ) {
         return;
       }
       sink.submit({
@@ -225,7 +257,11 @@ function parseTemplateKey(key: string): TemplateKey | null {
     };
   }
   if (parts[0] === 'o' && parts.length >= 4) {
-    return { exporter: parts.slice(3).join('|'), domainId: Number(parts[2]), templateId: storedTemplateId(Number(parts[1]), 0) };
+    return {
+      exporter: parts.slice(3).join('|'),
+      domainId: Number(parts[2]),
+      templateId: storedTemplateId(Number(parts[1]), 0),
+    };
   }
   return null;
 }

@@ -24,7 +24,11 @@ export interface TcpListener {
  * stream closes only its own connection, since resynchronising on a byte stream would
  * mean guessing where the next message starts.
  */
-export function createTcpListener(opts: TcpListenerOptions, onMessage: DatagramHandler, log: Logger): TcpListener {
+export function createTcpListener(
+  opts: TcpListenerOptions,
+  onMessage: DatagramHandler,
+  log: Logger,
+): TcpListener {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
     sockets.add(socket);
@@ -37,11 +41,16 @@ export function createTcpListener(opts: TcpListenerOptions, onMessage: DatagramH
       for (const m of messages) onMessage(m, exporter, now, 'tcp');
       if (error !== null) {
         opts.onStreamError?.(exporter, error);
-        log.warn({ listener: opts.name, exporter, reason: error }, 'ipfix tcp stream broken; closing connection');
+        log.warn(
+          { listener: opts.name, exporter, reason: error },
+          'ipfix tcp stream broken; closing connection',
+        );
         socket.destroy();
       }
     });
-    socket.on('error', (err) => log.debug({ listener: opts.name, exporter, err: err.message }, 'tcp connection error'));
+    socket.on('error', (err) =>
+      log.debug({ listener: opts.name, exporter, err: err.message }, 'tcp connection error'),
+    );
     socket.on('close', () => sockets.delete(socket));
   });
 

@@ -3,7 +3,12 @@ import { isIPv6 } from 'node:net';
 import type { Logger } from 'pino';
 import { canonicalPeerAddress } from './peer-address.js';
 
-export type DatagramHandler = (payload: Buffer, exporter: string, receivedMs: number, transport: 'udp' | 'tcp') => void;
+export type DatagramHandler = (
+  payload: Buffer,
+  exporter: string,
+  receivedMs: number,
+  transport: 'udp' | 'tcp',
+) => void;
 
 export interface UdpListenerOptions {
   readonly host: string;
@@ -22,13 +27,19 @@ export interface UdpListener {
  * time, to the pipeline. The handler runs synchronously: the pipeline decides what to
  * keep, so nothing is queued here.
  */
-export function createUdpListener(opts: UdpListenerOptions, onDatagram: DatagramHandler, log: Logger): UdpListener {
+export function createUdpListener(
+  opts: UdpListenerOptions,
+  onDatagram: DatagramHandler,
+  log: Logger,
+): UdpListener {
   const socket = dgram.createSocket({
     type: isIPv6(opts.host) ? 'udp6' : 'udp4',
     reuseAddr: false,
     recvBufferSize: opts.receiveBufferBytes,
   });
-  socket.on('message', (msg, rinfo) => onDatagram(msg, canonicalPeerAddress(rinfo.address), Date.now(), 'udp'));
+  socket.on('message', (msg, rinfo) =>
+    onDatagram(msg, canonicalPeerAddress(rinfo.address), Date.now(), 'udp'),
+  );
 
   return {
     start: () =>

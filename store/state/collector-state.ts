@@ -34,7 +34,11 @@ export function createStoreExtension(sqlite: SqliteDatabase): StoreExtensionWrit
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any kysely instance whose database has the table
 export async function loadCollectorState(db: Kysely<any>, key: string): Promise<unknown | undefined> {
   const typed = db as Kysely<{ collector_state: CollectorStateTable }>;
-  const row = await typed.selectFrom('collector_state').select('value').where('key', '=', key).executeTakeFirst();
+  const row = await typed
+    .selectFrom('collector_state')
+    .select('value')
+    .where('key', '=', key)
+    .executeTakeFirst();
   if (row === undefined) return undefined;
   return JSON.parse(row.value) as unknown;
 }

@@ -65,7 +65,12 @@ export async function tunnelSummaries(
     fromMs,
     toMs,
   );
-  const rows = await loadBuckets(db, null, Math.floor(fromMs / opts.bucketMs) * opts.bucketMs, rowsUntil(toMs, opts.bucketMs));
+  const rows = await loadBuckets(
+    db,
+    null,
+    Math.floor(fromMs / opts.bucketMs) * opts.bucketMs,
+    rowsUntil(toMs, opts.bucketMs),
+  );
   return tunnels.map(
     (t) =>
       viewTunnel(
@@ -121,7 +126,14 @@ export async function completenessByStep(
     if (list === undefined) out.set(step, (list = []));
     let c = list.find((x) => x.exporter === r.exporter && x.domainId === r.domain_id);
     if (c === undefined) {
-      c = { exporter: r.exporter, domainId: r.domain_id, records: 0, datagrams: 0, issues: 0, sequenceGaps: 0 };
+      c = {
+        exporter: r.exporter,
+        domainId: r.domain_id,
+        records: 0,
+        datagrams: 0,
+        issues: 0,
+        sequenceGaps: 0,
+      };
       list.push(c);
     }
     const m = c as { -readonly [K in keyof BucketCompleteness]: BucketCompleteness[K] };
@@ -145,7 +157,12 @@ export async function lossBuckets(
   minRatio: number,
   opts: TunnelQueryOptions,
 ): Promise<LossItem[]> {
-  const rows = await loadBuckets(db, null, Math.floor(fromMs / opts.bucketMs) * opts.bucketMs, rowsUntil(toMs, opts.bucketMs));
+  const rows = await loadBuckets(
+    db,
+    null,
+    Math.floor(fromMs / opts.bucketMs) * opts.bucketMs,
+    rowsUntil(toMs, opts.bucketMs),
+  );
   const ids = [...new Set(rows.map((r) => r.tunnelId))];
   const tunnels = await getTunnels(db, ids);
   const sas = await listSas(db, ids, fromMs, toMs);
@@ -157,7 +174,10 @@ export async function lossBuckets(
       rows.filter((r) => r.tunnelId === t.id),
       { fromMs, toMs, ...opts },
     );
-    const points = view.summary.observationPoints.map((p) => ({ exporter: p.exporter, domainId: p.domainId }));
+    const points = view.summary.observationPoints.map((p) => ({
+      exporter: p.exporter,
+      domainId: p.domainId,
+    }));
     const completeness = await completenessByStep(db, points, fromMs, toMs, opts.bucketMs);
     const seenSpans = new Set<string>();
     for (const b of view.buckets) {
@@ -182,7 +202,8 @@ export async function lossBuckets(
           source = 'two-point';
           packets = 0;
           for (const other of view.buckets) {
-            if (other.start >= start && other.start < end) packets += direction === 'a-b' ? other.aToB.packets : other.bToA.packets;
+            if (other.start >= start && other.start < end)
+              packets += direction === 'a-b' ? other.aToB.packets : other.bToA.packets;
           }
         }
         if (lost === null || ratio === null || source === null || lost <= 0 || ratio < minRatio) continue;

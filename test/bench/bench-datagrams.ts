@@ -53,4 +53,3 @@ export function benchDataSets(count: number, perMessage: number, startMs: number
   }
   return out;
 }
-

@@ -24,11 +24,25 @@ export interface E2eResult {
   readonly seconds: number;
 }
 
-function sendLoad(port: number, rate: number, seconds: number): Promise<{ records: number; seconds: number }> {
+function sendLoad(
+  port: number,
+  rate: number,
+  seconds: number,
+): Promise<{ records: number; seconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', join(here, 'udp-sender.ts'), '--port', String(port), '--rate', String(rate), '--seconds', String(seconds)],
+      [
+        '--import',
+        'tsx',
+        join(here, 'udp-sender.ts'),
+        '--port',
+        String(port),
+        '--rate',
+        String(rate),
+        '--seconds',
+        String(seconds),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -88,7 +102,14 @@ export async function measureTunnelflow(rate: number, seconds: number): Promise<
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
     const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
     db.close();
-    return { collector: 'tunnelflow', rate, sent: sent.records, stored, lossRatio: 1 - stored / sent.records, seconds: sent.seconds };
+    return {
+      collector: 'tunnelflow',
+      rate,
+      sent: sent.records,
+      stored,
+      lossRatio: 1 - stored / sent.records,
+      seconds: sent.seconds,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -106,9 +127,13 @@ export function nfcapdAvailable(): boolean {
 export async function measureNfcapd(rate: number, seconds: number, port = 39_739): Promise<E2eResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nfcapd-bench-'));
   try {
-    const child = spawn('nfcapd', ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(32 << 20), '-t', '3600'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'nfcapd',
+      ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(32 << 20), '-t', '3600'],
+      {
+        stdio: 'ignore',
+      },
+    );
     await new Promise((r) => setTimeout(r, 700));
     const sent = await sendLoad(port, rate, seconds);
     await new Promise((r) => setTimeout(r, 500));
@@ -120,7 +145,14 @@ export async function measureNfcapd(rate: number, seconds: number, port = 39_739
       const out = execFileSync('nfdump', ['-r', join(dir, f), '-I'], { encoding: 'utf8' });
       stored += Number(/^Flows:\s+(\d+)/m.exec(out)?.[1] ?? 0);
     }
-    return { collector: 'nfcapd', rate, sent: sent.records, stored, lossRatio: 1 - stored / sent.records, seconds: sent.seconds };
+    return {
+      collector: 'nfcapd',
+      rate,
+      sent: sent.records,
+      stored,
+      lossRatio: 1 - stored / sent.records,
+      seconds: sent.seconds,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -16,9 +16,19 @@ export function runPipelineBench(seconds = 3): Array<Record<string, unknown>> {
   const startMs = Date.now() - 120_000;
   const sets = benchDataSets(512, PER_MESSAGE, startMs);
   const messages = sets.map((set, i) =>
-    ipfixMessage({ exportTimeSec: Math.floor(startMs / 1000) + 120, sequence: i * PER_MESSAGE, domainId: 1, sets: [set] }),
+    ipfixMessage({
+      exportTimeSec: Math.floor(startMs / 1000) + 120,
+      sequence: i * PER_MESSAGE,
+      domainId: 1,
+      sets: [set],
+    }),
   );
-  const template = ipfixMessage({ exportTimeSec: Math.floor(startMs / 1000), sequence: 0, domainId: 1, sets: [benchTemplateSet()] });
+  const template = ipfixMessage({
+    exportTimeSec: Math.floor(startMs / 1000),
+    sequence: 0,
+    domainId: 1,
+    sets: [benchTemplateSet()],
+  });
   const results: Array<Record<string, unknown>> = [];
   for (const withNormalizer of [false, true]) {
     const cache = new TemplateCache({ now: () => startMs });
@@ -32,7 +42,13 @@ export function runPipelineBench(seconds = 3): Array<Record<string, unknown>> {
     const t0 = process.hrtime.bigint();
     while (process.hrtime.bigint() < until) {
       for (let k = 0; k < 64; k++) {
-        const produced = produceFlows(messages[i % messages.length] as Buffer, '192.0.2.1', startMs, cache, tracker);
+        const produced = produceFlows(
+          messages[i % messages.length] as Buffer,
+          '192.0.2.1',
+          startMs,
+          cache,
+          tracker,
+        );
         if (withNormalizer) normalizer.process(produced.flows);
         records += produced.flows.length;
         i++;

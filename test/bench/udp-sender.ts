@@ -43,8 +43,15 @@ async function main(): Promise<void> {
       const due = Math.min(totalMessages, Math.floor(elapsed * messageRate) + 1);
       const until = Math.min(due, sent + 256);
       for (; sent < until; sent++) {
-        const sets = sent % 64 === 0 ? [template, pool[sent % pool.length] as Buffer] : [pool[sent % pool.length] as Buffer];
-        socket.send(ipfixMessage({ exportTimeSec: Math.floor(Date.now() / 1000), sequence, domainId, sets }), port, host);
+        const sets =
+          sent % 64 === 0
+            ? [template, pool[sent % pool.length] as Buffer]
+            : [pool[sent % pool.length] as Buffer];
+        socket.send(
+          ipfixMessage({ exportTimeSec: Math.floor(Date.now() / 1000), sequence, domainId, sets }),
+          port,
+          host,
+        );
         sequence = (sequence + perMessage) >>> 0;
         sentRecords += perMessage;
       }

@@ -65,8 +65,16 @@ collector:
     ['misspelt nested key', 'loss:\n  ceiling: 0.5\n', /loss: unknown key "ceiling"/],
     ['wrong type', 'collector:\n  netflowPort: "x"\n', /collector\.netflowPort: /],
     ['port out of range', 'collector:\n  ipfixPort: 70000\n', /collector\.ipfixPort: /],
-    ['bad address', 'observationPoints:\n  - exporter: 300.1.1.1\n    near: 192.0.2.1\n', /observationPoints\.0\.exporter: .*not an IPv4 or IPv6 address/],
-    ['bad subnet', 'tunnels:\n  - name: t\n    peerA: 192.0.2.1\n    peerB: 192.0.2.2\n    protectedSubnets: { a: [10.0.0.0/33] }\n', /tunnels\.0\.protectedSubnets\.a\.0: /],
+    [
+      'bad address',
+      'observationPoints:\n  - exporter: 300.1.1.1\n    near: 192.0.2.1\n',
+      /observationPoints\.0\.exporter: .*not an IPv4 or IPv6 address/,
+    ],
+    [
+      'bad subnet',
+      'tunnels:\n  - name: t\n    peerA: 192.0.2.1\n    peerB: 192.0.2.2\n    protectedSubnets: { a: [10.0.0.0/33] }\n',
+      /tunnels\.0\.protectedSubnets\.a\.0: /,
+    ],
     ['ratio above 1', 'loss:\n  ceilingRatio: 2\n', /loss\.ceilingRatio: /],
     ['a list at the top', '- a\n- b\n', /top level must be a mapping/],
     ['YAML syntax error', 'loss: [\n', /.+/],
@@ -77,6 +85,8 @@ collector:
   });
 
   test('a missing file says so', () => {
-    expect(problems(() => resolveConfig({ config: join(dir, 'nope.yaml') })).join()).toMatch(/cannot read the file/);
+    expect(problems(() => resolveConfig({ config: join(dir, 'nope.yaml') })).join()).toMatch(
+      /cannot read the file/,
+    );
   });
 });

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ingestCommand } from '../../cli/ingest-command.js';
+import { compareAddresses } from '../../collector/normalize/address-order.js';
 import type { TunnelSummary, TunnelBucketView } from '../../store/tunnels/tunnel-api-shapes.js';
 import { decodedBatchesFor } from '../normalize/decoded-flows.js';
 import { exporterNames, scenarioCaptures } from '../normalize/reference-flows.js';
@@ -33,7 +34,9 @@ function configYaml(truth: Truth): string {
   const lines = ['tunnels:'];
   for (const t of truth.tunnels) {
     lines.push(`  - name: ${truth.scenario} ${t.id}`, `    peerA: ${t.peer_a}`, `    peerB: ${t.peer_b}`);
-    lines.push(`    protectedSubnets: { a: [${t.protected_subnets.a.join(', ')}], b: [${t.protected_subnets.b.join(', ')}] }`);
+    lines.push(
+      `    protectedSubnets: { a: [${t.protected_subnets.a.join(', ')}], b: [${t.protected_subnets.b.join(', ')}] }`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -49,8 +52,13 @@ function configInput(truth: Truth) {
   };
 }
 
+/** Our peer A is the lower address; the truth's may be either. */
+function swapped(t: TruthTunnel): boolean {
+  return compareAddresses(t.peer_a, t.peer_b) > 0;
+}
+
 function idOf(t: TruthTunnel): string {
-  const [a, b] = [t.peer_a, t.peer_b];
+  const [a, b] = swapped(t) ? [t.peer_b, t.peer_a] : [t.peer_a, t.peer_b];
   return `${a}_${b}_${truthEncapsulation(t)}`;
 }
 
@@ -59,7 +67,11 @@ interface Ingested {
   stop(): Promise<void>;
 }
 
-async function ingestAndServe(scenario: ScenarioCapture, exporter: ExporterName, truth: Truth): Promise<Ingested> {
+async function ingestAndServe(
+  scenario: ScenarioCapture,
+  exporter: ExporterName,
+  truth: Truth,
+): Promise<Ingested> {
   const dir = tempDir();
   const config = testConfig(dir, configYaml(truth));
   await ingestCommand(join(CORPUS, scenario, `${exporter}.pcap`), {
@@ -97,16 +109,18 @@ describe.each(scenarioCaptures)('%s', (scenario) => {
       expect(expectedIds).toEqual(visible.map(idOf).sort());
       for (const t of visible) {
         const item = res.body.items.find((i) => i.id === idOf(t)) as TunnelSummary;
-        expect(item.peerA).toBe(t.peer_a);
-        expect(item.peerB).toBe(t.peer_b);
+        const [ab, ba] = swapped(t)
+          ? [t.directions.b_to_a, t.directions.a_to_b]
+          : [t.directions.a_to_b, t.directions.b_to_a];
+        expect([item.peerA, item.peerB]).toEqual([ab.src, ab.dst]);
         expect(item.name).toBe(`${scenario} ${t.id}`);
         if (t.natt === null || t.natt === undefined) {
           // Outside NAT-T every ESP packet is visible as such: the truth's totals exactly.
           expect(item.state).toBe(healthFromTruth[t.observed_health]);
-          expect(item.aToB.packets).toBe(t.directions.a_to_b.totals.ip_packets);
-          expect(item.aToB.octets).toBe(t.directions.a_to_b.totals.ip_bytes);
-          expect(item.bToA.packets).toBe(t.directions.b_to_a.totals.ip_packets);
-          expect(item.bToA.octets).toBe(t.directions.b_to_a.totals.ip_bytes);
+          expect(item.aToB.packets).toBe(ab.totals.ip_packets);
+          expect(item.aToB.octets).toBe(ab.totals.ip_bytes);
+          expect(item.bToA.packets).toBe(ba.totals.ip_packets);
+          expect(item.bToA.octets).toBe(ba.totals.ip_bytes);
         }
       }
     });

@@ -1,0 +1,209 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import { allOf } from '../../store/filter/filter-ast.js';
+import { compileFilter } from '../../store/filter/compile-filter.js';
+import { queryFlows } from '../../store/flows/flow-repository.js';
+import type { Store } from '../../store/open-store.js';
+import {
+  completenessByStep,
+  lossBuckets,
+  tunnelDetail,
+  tunnelSummaries,
+} from '../../store/tunnels/tunnel-queries.js';
+import type { TunnelQueryOptions } from '../../store/tunnels/tunnel-queries.js';
+import type { TunnelDb } from '../../store/tunnels/tunnel-repository.js';
+import { ApiError } from '../api-error.js';
+import { decodeCursor, encodeCursor, queryFingerprint } from '../cursor.js';
+import { toFlowJson } from '../flow-json.js';
+import { parseLimit, parseQuery, parseTime, parsedParam, timeParam } from '../params.js';
+
+export interface TunnelRouteDeps {
+  readonly store: Store;
+  readonly config: {
+    readonly bucketSeconds: number;
+    readonly loss: { readonly ceilingRatio: number };
+    readonly observationPoints: TunnelQueryOptions['observationPoints'];
+  };
+  /** Wall clock, for the default window; injectable for tests. */
+  readonly clock?: () => number;
+}
+
+/** Default window when a request names none: the last 24 hours (what a dashboard opens on). */
+const DEFAULT_WINDOW_MS = 86_400_000;
+/** A buckets request may return at most this many steps. */
+const MAX_STEPS = 20_000;
+
+const windowQuery = {
+  from: timeParam('from').optional(),
+  to: timeParam('to').optional(),
+};
+
+/** `step`: seconds (`300`) or a duration (`5m`, `1h`, `1d`), a multiple of the bucket size. */
+function parseStepSeconds(value: string): number | null {
+  const m = /^(\d{1,7})([smhd]?)$/.exec(value.trim());
+  if (m === null) return null;
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(m[1]) * unit;
+  return seconds > 0 ? seconds : null;
+}
+
+/**
+ * The tunnels API (DESIGN.md "HTTP"): tunnels with state, SAs and loss per direction;
+ * a tunnel's time series per bucket with the completeness of the data behind every
+ * figure; the loss buckets across tunnels, worst first; and the drill-down from one
+ * bucket to the exact flows behind it.
+ */
+export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
+  const clock = deps.clock ?? Date.now;
+  const bucketMs = deps.config.bucketSeconds * 1000;
+  const opts: TunnelQueryOptions = {
+    bucketMs,
+    observationPoints: deps.config.observationPoints,
+    ceilingRatio: deps.config.loss.ceilingRatio,
+  };
+  const db = () => deps.store.db as unknown as TunnelDb;
+
+  const window = (q: { from?: number | undefined; to?: number | undefined }): [number, number] => {
+    const to = q.to ?? clock();
+    const from = q.from ?? to - DEFAULT_WINDOW_MS;
+    if (from >= to) {
+      throw new ApiError(
+        400,
+        'bad-parameter',
+        "parameter 'from' must be before 'to' (the window is [from, to))",
+        {
+          parameter: 'from',
+        },
+      );
+    }
+    return [from, to];
+  };
+
+  const notFound = (id: string) =>
+    new ApiError(
+      404,
+      'tunnel-not-found',
+      `no tunnel '${id}'; GET /api/v1/tunnels lists the tunnels and their ids`,
+    );
+
+  return (router) => {
+    router.get('/api/v1/tunnels', async (req, res) => {
+      const [from, to] = window(parseQuery(z.strictObject(windowQuery), req.query));
+      res.json({ items: await tunnelSummaries(db(), from, to, opts), nextCursor: null });
+    });
+
+    router.get('/api/v1/tunnels/:id', async (req, res) => {
+      const [from, to] = window(parseQuery(z.strictObject(windowQuery), req.query));
+      const detail = await tunnelDetail(db(), req.params.id, from, to, opts);
+      if (detail === undefined) throw notFound(req.params.id);
+      res.json(detail.summary);
+    });
+
+    router.get('/api/v1/tunnels/:id/buckets', async (req, res) => {
+      const q = parseQuery(
+        z.strictObject({
+          ...windowQuery,
+          step: parsedParam('step', parseStepSeconds, 'seconds (300) or a duration (5m, 1h, 1d)').optional(),
+        }),
+        req.query,
+      );
+      const [from, to] = window(q);
+      const stepMs = (q.step ?? deps.config.bucketSeconds) * 1000;
+      if (stepMs % bucketMs !== 0) {
+        throw new ApiError(
+          400,
+          'bad-parameter',
+          `parameter 'step' must be a multiple of the bucket size (${deps.config.bucketSeconds} s); got ${stepMs / 1000} s`,
+          { parameter: 'step' },
+        );
+      }
+      if ((to - from) / stepMs > MAX_STEPS) {
+        throw new ApiError(
+          400,
+          'bad-parameter',
+          `the window holds more than ${MAX_STEPS} steps of ${stepMs / 1000} s; use a larger 'step' or a shorter window`,
+          { parameter: 'step' },
+        );
+      }
+      const detail = await tunnelDetail(db(), req.params.id, from, to, opts, stepMs);
+      if (detail === undefined) throw notFound(req.params.id);
+      const points = detail.summary.observationPoints.map((p) => ({
+        exporter: p.exporter,
+        domainId: p.domainId,
+      }));
+      const completeness = await completenessByStep(deps.store.db as never, points, from, to, stepMs);
+      res.json({
+        items: detail.buckets.map((b) => ({ ...b, completeness: completeness.get(b.start) ?? [] })),
+        nextCursor: null,
+      });
+    });
+
+    router.get('/api/v1/loss', async (req, res) => {
+      const q = parseQuery(
+        z.strictObject({
+          ...windowQuery,
+          minRatio: parsedParam(
+            'minRatio',
+            (v) => (/^(0(\.\d+)?|1(\.0+)?|\.\d+)$/.test(v) ? Number(v) : null),
+            'a loss ratio from 0 to 1 (0.01 = 1 %)',
+          ).optional(),
+          limit: z.string().optional(),
+        }),
+        req.query,
+      );
+      const [from, to] = window(q);
+      const limit = parseLimit(q.limit, { default: 100, max: 10_000 });
+      const items = await lossBuckets(deps.store.db as never, from, to, q.minRatio ?? 0, opts);
+      res.json({ items: items.slice(0, limit), nextCursor: null });
+    });
+
+    router.get('/api/v1/tunnels/:id/buckets/:start/flows', async (req, res) => {
+      const q = parseQuery(
+        z.strictObject({ limit: z.string().optional(), cursor: z.string().optional() }),
+        req.query,
+      );
+      const start = parseTime('start', req.params.start);
+      if (start % bucketMs !== 0) {
+        throw new ApiError(
+          400,
+          'bad-parameter',
+          `'${req.params.start}' is not the start of a ${deps.config.bucketSeconds} s bucket; use a bucket's 'start' from /buckets`,
+          { parameter: 'start' },
+        );
+      }
+      const id = req.params.id;
+      const detail = await tunnelDetail(db(), id, start, start + bucketMs, opts);
+      if (detail === undefined) throw notFound(id);
+      const limit = parseLimit(q.limit, { default: 1000 });
+      const fingerprint = queryFingerprint({ id, start });
+      const after = q.cursor === undefined ? null : decodeCursor(q.cursor, fingerprint);
+      const where = allOf([{ type: 'tunnel', tunnelId: id }]);
+      const page = await queryFlows(deps.store.db, {
+        from: start,
+        to: start + bucketMs,
+        where: where === null ? null : compileFilter(where),
+        after: after === null ? null : { endMs: after.key, id: after.id },
+        limit,
+      });
+      const points = detail.summary.observationPoints.map((p) => ({
+        exporter: p.exporter,
+        domainId: p.domainId,
+      }));
+      const completeness = await completenessByStep(
+        deps.store.db as never,
+        points,
+        start,
+        start + bucketMs,
+        bucketMs,
+      );
+      res.json({
+        tunnel: { id, name: detail.summary.name, peerA: detail.summary.peerA, peerB: detail.summary.peerB },
+        bucket: { start, end: start + bucketMs, ...(detail.buckets[0] ?? {}) },
+        completeness: completeness.get(start) ?? [],
+        items: page.items.map(toFlowJson),
+        nextCursor:
+          page.next === null ? null : encodeCursor({ key: page.next.endMs, id: page.next.id }, fingerprint),
+      });
+    });
+  };
+}

@@ -26,7 +26,9 @@ export function findProjectRoot(fromUrl: string): string {
 function readsAsProject(manifest: string): boolean {
   try {
     const parsed: unknown = JSON.parse(readFileSync(manifest, 'utf8'));
-    return typeof parsed === 'object' && parsed !== null && (parsed as { name?: unknown }).name === PROJECT_NAME;
+    return (
+      typeof parsed === 'object' && parsed !== null && (parsed as { name?: unknown }).name === PROJECT_NAME
+    );
   } catch {
     // A package.json that does not parse is not ours; keep walking up.
     return false;

@@ -69,10 +69,17 @@ async function load(url) {
   }
   if (!response.ok) {
     const title = body?.title ?? response.statusText;
-    const detail = body?.detail ?? (body === null ? `${response.status} ${response.statusText} from ${url}` : null);
+    const detail =
+      body?.detail ?? (body === null ? `${response.status} ${response.statusText} from ${url}` : null);
     throw new ApiProblem(url, response.status, title, detail);
   }
-  if (body === null) throw new ApiProblem(url, response.status, 'not JSON', `expected JSON from ${url}, got ${type || 'nothing'}`);
+  if (body === null)
+    throw new ApiProblem(
+      url,
+      response.status,
+      'not JSON',
+      `expected JSON from ${url}, got ${type || 'nothing'}`,
+    );
   return body;
 }
 

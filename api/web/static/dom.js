@@ -37,7 +37,13 @@ export function fill(el, ...children) {
 
 /** A table with a caption, a header built from `columns` and the given body rows. */
 export function table({ caption, columns, rows, className = '', headRows = null }) {
-  const head = headRows ?? [h('tr', {}, columns.map((c) => headerCell(c)))];
+  const head = headRows ?? [
+    h(
+      'tr',
+      {},
+      columns.map((c) => headerCell(c)),
+    ),
+  ];
   return h(
     'table',
     { class: `grid ${className}` },

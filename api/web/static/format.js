@@ -48,7 +48,10 @@ function trim(text) {
 /** Epoch ms → "2024-05-14 03:12:00Z" (seconds kept, milliseconds dropped). */
 export function utc(ms) {
   if (ms === null || ms === undefined) return '—';
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** Epoch ms → "03:12:00.250" in UTC, for flows inside one bucket. */

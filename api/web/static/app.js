@@ -339,8 +339,9 @@ async function loadDetail(current, tunnels, window_, stepS) {
       selectedStart: state.bucket,
       href,
       onSelectRange: (fromMs, toMs) => {
-        const from = floorTo(fromMs, 60);
-        const to = Math.max(ceilTo(toMs, 60), from + 60e3);
+        // To the nearest bucket edges: a drag starts and ends where the pointer was, give or take a pixel.
+        const from = Math.round(fromMs / 60e3) * 60e3;
+        const to = Math.max(Math.round(toMs / 60e3) * 60e3, from + 60e3);
         const keepBucket = state.bucket !== null && state.bucket >= from && state.bucket < to;
         resolved = null;
         navigate({ range: null, from, to, ...(keepBucket ? {} : { bucket: null, span: null }) });
@@ -358,7 +359,7 @@ async function loadDetail(current, tunnels, window_, stepS) {
 }
 
 /** Flows shown, with the cursor of the next page. */
-const flowList = { key: null, items: [], cursor: null };
+const flowList = { key: null, items: [], cursor: null, completeness: null };
 
 async function loadFlows(current, tunnels, window_, stepS) {
   const { flows, flowsBody } = sections;
@@ -426,11 +427,19 @@ async function loadFlows(current, tunnels, window_, stepS) {
     if (flowList.key !== key) {
       const first = await getJson(apiUrl(path, params));
       if (!current()) return;
-      Object.assign(flowList, { key, items: first.items ?? [], cursor: first.nextCursor ?? null });
+      Object.assign(flowList, {
+        key,
+        items: first.items ?? [],
+        cursor: first.nextCursor ?? null,
+        // The bucket endpoint says how complete the export data behind the minute is.
+        completeness: Array.isArray(first.completeness) ? first.completeness : null,
+      });
     }
     const draw = () =>
       renderFlowsTable(flowsBody, {
         items: flowList.items,
+        completeness: flowList.completeness,
+        href,
         hasMore: flowList.cursor !== null,
         jsonUrl,
         tunnel,

@@ -33,23 +33,27 @@ export function drawCharts(container, { buckets, stepS, selectedStart, onSelectR
   const stepMs = stepS * 1000;
   const xs = buckets.map((b) => (b.start + stepMs / 2) / 1000);
   const pick = (fn) => buckets.map((b) => fn(b));
-  const lossPoint = (d) => {
-    if (d.lossRatio !== null && d.lossRatio !== undefined) return d.lossRatio * 100;
-    // Two-point loss that only a run of buckets can give: each bucket of the run shows
-    // the run's ratio, and the legend says it is a run.
+  // A bucket's own loss, and apart from it the ratio of a two-point run (a figure that only a
+  // run of buckets can give): drawn lighter on every bucket of the run, so nobody reads the
+  // run's average as a loss in each of its minutes.
+  const bucketLoss = (d) => (d.lossRatio === null || d.lossRatio === undefined ? null : d.lossRatio * 100);
+  const runLoss = (d) => {
     const span = d.lossSpan;
-    if (span && span.complete && span.lossRatio !== null) return span.lossRatio * 100;
-    return null;
+    if (bucketLoss(d) !== null || !span || !span.complete || span.lossRatio === null) return null;
+    return span.lossRatio * 100;
   };
   const lossLegend = (dir) => (_u, value, _si, idx) => {
     if (idx === null || idx === undefined) return '—';
     const d = buckets[idx]?.[dir];
     if (!d) return '—';
-    if (value === null || value === undefined) return d.lost === null ? 'not measured' : '—';
-    const run =
-      d.lossRatio === null && d.lossSpan ? ` (run from ${utcTime(d.lossSpan.startMs).slice(0, 5)})` : '';
-    const lost = d.lossRatio === null && d.lossSpan ? d.lossSpan.lost : d.lost;
-    return `${percent(value / 100)} · ${si(lost)} lost${run}`;
+    if (value === null || value === undefined) return d.lost === null && !d.lossSpan ? 'not measured' : '—';
+    return `${percent(value / 100)} · ${si(d.lost)} lost`;
+  };
+  const runLegend = (dir) => (_u, value, _si, idx) => {
+    const span = idx === null || idx === undefined ? null : buckets[idx]?.[dir]?.lossSpan;
+    if (value === null || value === undefined || !span) return '—';
+    const when = `${utcTime(span.startMs).slice(0, 5)}–${utcTime(span.endMs).slice(0, 5)}`;
+    return `${percent(value / 100)} · ${si(span.lost)} lost over ${when}`;
   };
   const countLegend = (_u, value) => (value === null || value === undefined ? '—' : si(value));
 
@@ -151,11 +155,35 @@ export function drawCharts(container, { buckets, stepS, selectedStart, onSelectR
           points: { show: false },
           value: lossLegend('bToA'),
         },
+        {
+          label: 'A→B run',
+          stroke: COLORS.aToB,
+          fill: COLORS.aToB + '40',
+          width: 0,
+          paths: bars(-1),
+          points: { show: false },
+          value: runLegend('aToB'),
+        },
+        {
+          label: 'B→A run',
+          stroke: COLORS.bToA,
+          fill: COLORS.bToA + '40',
+          width: 0,
+          paths: bars(1),
+          points: { show: false },
+          value: runLegend('bToA'),
+        },
       ],
       axes: [xAxis, yAxis('loss', (v) => `${+v.toPrecision(3)} %`)],
       scales: { x: xScale, y: { range: (_u, _min, max) => [0, Math.max(niceMax(max), 0.1)] } },
     },
-    [xs, pick((b) => lossPoint(b.aToB)), pick((b) => lossPoint(b.bToA))],
+    [
+      xs,
+      pick((b) => bucketLoss(b.aToB)),
+      pick((b) => bucketLoss(b.bToA)),
+      pick((b) => runLoss(b.aToB)),
+      pick((b) => runLoss(b.bToA)),
+    ],
     container.appendChild(chartBox('Loss per bucket, A→B and B→A')),
   );
 

@@ -12,6 +12,7 @@ import {
   stateBadge,
   timeEl,
   tunnelTitle,
+  stateAndFlags,
 } from './widgets.js';
 
 /** Bucket table filters; kept for the page's life. */
@@ -204,7 +205,8 @@ function sasBlock(t) {
 /** SA ids end in `_<spi hex>_g<n>` (collector/normalize/ids.ts); show the SPI part. */
 function pairedSpi(saId) {
   const m = /_(0x[0-9a-f]{8}|nospi)_g\d+$/.exec(saId);
-  return m ? m[1] : saId;
+  if (!m) return saId;
+  return m[1] === 'nospi' ? 'paired (no SPI exported)' : m[1];
 }
 
 export function renderBuckets(
@@ -292,8 +294,7 @@ function renderBucketTable(holder, args) {
           timeEl(b.start),
         ),
       ),
-      h('td', {}, stateBadge(b.state)),
-      h('td', {}, flagChips(b.flags)),
+      h('td', {}, stateAndFlags(b)),
       h(
         'td',
         {
@@ -364,8 +365,7 @@ function renderBucketTable(holder, args) {
                 'tr',
                 {},
                 headerCell('Bucket start (UTC)'),
-                headerCell('State'),
-                headerCell('Flags'),
+                headerCell('State · flags'),
                 headerCell({ label: 'A→B packets', num: true, title: `${tunnel.peerA} → ${tunnel.peerB}` }),
                 headerCell({ label: 'A→B loss', title: `${tunnel.peerA} → ${tunnel.peerB}` }),
                 headerCell({ label: 'B→A packets', num: true, title: `${tunnel.peerB} → ${tunnel.peerA}` }),

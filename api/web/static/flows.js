@@ -67,21 +67,23 @@ export function renderFlowsFrame(body, { heading, sub, filter, onSearch, onClear
   );
 }
 
-export function renderFlowsTable(body, { items, hasMore, onMore, jsonUrl, tunnel }) {
+export function renderFlowsTable(body, { items, completeness, hasMore, onMore, jsonUrl, tunnel, href }) {
   const holder = body.querySelector('#flows-table');
   holder.removeAttribute('aria-busy');
   const link = h('a', { href: jsonUrl, class: 'small', target: '_blank', rel: 'noopener' }, 'open as JSON');
+  const exportData = completeness ? completenessLine(completeness) : null;
   if (items.length === 0) {
-    fill(holder, emptyNote('No flows in this window. ', link));
+    fill(holder, exportData, emptyNote('No flows in this window. ', link));
     return;
   }
   const kinds = new Map();
   for (const f of items) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1);
   const packets = items.reduce((n, f) => n + (f.packets ?? 0), 0);
   const octets = items.reduce((n, f) => n + (f.octets ?? 0), 0);
-  const rows = items.map((f) => flowRow(f, tunnel));
+  const rows = items.map((f) => flowRow(f, tunnel, href));
   fill(
     holder,
+    exportData,
     h(
       'p',
       { class: 'flow-summary' },
@@ -117,7 +119,35 @@ export function renderFlowsTable(body, { items, hasMore, onMore, jsonUrl, tunnel
   );
 }
 
-function flowRow(f, tunnel) {
+/** What the exporters behind this bucket sent, and what was missing (issues, sequence gaps). */
+function completenessLine(completeness) {
+  if (completeness.length === 0) {
+    return h(
+      'p',
+      { class: 'small warn-text' },
+      'No exporter counters for this bucket: the figures may be incomplete.',
+    );
+  }
+  return h(
+    'p',
+    { class: 'small' },
+    'Export data behind this bucket: ',
+    completeness.map((c, i) => [
+      i ? ' · ' : '',
+      h('span', { class: 'mono' }, `${c.exporter}/${c.domainId}`),
+      ` ${exact(c.records)} records in ${exact(c.datagrams)} datagrams`,
+      c.issues > 0 || c.sequenceGaps > 0
+        ? h(
+            'span',
+            { class: 'warn-text' },
+            `, ${exact(c.issues)} decode issues, ${exact(c.sequenceGaps)} sequence gaps`,
+          )
+        : h('span', { class: 'muted' }, ', complete'),
+    ]),
+  );
+}
+
+function flowRow(f, tunnel, href) {
   const direction = f.tunnelDirection ?? directionOf(f, tunnel);
   const sampled = f.samplingRate && f.samplingRate > 1 ? ` (sampled 1:${f.samplingRate}, scaled)` : '';
   return h(
@@ -129,6 +159,22 @@ function flowRow(f, tunnel) {
       { class: 'small' },
       direction ? dirLabel(direction, tunnel) : null,
       f.saId ? h('div', { class: 'mono muted nowrap', title: f.saId }, shortSa(f.saId)) : null,
+      // In a search across tunnels, the tunnel each flow belongs to, one click away.
+      f.tunnelId && href && (!tunnel || tunnel.id !== f.tunnelId)
+        ? h(
+            'div',
+            { class: 'nowrap' },
+            h(
+              'a',
+              {
+                href: href({ tunnel: f.tunnelId, bucket: null, span: null, filter: null }),
+                'data-nav': true,
+                title: f.tunnelId,
+              },
+              tunnelFromId(f.tunnelId),
+            ),
+          )
+        : null,
     ),
     h('td', { class: 'mono small', title: `domain ${f.domainId}` }, `${f.exporter}/${f.domainId}`),
     h('td', { class: 'mono nowrap' }, `${f.src} → ${f.dst}`),
@@ -160,6 +206,12 @@ function directionOf(f, tunnel) {
   return null;
 }
 
+/** Tunnel ids are `<peerA>_<peerB>_<encapsulation>` (collector/normalize/ids.ts). */
+function tunnelFromId(id) {
+  const parts = id.split('_');
+  return parts.length === 3 ? `${parts[0]} ↔ ${parts[1]}` : id;
+}
+
 /** SA ids are `<src>_<dst>_<spi>_g<n>`; the SPI and generation say enough in a table. */
 function shortSa(saId) {
   const m = /_(0x[0-9a-f]{8}|nospi)_(g\d+)$/.exec(saId);
@@ -170,6 +222,8 @@ function portsText(f) {
   if (f.icmpType !== null && f.icmpType !== undefined && (f.proto === 1 || f.proto === 58)) {
     return icmpText(f.proto, f.icmpType, f.icmpCode);
   }
+  // ESP and AH have no ports; some exporters (pmacct) still write 0 → 0.
+  if (f.proto === 50 || f.proto === 51) return '—';
   if (f.srcPort === null && f.dstPort === null) return '—';
   return `${f.srcPort ?? '*'} → ${f.dstPort ?? '*'}`;
 }

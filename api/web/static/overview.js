@@ -4,14 +4,13 @@ import { bytes, duration, encapsulationText, exact, percent, si, utc } from './f
 import {
   dirLabel,
   emptyNote,
-  flagChips,
   lossClass,
   lossFigure,
   observedText,
   sourceTag,
-  stateBadge,
   timeEl,
   tunnelTitle,
+  stateAndFlags,
 } from './widgets.js';
 
 export function renderHealth(el, health, exporters) {
@@ -117,8 +116,7 @@ export function renderTunnels(body, { tunnels, truncated, selectedId, href, onAl
       'tr',
       {},
       headerCell(sortable('Tunnel', 'tunnel', { rowspan: 2 })),
-      headerCell(sortable('State', 'state', { rowspan: 2 })),
-      headerCell({ label: 'Flags', rowspan: 2 }),
+      headerCell(sortable('State · flags', 'state', { rowspan: 2 })),
       headerCell({
         label: 'A → B',
         colspan: 3,
@@ -170,8 +168,7 @@ export function renderTunnels(body, { tunnels, truncated, selectedId, href, onAl
           ` · ${t.sas.length} SA${t.sas.length === 1 ? '' : 's'}`,
         ),
       ),
-      h('td', {}, stateBadge(t.state)),
-      h('td', {}, flagChips(t.flags)),
+      h('td', {}, stateAndFlags(t)),
       ...directionCells(t.aToB),
       ...directionCells(t.bToA),
       h(

@@ -34,6 +34,16 @@ export function flagChips(flags) {
   );
 }
 
+/** The state badge with the flags that hold under it. */
+export function stateAndFlags({ state, flags }) {
+  return h(
+    'div',
+    { class: 'state-flags' },
+    stateBadge(state),
+    flags && flags.length ? flagChips(flags) : null,
+  );
+}
+
 /** `<time>` in UTC with the local time in its tooltip. */
 export function timeEl(ms, { short = false } = {}) {
   if (ms === null || ms === undefined) return h('span', { class: 'muted' }, '—');
@@ -65,7 +75,11 @@ export function clearedChip(cleared) {
  */
 export function lossFigure(d, { span = true } = {}) {
   const parts = [];
-  if (d.lost === null || d.lost === undefined) {
+  const run = d.lossSpan ?? null;
+  if ((d.lost === null || d.lost === undefined) && span && run) {
+    // Two-point loss that only a run of buckets can give: the run's figure stands in.
+    parts.push(runFigure(run));
+  } else if (d.lost === null || d.lost === undefined) {
     parts.push(
       h(
         'span',
@@ -86,28 +100,37 @@ export function lossFigure(d, { span = true } = {}) {
     );
     if (d.lost > 0) parts.push(' ', h('span', { class: 'small' }, `${si(d.lost)} lost`));
   }
-  if (d.lossSource) parts.push(' ', sourceTag(d.lossSource));
-  if (span && d.lossSpan) parts.push(h('div', { class: 'small' }, spanText(d.lossSpan)));
+  const source = d.lossSource ?? (run && span ? 'two-point' : null);
+  if (source) parts.push(' ', sourceTag(source));
+  if (span && run && d.lost !== null && d.lost !== undefined) parts.push(h('div', {}, runFigure(run)));
   const chip = clearedChip(d.bogusCleared);
   if (chip) parts.push(h('div', {}, chip));
   return h('div', { class: 'loss' }, parts);
 }
 
-function spanText(span) {
-  const when = `${utcTime(span.startMs).slice(0, 5)}–${utcTime(span.endMs).slice(0, 5)}`;
+/** A two-point run's figure: "0.98 % 17 lost" over "run 09:00–09:05". */
+function runFigure(run) {
+  const when = `${utcTime(run.startMs).slice(0, 5)}–${utcTime(run.endMs).slice(0, 5)}`;
   const title =
-    'Two-point loss is exact only where no flow crosses a bucket edge, so this figure covers a run of buckets';
-  if (!span.complete) {
-    return h('span', { class: 'muted', title }, `run ${when}: incomplete at the window’s edge, no figure`);
+    'Two-point loss: packets seen near the sender minus packets seen near the receiver. It is exact only ' +
+    'where no flow crosses a bucket edge, so this figure covers the whole run of buckets, not this bucket alone.';
+  if (!run.complete) {
+    return h('span', { class: 'muted small', title }, `run ${when}: cut by the window’s edge, no figure`);
   }
-  if (span.lost === null) {
+  if (run.lost === null) {
     return h(
       'span',
-      { class: 'muted', title },
-      `run ${when}: cleared${span.clearedReason ? ` (${span.clearedReason})` : ''}`,
+      { class: 'muted small', title },
+      `run ${when}: cleared${run.clearedReason ? ` (${run.clearedReason})` : ''}`,
     );
   }
-  return h('span', { title }, `run ${when}: ${si(span.lost)} lost (${percent(span.lossRatio)})`);
+  return h(
+    'span',
+    { class: 'run', title },
+    h('span', { class: `loss-value ${lossClass(run.lossRatio)}` }, percent(run.lossRatio)),
+    run.lost > 0 ? h('span', { class: 'small' }, ` ${si(run.lost)} lost`) : null,
+    h('span', { class: 'small muted' }, ` over run ${when}`),
+  );
 }
 
 export function lossClass(ratio) {

@@ -4,13 +4,15 @@
 
 /** An API answer that is not a success, with the problem+json `detail` when there is one. */
 export class ApiProblem extends Error {
-  constructor(url, status, title, detail) {
+  constructor(url, status, title, detail, body = null) {
     super(detail || title || `HTTP ${status}`);
     this.name = 'ApiProblem';
     this.url = url;
     this.status = status;
     this.title = title;
     this.detail = detail;
+    /** The parsed JSON body, when there was one (a 503 health answer still describes the collector). */
+    this.body = body;
   }
 }
 
@@ -71,7 +73,7 @@ async function load(url) {
     const title = body?.title ?? response.statusText;
     const detail =
       body?.detail ?? (body === null ? `${response.status} ${response.statusText} from ${url}` : null);
-    throw new ApiProblem(url, response.status, title, detail);
+    throw new ApiProblem(url, response.status, title, detail, body);
   }
   if (body === null)
     throw new ApiProblem(

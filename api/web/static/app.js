@@ -105,13 +105,26 @@ form.step.addEventListener('change', () =>
 );
 form.minRatio.addEventListener('change', () => navigate({ minRatio: Number(form.minRatio.value) }));
 
-$('#refresh').addEventListener('click', () => {
+/** Forgets every answer and the resolved range, and renders again. */
+function refresh() {
   clearCache();
   resolved = null;
   lossList.key = null;
   flowList.key = null;
   render();
-});
+}
+
+$('#refresh').addEventListener('click', refresh);
+
+const auto = $('#auto-refresh');
+auto.addEventListener('change', () => navigate({ live: auto.checked }, { replace: true }));
+// A preset ("last 1 h") moves with the clock; with live=1 the page follows it every minute.
+// Skipped while the tab is hidden, and while the user is typing a range or a filter.
+window.setInterval(() => {
+  if (!state.live || state.range === null || state.range === 'all' || document.hidden) return;
+  if (document.activeElement?.matches?.('input[type=text], input[type=search]')) return;
+  refresh();
+}, 60_000);
 
 /** Resolves presets against the clock, and "all data" against the tunnels' first/last traffic. */
 async function resolveRange() {
@@ -147,6 +160,11 @@ function syncForm(range, stepS) {
     button.setAttribute('aria-pressed', String(button.dataset.range === state.range));
   }
   form.step.value = state.step ? String(state.step) : '';
+  auto.checked = state.live && state.range !== null;
+  auto.disabled = state.range === null || state.range === 'all';
+  auto.parentElement.title = auto.disabled
+    ? 'Only a preset range (last 1 h, 24 h, 7 d) moves with the clock'
+    : 'Fetch everything again every minute';
   form.minRatio.value = String(state.minRatio ?? DEFAULT_MIN_RATIO);
   if (!range) return;
   form.from.value = isoParam(range.fromMs);
@@ -203,7 +221,11 @@ async function loadHealth(current) {
   const el = $('#health');
   try {
     const [health, exporters] = await Promise.all([
-      getJson(apiUrl('health')),
+      // A degraded collector answers 503 with the same body: show it, not a bare error.
+      getJson(apiUrl('health')).catch((err) => {
+        if (err instanceof ApiProblem && err.body && typeof err.body.status === 'string') return err.body;
+        throw err;
+      }),
       getAllItems('exporters', {}).catch(() => null),
     ]);
     if (!current()) return;

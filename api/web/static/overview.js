@@ -18,6 +18,7 @@ export function renderHealth(el, health, exporters) {
   const ok = health.status === 'ok' || health.status === 'up';
   parts.push(h('span', { class: `dot ${ok ? 'dot-ok' : 'dot-warn'}`, 'aria-hidden': 'true' }));
   parts.push(`${health.status ?? 'unknown'} · v${health.version ?? '?'}`);
+  if (!ok && health.database?.error) parts.push(` · database: ${health.database.error}`);
   if (typeof health.uptimeSeconds === 'number') parts.push(` · up ${duration(health.uptimeSeconds * 1000)}`);
   if (exporters) {
     const problems = exporters.reduce((n, e) => n + exporterProblems(e), 0);

@@ -9,6 +9,7 @@
 //   bucket=<ISO>&span=<s>    the bucket (or run of buckets) whose flows are shown
 //   filter=<text>            a flow search (/api/v1/flows) over the bucket or the range
 //   minRatio=0.001           threshold of the worst-loss list
+//   live=1                   refetch every minute (presets only: an absolute range does not move)
 
 export const PRESETS = {
   '1h': 3600e3,
@@ -39,6 +40,7 @@ export function readState(search) {
     span: positiveInt(q.get('span')),
     filter: q.get('filter') ?? null,
     minRatio: nonNegative(q.get('minRatio')),
+    live: q.get('live') === '1',
   };
   if (state.range === null) {
     const fromMs = parseTime(from);
@@ -69,6 +71,7 @@ export function writeState(state) {
     if (state.span) q.set('span', String(state.span));
   }
   if (state.filter !== null) q.set('filter', state.filter);
+  if (state.live && state.range !== null) q.set('live', '1');
   return q.toString();
 }
 

@@ -13,6 +13,7 @@ import {
   timeEl,
   tunnelTitle,
   stateAndFlags,
+  signalClass,
 } from './widgets.js';
 
 /** Bucket table filters; kept for the page's life. */
@@ -106,13 +107,8 @@ function directionCard(dir, t) {
 }
 
 function signalsCard(t) {
-  const row = (label, n, alarm) =>
-    h(
-      'div',
-      {},
-      h('dt', {}, label),
-      h('dd', { class: n > 0 ? (alarm ? 'sig-alarm' : 'sig-on') : 'muted' }, si(n)),
-    );
+  const row = (label, n, level) =>
+    h('div', {}, h('dt', {}, label), h('dd', { class: signalClass(n, level) }, si(n)));
   return h(
     'div',
     { class: 'card' },
@@ -120,10 +116,10 @@ function signalsCard(t) {
     h(
       'dl',
       {},
-      row('ESP fragments', t.fragments, false),
-      row('ICMP frag needed', t.icmpFragNeeded, true),
-      row('IKE packets', t.ikePackets, false),
-      row('Cleartext leak', t.leakPackets, true),
+      row('ESP fragments', t.fragments, 'warn'),
+      row('ICMP frag needed', t.icmpFragNeeded, 'alarm'),
+      row('IKE packets', t.ikePackets, 'plain'),
+      row('Cleartext leak', t.leakPackets, 'alarm'),
       h(
         'div',
         {},
@@ -316,13 +312,13 @@ function renderBucketTable(holder, args) {
       h(
         'td',
         { class: 'num signals' },
-        sig(b.fragments),
+        sig(b.fragments, 'warn'),
         ' · ',
-        sig(b.icmpFragNeeded, true),
+        sig(b.icmpFragNeeded, 'alarm'),
         ' · ',
-        sig(b.ikePackets),
+        sig(b.ikePackets, 'plain'),
         ' · ',
-        sig(b.leakPackets, true),
+        sig(b.leakPackets, 'alarm'),
       ),
       h('td', {}, completenessCell(b.completeness)),
     );
@@ -403,8 +399,8 @@ function revealSelected(holder) {
   box.scrollTop = Math.max(0, row.offsetTop - box.clientHeight / 2);
 }
 
-function sig(n, alarm = false) {
-  return h('span', { class: n > 0 ? (alarm ? 'sig-alarm' : 'sig-on') : 'muted' }, si(n));
+function sig(n, level) {
+  return h('span', { class: signalClass(n, level) }, si(n));
 }
 
 /**

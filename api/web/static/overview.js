@@ -11,6 +11,7 @@ import {
   timeEl,
   tunnelTitle,
   stateAndFlags,
+  signalClass,
 } from './widgets.js';
 
 export function renderHealth(el, health, exporters) {
@@ -175,13 +176,13 @@ export function renderTunnels(body, { tunnels, truncated, selectedId, href, onAl
       h(
         'td',
         { class: 'num signals' },
-        signal(t.fragments, 'ESP fragments'),
+        signal(t.fragments, 'ESP fragments', 'warn'),
         ' · ',
-        signal(t.icmpFragNeeded, 'ICMP frag-needed'),
+        signal(t.icmpFragNeeded, 'ICMP frag-needed', 'alarm'),
         ' · ',
-        signal(t.ikePackets, 'IKE packets'),
+        signal(t.ikePackets, 'IKE packets', 'plain'),
         ' · ',
-        signal(t.leakPackets, 'cleartext leak packets', true),
+        signal(t.leakPackets, 'cleartext leak packets', 'alarm'),
       ),
       h('td', { class: 'nowrap' }, timeEl(t.lastSeen)),
     );
@@ -205,12 +206,8 @@ function directionCells(d) {
   ];
 }
 
-function signal(n, what, alarm = false) {
-  return h(
-    'span',
-    { class: n > 0 ? (alarm ? 'sig-alarm' : 'sig-on') : 'muted', title: `${exact(n)} ${what}` },
-    si(n),
-  );
+function signal(n, what, level) {
+  return h('span', { class: signalClass(n, level), title: `${exact(n)} ${what}` }, si(n));
 }
 
 export function renderLoss(body, { items, hasMore, onMore, href, minRatio }) {

@@ -44,6 +44,15 @@ export function stateAndFlags({ state, flags }) {
   );
 }
 
+/**
+ * The class of a signal count: zero is muted; fragments warn, ICMP frag-needed and leaks
+ * alarm; IKE is normal traffic (rekeys, liveness) and stays plain.
+ */
+export function signalClass(n, level) {
+  if (!(n > 0)) return 'muted';
+  return level === 'alarm' ? 'sig-alarm' : level === 'warn' ? 'sig-on' : '';
+}
+
 /** `<time>` in UTC with the local time in its tooltip. */
 export function timeEl(ms, { short = false } = {}) {
   if (ms === null || ms === undefined) return h('span', { class: 'muted' }, '—');

@@ -28,6 +28,8 @@ export class FlowBatchEncoder {
   #texts: Int32Array;
   #strings: string[] = [];
   #dictionary = new Map<string, number>();
+  #lastText: Array<string | null> = new Array<string | null>(TEXT_COUNT).fill(null);
+  readonly #lastIndex = new Int32Array(TEXT_COUNT);
 
   constructor(initialCapacity = 1024) {
     this.#capacity = Math.max(1, initialCapacity);
@@ -77,16 +79,16 @@ export class FlowBatchEncoder {
     n[i++] = int(flow.espSeqLast);
     n[i++] = int(flow.validatedLoss);
     const t = this.#texts;
-    let j = this.#rows * TEXT_COUNT;
+    const j = this.#rows * TEXT_COUNT;
     // FLOW_TEXT_COLUMNS order.
-    t[j++] = this.#text(flow.exporter);
-    t[j++] = this.#text(flow.src);
-    t[j++] = this.#text(flow.dst);
-    t[j++] = this.#text(flow.kind);
-    t[j++] = this.#text(flow.tunnelId);
-    t[j++] = this.#text(flow.saId);
-    t[j++] = this.#text(flow.tunnelDirection);
-    t[j++] = this.#text(flow.lossClearedReason);
+    t[j] = this.#text(0, flow.exporter);
+    t[j + 1] = this.#text(1, flow.src);
+    t[j + 2] = this.#text(2, flow.dst);
+    t[j + 3] = this.#text(3, flow.kind);
+    t[j + 4] = this.#text(4, flow.tunnelId);
+    t[j + 5] = this.#text(5, flow.saId);
+    t[j + 6] = this.#text(6, flow.tunnelDirection);
+    t[j + 7] = this.#text(7, flow.lossClearedReason);
     this.#rows += 1;
   }
 
@@ -102,17 +104,23 @@ export class FlowBatchEncoder {
     this.#rows = 0;
     this.#strings = [];
     this.#dictionary = new Map();
+    this.#lastText = new Array<string | null>(TEXT_COUNT).fill(null);
     return batch;
   }
 
-  #text(value: string | null | undefined): number {
+  #text(column: number, value: string | null | undefined): number {
     if (value === null || value === undefined) return -1;
+    // Consecutive flows mostly repeat their exporter, kind and tunnel: compare with the
+    // previous row's value before hashing the string.
+    if (value === this.#lastText[column]) return this.#lastIndex[column]!;
     let index = this.#dictionary.get(value);
     if (index === undefined) {
       index = this.#strings.length;
       this.#strings.push(value);
       this.#dictionary.set(value, index);
     }
+    this.#lastText[column] = value;
+    this.#lastIndex[column] = index;
     return index;
   }
 

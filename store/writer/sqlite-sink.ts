@@ -2,15 +2,12 @@ import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
 import { addressKey } from '../address-key.js';
 import type { AddressKey } from '../address-key.js';
 import {
-  DST_TEXT_INDEX,
   END_MS_INDEX,
-  FLOW_INSERT_COLUMNS,
   FLOW_INTEGER_COLUMNS,
   FLOW_REQUIRED_INTEGER_COLUMNS,
   FLOW_REQUIRED_TEXT_COLUMNS,
   FLOW_TEXT_COLUMNS,
   INTEGER_COUNT,
-  SRC_TEXT_INDEX,
   START_MS_INDEX,
   TEXT_COUNT,
 } from '../flows/flow-columns.js';
@@ -18,6 +15,8 @@ import { MAX_FLOW_DURATION_KEY } from '../meta/store-meta-keys.js';
 import { RetentionStepper } from '../retention-step.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
+import { fillRow, fillShared, insertSql, planFor, presentMask, sameShared } from './insert-plan.js';
+import type { InsertPlan, Value } from './insert-plan.js';
 import type { SealedState } from './sealed-state.js';
 import type { StoreExtensionWriter } from './store-extension.js';
 
@@ -34,9 +33,9 @@ export interface SinkResult {
 }
 
 /**
- * Rows per INSERT statement. Binding happens per value either way, but each statement
- * call crosses from JavaScript into SQLite once: 32 rows per call measured ~1.6x the
- * throughput of one (test/bench/store.ts).
+ * Rows per INSERT statement at most. Binding happens per value either way, but each
+ * statement call crosses from JavaScript into SQLite once: 32 rows per call measured
+ * ~1.25x the throughput of one; 64 or 128 measured no better.
  */
 const ROWS_PER_STATEMENT = 32;
 /** Address keys remembered across batches: the same peers come back all the time. */
@@ -44,13 +43,8 @@ const KEY_CACHE_LIMIT = 100_000;
 
 const REQUIRED_INTEGERS = FLOW_REQUIRED_INTEGER_COLUMNS.map((c) => FLOW_INTEGER_COLUMNS.indexOf(c));
 const REQUIRED_TEXTS = FLOW_REQUIRED_TEXT_COLUMNS.map((c) => FLOW_TEXT_COLUMNS.indexOf(c));
-const COLUMN_COUNT = FLOW_INSERT_COLUMNS.length;
-const ALL_COLUMNS: readonly number[] = FLOW_INSERT_COLUMNS.map((_, c) => c);
-const SRC_KEY_COLUMN = FLOW_INSERT_COLUMNS.indexOf('src_key');
 /** Distinct (null pattern, row count) statements kept prepared. */
 const STATEMENT_CACHE_LIMIT = 256;
-
-type Value = number | string | Buffer | null;
 
 /**
  * Writes batches on one better-sqlite3 connection: prepared statements inside one
@@ -60,7 +54,6 @@ type Value = number | string | Buffer | null;
 export class SqliteSink {
   readonly #sqlite: SqliteDatabase;
   readonly #extensions: ReadonlyMap<string, StoreExtensionWriter>;
-  readonly #insertOne: Statement;
   readonly #saveTemplate: Statement;
   readonly #deleteTemplate: Statement;
   readonly #upsertExporter: Statement;
@@ -70,15 +63,12 @@ export class SqliteSink {
   readonly #keyCache = new Map<string, AddressKey | null>();
   readonly #args: Value[] = [];
   readonly #statements = new Map<number, Statement>();
-  readonly #columnsByMask = new Map<number, readonly number[]>();
+  readonly #plans = new Map<number, InsertPlan>();
   #maxDurationMs: number;
 
   constructor(sqlite: SqliteDatabase, extensions: ReadonlyMap<string, StoreExtensionWriter> = new Map()) {
     this.#sqlite = sqlite;
     this.#extensions = extensions;
-    const columns = FLOW_INSERT_COLUMNS.join(', ');
-    const tuple = `(${FLOW_INSERT_COLUMNS.map(() => '?').join(', ')})`;
-    this.#insertOne = sqlite.prepare(`INSERT INTO flows (${columns}) VALUES ${tuple}`);
     this.#saveTemplate = sqlite.prepare(
       `INSERT INTO templates (exporter, domain_id, template_id, version, body, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (exporter, domain_id, template_id) DO UPDATE SET
@@ -154,11 +144,14 @@ export class SqliteSink {
 
   #insertFlows(flows: EncodedFlows, outcome: Outcome): void {
     const keys = this.#keysFor(flows.strings);
-    // Rows are inserted grouped by which columns they leave null (mostly: one group per
-    // exporter template and kind), so that each multi-row statement binds only the
-    // columns its rows use. Binding costs ~65 ns per value whether it is null or not,
-    // and a typical flow has a dozen null columns (test/bench/store.ts).
-    const groups = new Map<number, number[]>();
+    // Rows are grouped by which columns they leave null (in practice one group per
+    // exporter template and kind), so that each statement binds only the columns its
+    // rows use, and runs of rows sharing exporter, domain, template and kind bind those
+    // once (writer/insert-plan.ts). Within a group rows keep their order.
+    // A handful of patterns per batch: a list with a last-hit shortcut beats a Map
+    // keyed by a 40-bit double.
+    const groups: Array<{ readonly mask: number; readonly rows: number[] }> = [];
+    let last: { readonly mask: number; readonly rows: number[] } | undefined;
     let batchMaxDuration = -1;
     for (let row = 0; row < flows.rows; row += 1) {
       const problem = missingRequired(flows, row);
@@ -167,29 +160,44 @@ export class SqliteSink {
         continue;
       }
       const mask = presentMask(flows, row);
-      const group = groups.get(mask);
-      if (group === undefined) groups.set(mask, [row]);
-      else group.push(row);
+      if (last === undefined || last.mask !== mask) {
+        last = groups.find((g) => g.mask === mask);
+        if (last === undefined) {
+          last = { mask, rows: [] };
+          groups.push(last);
+        }
+      }
+      last.rows.push(row);
       const base = row * INTEGER_COUNT;
       const duration = flows.integers[base + END_MS_INDEX]! - flows.integers[base + START_MS_INDEX]!;
       if (duration > batchMaxDuration) batchMaxDuration = duration;
     }
     const args = this.#args;
-    for (const [mask, rows] of groups) {
-      const columns = this.#columnsOf(mask);
-      for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT) {
-        const end = Math.min(rows.length, start + ROWS_PER_STATEMENT);
-        const statement = this.#statementFor(mask, columns, end - start);
-        let o = 0;
-        for (let i = start; i < end; i += 1) o = fillRow(args, o, flows, rows[i]!, keys, columns);
+    for (const { mask, rows } of groups) {
+      const plan = this.#planFor(mask);
+      let start = 0;
+      while (start < rows.length) {
+        const first = rows[start]!;
+        let end = start + 1;
+        while (
+          end < rows.length &&
+          end - start < ROWS_PER_STATEMENT &&
+          sameShared(flows, plan, first, rows[end]!)
+        )
+          end += 1;
+        let o = fillShared(args, 0, flows, plan, first);
+        for (let i = start; i < end; i += 1) o = fillRow(args, o, flows, plan, rows[i]!, keys);
         args.length = o;
         try {
-          statement.run(args);
+          // Spread, not the array: better-sqlite3 then reads arguments instead of array
+          // elements through property lookups, ~25% less per row (test/bench/store.ts).
+          this.#statementFor(mask, plan, end - start).run(...args);
           outcome.rows += end - start;
         } catch {
           // One bad value fails the whole statement; retry row by row to keep the others.
           for (let i = start; i < end; i += 1) this.#insertSingle(flows, rows[i]!, keys, outcome);
         }
+        start = end;
       }
     }
     if (batchMaxDuration > this.#maxDurationMs) {
@@ -204,38 +212,35 @@ export class SqliteSink {
     keys: readonly (AddressKey | null)[],
     outcome: Outcome,
   ): void {
+    const mask = presentMask(flows, row);
+    const plan = this.#planFor(mask);
     const args = this.#args;
-    args.length = fillRow(args, 0, flows, row, keys, ALL_COLUMNS);
+    args.length = fillRow(args, fillShared(args, 0, flows, plan, row), flows, plan, row, keys);
     try {
-      this.#insertOne.run(args);
+      this.#statementFor(mask, plan, 1).run(...args);
       outcome.rows += 1;
     } catch (error) {
       reject(outcome, `flow row refused: ${messageOf(error)}`);
     }
   }
 
-  #columnsOf(mask: number): readonly number[] {
-    let columns = this.#columnsByMask.get(mask);
-    if (columns === undefined) {
-      const present: number[] = [];
-      for (let c = 0; c < COLUMN_COUNT; c += 1) if (Math.floor(mask / 2 ** c) % 2 === 1) present.push(c);
-      columns = present;
-      this.#columnsByMask.set(mask, columns);
+  #planFor(mask: number): InsertPlan {
+    let plan = this.#plans.get(mask);
+    if (plan === undefined) {
+      if (this.#plans.size >= STATEMENT_CACHE_LIMIT) this.#plans.clear();
+      plan = planFor(mask);
+      this.#plans.set(mask, plan);
     }
-    return columns;
+    return plan;
   }
 
-  /** A prepared INSERT for `rows` rows of these columns, kept while the set of shapes stays small. */
-  #statementFor(mask: number, columns: readonly number[], rows: number): Statement {
+  /** A prepared INSERT for `rows` rows of a plan, kept while the set of shapes stays small. */
+  #statementFor(mask: number, plan: InsertPlan, rows: number): Statement {
     const cacheKey = mask * 64 + rows;
     let statement = this.#statements.get(cacheKey);
     if (statement === undefined) {
       if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
-      const names = columns.map((c) => FLOW_INSERT_COLUMNS[c]).join(', ');
-      const tuple = `(${columns.map(() => '?').join(', ')})`;
-      statement = this.#sqlite.prepare(
-        `INSERT INTO flows (${names}) VALUES ${new Array<string>(rows).fill(tuple).join(', ')}`,
-      );
+      statement = this.#sqlite.prepare(insertSql(plan, rows));
       this.#statements.set(cacheKey, statement);
     }
     return statement;
@@ -357,51 +362,6 @@ function missingRequired(flows: EncodedFlows, row: number): string | null {
     if (flows.texts[tbase + j]! < 0) return `flow row refused: ${FLOW_TEXT_COLUMNS[j]} is missing`;
   }
   return null;
-}
-
-/** Bit c set when insert column c is not null in this row (40 columns fit a double exactly). */
-function presentMask(flows: EncodedFlows, row: number): number {
-  let mask = 0;
-  let bit = 1;
-  const integers = flows.integers;
-  const ibase = row * INTEGER_COUNT;
-  for (let i = 0; i < INTEGER_COUNT; i += 1, bit *= 2)
-    if (integers[ibase + i] === integers[ibase + i]) mask += bit;
-  const texts = flows.texts;
-  const tbase = row * TEXT_COUNT;
-  for (let j = 0; j < TEXT_COUNT; j += 1, bit *= 2) if (texts[tbase + j]! >= 0) mask += bit;
-  // Keys follow their address, which is required: always present.
-  return mask + bit + bit * 2;
-}
-
-/** Appends the values of `columns` (insert column positions) for one row at `offset`; returns the new end. */
-function fillRow(
-  target: Value[],
-  offset: number,
-  flows: EncodedFlows,
-  row: number,
-  keys: readonly (AddressKey | null)[],
-  columns: readonly number[],
-): number {
-  const integers = flows.integers;
-  const texts = flows.texts;
-  const strings = flows.strings;
-  const ibase = row * INTEGER_COUNT;
-  const tbase = row * TEXT_COUNT;
-  let o = offset;
-  for (const c of columns) {
-    if (c < INTEGER_COUNT) {
-      const value = integers[ibase + c]!;
-      target[o++] = value === value ? value : null;
-    } else if (c < INTEGER_COUNT + TEXT_COUNT) {
-      const index = texts[tbase + c - INTEGER_COUNT]!;
-      target[o++] = index < 0 ? null : strings[index]!;
-    } else {
-      const index = texts[tbase + (c === SRC_KEY_COLUMN ? SRC_TEXT_INDEX : DST_TEXT_INDEX)]!;
-      target[o++] = index < 0 ? null : (keys[index] ?? null);
-    }
-  }
-  return o;
 }
 
 function messageOf(error: unknown): string {

@@ -46,7 +46,8 @@ export function syntheticFlows(
               : roll < 0.95
                 ? 'esp-fragment'
                 : 'icmp-frag-needed';
-    const v6 = random() < 0.1;
+    // Within a datagram the IPv6 records follow the IPv4 ones, in their own template's set.
+    const v6 = i % 24 >= 21;
     // Tunnel kinds run between a few hundred gateway pairs; other traffic between many hosts.
     const peer = Math.floor(random() * (kind === 'other' ? 60_000 : tunnelPairs));
     const src = v6
@@ -71,8 +72,9 @@ export function syntheticFlows(
     const packets = 1 + Math.floor(random() * 5000);
     const tunnelId = kind === 'other' ? null : `t-${src}-${dst}`;
     flows.push({
-      exporter: `203.0.113.${1 + (i % 4)}`,
-      domainId: i % 4,
+      // One export datagram carries ~24 records of one exporter and domain.
+      exporter: `203.0.113.${1 + (Math.floor(i / 24) % 4)}`,
+      domainId: Math.floor(i / 24) % 4,
       version: 10,
       receivedMs,
       startMs,
@@ -102,7 +104,7 @@ export function syntheticFlows(
       reportedLoss: null,
       espSeqFirst: null,
       espSeqLast: null,
-      templateId: 256,
+      templateId: v6 ? 257 : 256,
       kind,
       tunnelId,
       saId: tunnelId === null ? null : `${tunnelId}-sa`,

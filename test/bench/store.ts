@@ -1,0 +1,223 @@
+// Store benchmarks (`node --import tsx test/bench/store.ts [--quick]`, or benchStore() from
+// a bench runner). Prints one JSON line per measurement:
+//  - transfer: main-thread cost of handing flows to the writer's worker, structured
+//    clone of flow objects vs the compact columnar encoding (store/writer/flow-batch-codec.ts);
+//  - index: insert cost of each index of `flows`, on the writer's code path (SqliteSink)
+//    in this thread, for the indexes shipped and for the alternatives left out;
+//  - writer: sustained rows/s through createFlowWriter (worker thread, all indexes),
+//    with the main thread's busy share.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
+import { FLOW_INTEGER_COLUMNS, INTEGER_COUNT } from '../../store/flows/flow-columns.js';
+import type { NormalizedFlow } from '../../store/model.js';
+import { openConnection } from '../../store/connection.js';
+import { openStore } from '../../store/open-store.js';
+import { encodeFlows, FlowBatchEncoder, transferablesOf } from '../../store/writer/flow-batch-codec.js';
+import { createFlowWriter } from '../../store/writer/flow-writer.js';
+import { SqliteSink } from '../../store/writer/sqlite-sink.js';
+import { syntheticFlows } from '../store/synthetic-flows.js';
+
+export type BenchLine = Record<string, unknown>;
+
+export interface StoreBenchOptions {
+  /** Rows per index variant. */
+  readonly indexRows?: number;
+  /** Rows through the writer. */
+  readonly writerRows?: number;
+  readonly print?: (line: BenchLine) => void;
+}
+
+const median = (values: number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round = (value: number, digits = 2): number => Number(value.toFixed(digits));
+
+/** Runs every store benchmark; returns (and prints, when asked) one line per measurement. */
+export async function benchStore(options: StoreBenchOptions = {}): Promise<BenchLine[]> {
+  const lines: BenchLine[] = [];
+  const emit = (line: BenchLine): void => {
+    lines.push(line);
+    options.print?.(line);
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
+  try {
+    benchTransfer(emit);
+    await benchIndexes(dir, options.indexRows ?? 300_000, emit);
+    await benchWriter(dir, options.writerRows ?? 2_000_000, emit);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return lines;
+}
+
+function benchTransfer(emit: (line: BenchLine) => void): void {
+  const flows = syntheticFlows(20_000, { seed: 2 });
+  const { port1, port2 } = new MessageChannel();
+  const clone = { send: [] as number[], receive: [] as number[] };
+  const compact = { encode: [] as number[], send: [] as number[], receive: [] as number[] };
+  for (let rep = 0; rep < 7; rep += 1) {
+    // postMessage serialises on the sending thread; receiving deserialises on the other.
+    let t = performance.now();
+    port1.postMessage(flows);
+    clone.send.push(performance.now() - t);
+    t = performance.now();
+    receiveMessageOnPort(port2);
+    clone.receive.push(performance.now() - t);
+
+    t = performance.now();
+    const encoder = new FlowBatchEncoder(4096);
+    for (const flow of flows) encoder.add(flow);
+    const batch = encoder.seal();
+    compact.encode.push(performance.now() - t);
+    t = performance.now();
+    port1.postMessage(batch, transferablesOf(batch));
+    compact.send.push(performance.now() - t);
+    t = performance.now();
+    receiveMessageOnPort(port2);
+    compact.receive.push(performance.now() - t);
+  }
+  port1.close();
+  const perRow = (ms: number) => round((ms * 1000) / flows.length, 3);
+  emit({
+    name: 'transfer',
+    rows: flows.length,
+    structuredCloneSendUsPerRow: perRow(median(clone.send)),
+    structuredCloneReceiveUsPerRow: perRow(median(clone.receive)),
+    compactEncodeUsPerRow: perRow(median(compact.encode)),
+    compactSendUsPerRow: perRow(median(compact.send)),
+    compactReceiveUsPerRow: perRow(median(compact.receive)),
+    mainThreadUsPerRow: {
+      structuredClone: perRow(median(clone.send)),
+      compact: perRow(median(compact.encode) + median(compact.send)),
+    },
+  });
+}
+
+/** Flows in arrival order, `rounds` × `chunk` rows, generated once and shifted in time per round. */
+function* arriving(total: number, chunk: number, seed: number): Generator<NormalizedFlow[]> {
+  const base = syntheticFlows(Math.min(total, 200_000), { seed });
+  const span = base.length / 10 + 1000;
+  let sent = 0;
+  for (let shift = 0; sent < total; shift += span) {
+    if (shift > 0) {
+      for (const flow of base) {
+        const mutable = flow as { startMs: number; endMs: number };
+        mutable.startMs += span;
+        mutable.endMs += span;
+      }
+    }
+    for (let i = 0; i < base.length && sent < total; i += chunk) {
+      const part = base.slice(i, Math.min(i + chunk, base.length, i + total - sent));
+      sent += part.length;
+      yield part;
+    }
+  }
+}
+
+async function benchIndexes(dir: string, rows: number, emit: (line: BenchLine) => void): Promise<void> {
+  const variants: Array<{ name: string; shipped: boolean; drop: string[]; add: string[] }> = [
+    { name: 'no secondary index', shipped: false, drop: ['flows_end_ms', 'flows_tunnel_end_ms'], add: [] },
+    { name: 'end_ms', shipped: false, drop: ['flows_tunnel_end_ms'], add: [] },
+    { name: 'end_ms + (tunnel_id, end_ms) partial [shipped]', shipped: true, drop: [], add: [] },
+    {
+      name: 'shipped + start_ms (instead of end_ms: start times arrive out of order)',
+      shipped: false,
+      drop: [],
+      add: ['CREATE INDEX bench_start ON flows (start_ms)'],
+    },
+    {
+      name: 'shipped + (kind, received_ms) for retention (replaced by id cursors)',
+      shipped: false,
+      drop: [],
+      add: ['CREATE INDEX bench_kind_received ON flows (kind, received_ms)'],
+    },
+  ];
+  const S = FLOW_INTEGER_COLUMNS.indexOf('start_ms');
+  const E = FLOW_INTEGER_COLUMNS.indexOf('end_ms');
+  const batchRows = 20_000;
+  const batches = [...arriving(Math.min(rows, 200_000), batchRows, 5)].map((part) => encodeFlows(part));
+  for (const [n, variant] of variants.entries()) {
+    const path = join(dir, `index-${n}.db`);
+    const store = await openStore({ path });
+    for (const index of variant.drop) store.sqlite.exec(`DROP INDEX ${index}`);
+    for (const sql of variant.add) store.sqlite.exec(sql);
+    await store.close();
+    const sqlite = openConnection({
+      path,
+      cacheSizeMb: 256,
+      busyTimeoutMs: 5000,
+      mmapSizeMb: 256,
+      journalSizeLimitMb: 64,
+    });
+    sqlite.pragma('wal_autocheckpoint = 10000');
+    const sink = new SqliteSink(sqlite);
+    let inserted = 0;
+    let shift = 0;
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    while (inserted < rows) {
+      for (const batch of batches) {
+        if (inserted >= rows) break;
+        if (shift > 0) {
+          for (let r = 0; r < batch.rows; r += 1) {
+            batch.integers[r * INTEGER_COUNT + S]! += shift;
+            batch.integers[r * INTEGER_COUNT + E]! += shift;
+          }
+        }
+        inserted += sink.apply(batch, []).rows;
+      }
+      shift = 30_000;
+    }
+    const ms = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    sqlite.close();
+    emit({
+      name: 'index',
+      variant: variant.name,
+      shipped: variant.shipped,
+      rows: inserted,
+      rowsPerSecond: Math.round((inserted / ms) * 1000),
+      cpuUsPerRow: round((cpu.user + cpu.system) / inserted),
+    });
+  }
+}
+
+async function benchWriter(dir: string, rows: number, emit: (line: BenchLine) => void): Promise<void> {
+  const store = await openStore({ path: join(dir, 'writer.db') });
+  const writer = createFlowWriter({}, { storeConfig: store.config });
+  await writer.start();
+  const chunks = arriving(rows, 1000, 9);
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  for (const chunk of chunks) await writer.write(chunk);
+  await writer.flush();
+  const ms = performance.now() - t0;
+  const elu = performance.eventLoopUtilization(elu0);
+  const stats = writer.stats();
+  await writer.stop();
+  const info = store.info();
+  await store.close();
+  emit({
+    name: 'writer',
+    rows: stats.written,
+    seconds: round(ms / 1000),
+    rowsPerSecond: Math.round((stats.written / ms) * 1000),
+    target: 300_000,
+    mainThreadBusy: round(elu.utilization, 3),
+    batches: stats.batches,
+    transactions: stats.transactions,
+    dropped: stats.dropped,
+    bytesPerRow: Math.round(info.usedBytes / stats.written),
+  });
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes('--quick');
+  await benchStore({
+    indexRows: quick ? 100_000 : 300_000,
+    writerRows: quick ? 400_000 : 2_000_000,
+    print: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
+  });
+}

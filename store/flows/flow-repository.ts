@@ -39,12 +39,18 @@ export interface FlowPage {
  * new row can show up only if it sorts after the position reached).
  */
 export async function queryFlows(db: StoreDb, query: FlowQuery): Promise<FlowPage> {
-  const limit = Math.max(1, Math.trunc(query.limit));
+  // Callers validate their inputs (the API does); a nonsensical limit or bound still
+  // gets a sane query rather than an SQL error.
+  const limit = Number.isFinite(query.limit)
+    ? Math.min(Math.max(1, Math.trunc(query.limit)), 1_000_000)
+    : 100;
+  const from = Number.isFinite(query.from) ? query.from : null;
+  const to = Number.isFinite(query.to) ? query.to : null;
   let select = db.selectFrom('flows').selectAll();
-  if (query.from !== undefined && query.from !== null) select = select.where('end_ms', '>=', query.from);
-  if (query.to !== undefined && query.to !== null) {
+  if (from !== null && from !== undefined) select = select.where('end_ms', '>=', from);
+  if (to !== null && to !== undefined) {
     const longest = await readMaxFlowDuration(db);
-    select = select.where('start_ms', '<', query.to).where('end_ms', '<=', query.to + longest);
+    select = select.where('start_ms', '<', to).where('end_ms', '<=', to + longest);
   }
   const after = query.after;
   if (after !== undefined && after !== null) {

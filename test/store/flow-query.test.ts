@@ -86,6 +86,16 @@ describe('queryFlows', () => {
     }
   });
 
+  test('nonsense bounds and limits give a sane query, not an SQL error', async () => {
+    const page = await queryFlows(store.db, {
+      from: Number.NaN,
+      to: Number.POSITIVE_INFINITY,
+      limit: Number.NaN,
+    });
+    expect(page.items).toHaveLength(100);
+    expect((await queryFlows(store.db, { limit: -5 })).items).toHaveLength(1);
+  });
+
   test('a window that only the long flow overlaps', async () => {
     const page = await queryFlows(store.db, { from: T0 - 5 * MIN, to: T0 - 4 * MIN, limit: 10 });
     expect(page.items.map((f) => f.packets)).toEqual([424242]);

@@ -12,6 +12,12 @@ export const retentionConfigSchema = z.strictObject({
     .default(30 * DAY_MS),
   /** Flows of kind `other`. */
   otherFlowsMs: z.number().int().positive().default(DAY_MS),
+  /** Exporter bucket completeness rows (small: one per exporter and minute), by bucket start. */
+  exporterBucketsMs: z
+    .number()
+    .int()
+    .positive()
+    .default(400 * DAY_MS),
   /**
    * Cap on the space the database uses (pages in use, not the file size: freed pages are
    * reused by SQLite without shrinking the file). Oldest rows go first. null: no cap.

@@ -7,6 +7,8 @@ export interface RetentionStep {
   readonly otherCutoffMs: number;
   /** Flows of every other kind received before this are deleted. */
   readonly tunnelCutoffMs: number;
+  /** Exporter buckets starting before this are deleted; null keeps them. */
+  readonly exporterBucketCutoffMs?: number | null;
   /** When the pages in use exceed this, the oldest rows go first; null: no cap. */
   readonly maxDatabaseBytes: number | null;
   /** Rows examined (and so deleted) at most per class by this step. */
@@ -44,6 +46,7 @@ export class RetentionStepper {
   readonly #other: RetentionClass;
   readonly #tunnel: RetentionClass;
   readonly #deleteOldest: Statement<[number]>;
+  readonly #deleteOldBuckets: Statement<[number, number]>;
   readonly #bounds: Statement<[], { low: number | null; high: number | null }>;
   readonly #readCursor: Statement<[string], { value: number }>;
   readonly #writeCursor: Statement<[string, number]>;
@@ -62,6 +65,9 @@ export class RetentionStepper {
     this.#deleteOldest = sqlite.prepare(
       'DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY id LIMIT ?)',
     );
+    this.#deleteOldBuckets = sqlite.prepare(
+      'DELETE FROM exporter_buckets WHERE rowid IN (SELECT rowid FROM exporter_buckets WHERE bucket_start_ms < ? LIMIT ?)',
+    );
     this.#bounds = sqlite.prepare('SELECT min(id) AS low, max(id) AS high FROM flows');
     this.#readCursor = sqlite.prepare('SELECT value FROM store_meta WHERE key = ?');
     this.#writeCursor = sqlite.prepare(
@@ -76,8 +82,12 @@ export class RetentionStepper {
 
   #run(step: RetentionStep): RetentionStepResult {
     const limit = Math.max(1, Math.trunc(step.stepRows));
+    const bucketCutoff = step.exporterBucketCutoffMs ?? null;
+    const bucketsDeleted =
+      bucketCutoff === null ? 0 : this.#deleteOldBuckets.run(bucketCutoff, limit).changes;
     const { low, high } = this.#bounds.get() ?? { low: null, high: null };
-    if (low === null || high === null) return { deletedByAge: 0, deletedBySize: 0, more: false };
+    if (low === null || high === null)
+      return { deletedByAge: 0, deletedBySize: 0, more: bucketsDeleted >= limit };
     const other = this.#advance(this.#other, step.otherCutoffMs, limit, low, high);
     const tunnel = this.#advance(this.#tunnel, step.tunnelCutoffMs, limit, low, high);
     let deletedBySize = 0;
@@ -87,7 +97,7 @@ export class RetentionStepper {
     return {
       deletedByAge: other.deleted + tunnel.deleted,
       deletedBySize,
-      more: other.more || tunnel.more || deletedBySize >= limit,
+      more: other.more || tunnel.more || deletedBySize >= limit || bucketsDeleted >= limit,
     };
   }
 

@@ -40,7 +40,8 @@ export interface Retention {
 
 /**
  * Deletes raw flows past their window (by received time: `other` after otherFlowsMs,
- * every other kind after tunnelFlowsMs) and beyond the size cap. Each step is a short
+ * every other kind after tunnelFlowsMs) and beyond the size cap, and exporter bucket
+ * rows after exporterBucketsMs. Each step is a short
  * transaction of at most `stepRows` rows queued behind the writer's batches, so ingest
  * never waits long behind retention; a backlog is worked off over several runs.
  */
@@ -63,6 +64,7 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
       const step: RetentionStep = {
         otherCutoffMs: now - config.otherFlowsMs,
         tunnelCutoffMs: now - config.tunnelFlowsMs,
+        exporterBucketCutoffMs: now - config.exporterBucketsMs,
         maxDatabaseBytes: config.maxDatabaseBytes,
         stepRows: config.stepRows,
       };

@@ -197,6 +197,40 @@ describe('retention', () => {
     await store.close();
   });
 
+  test('exporter buckets are kept for their own, longer window', async () => {
+    const store = await storeWith([]);
+    const writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
+    await writer.start();
+    const bucket = {
+      exporter: '192.0.2.1',
+      domainId: 0,
+      records: 1,
+      datagrams: 1,
+      issues: 0,
+      sequenceGaps: 0,
+    };
+    writer.submit({
+      exporterBuckets: [100, 50, 10].map((ageMinutes) => ({
+        ...bucket,
+        bucketStartMs: NOW - ageMinutes * MINUTE,
+      })),
+    });
+    await writer.flush();
+    const retention = createRetention(config({ exporterBucketsMs: 60 * MINUTE, otherFlowsMs: MINUTE }), {
+      runner: writer,
+      clock: () => NOW,
+    });
+    await retention.runOnce();
+    const left = store.sqlite
+      .prepare<[number], { age: number }>(
+        'SELECT (? - bucket_start_ms) / 60000 AS age FROM exporter_buckets ORDER BY age',
+      )
+      .all(NOW);
+    expect(left.map((r) => r.age)).toEqual([10, 50]);
+    await writer.stop();
+    await store.close();
+  });
+
   test('a failing step is counted and logged, not thrown', async () => {
     const retention = createRetention(config({}), {
       runner: { retentionStep: async () => Promise.reject(new Error('database is locked')) },

@@ -10,13 +10,22 @@ import {
 } from '../flows/flow-columns.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
 
+// How the writer turns rows into as few bound values as it can. better-sqlite3 costs
+// ~65 ns per bound value, null or not, and that, more than SQLite itself, is what limits
+// the insert rate (test/bench/store.ts). Rows are grouped by shape:
+//  - columns null in every row of the shape are left out (they default to NULL);
+//  - columns all records of one export datagram share are bound once per statement
+//    (INSERT … SELECT ?, ?, column1 … FROM (VALUES …)), as long as consecutive rows agree;
+//  - the kind is bound once per statement: rows are grouped by kind too;
+//  - raw packets and octets equal to the scaled ones (no sampling) are not bound again:
+//    the statement copies the VALUES column.
+
+const integerIndex = (c: string) => FLOW_INTEGER_COLUMNS.indexOf(c as (typeof FLOW_INTEGER_COLUMNS)[number]);
+const textIndex = (c: string) => FLOW_TEXT_COLUMNS.indexOf(c as (typeof FLOW_TEXT_COLUMNS)[number]);
+
 /**
- * Columns that all records of one export datagram share: the writer binds them once
- * per statement instead of once per row (INSERT … SELECT ?, ?, column1 … FROM
- * (VALUES …)). Binding costs ~65 ns per value through better-sqlite3, null or not.
- * Template id and IP version change only between the sets of a datagram (RFC 7011 §3.3:
- * a set holds records of one template). Kind is left out on purpose: it changes from
- * record to record (ESP next to DNS), which would cut the runs short.
+ * Shared by the records of one datagram. Template id and IP version change only between
+ * the sets of a datagram (RFC 7011 §3.3: a set holds records of one template).
  */
 const SHARED_INTEGERS = [
   'domain_id',
@@ -25,20 +34,22 @@ const SHARED_INTEGERS = [
   'sampling_rate',
   'template_id',
   'ip_version',
-].map((c) => FLOW_INTEGER_COLUMNS.indexOf(c as (typeof FLOW_INTEGER_COLUMNS)[number]));
-const SHARED_TEXTS = ['exporter'].map((c) =>
-  FLOW_TEXT_COLUMNS.indexOf(c as (typeof FLOW_TEXT_COLUMNS)[number]),
-);
-
+].map(integerIndex);
+const EXPORTER_TEXT = textIndex('exporter');
+export const KIND_TEXT_INDEX = textIndex('kind');
+const PACKETS = integerIndex('packets');
+const OCTETS = integerIndex('octets');
+const RAW_PACKETS = integerIndex('raw_packets');
+const RAW_OCTETS = integerIndex('raw_octets');
 const SRC_KEY_COLUMN = FLOW_INSERT_COLUMNS.indexOf('src_key');
+
+/** Shape bits above the 40 column bits. */
+const RAW_EQUALS_SCALED = 2 ** 40;
+export const KIND_SHARED = 2 ** 41;
 
 export type Value = number | string | Buffer | null;
 
-/**
- * How rows with one null pattern are inserted: which columns are bound once per
- * statement (shared), which per row (variable); columns null in every row of the
- * pattern are left out and take their default, NULL.
- */
+/** How rows of one shape are inserted. */
 export interface InsertPlan {
   readonly sharedIntegers: readonly number[];
   readonly sharedTexts: readonly number[];
@@ -46,14 +57,19 @@ export interface InsertPlan {
   readonly rowTexts: readonly number[];
   readonly srcKey: boolean;
   readonly dstKey: boolean;
-  /** Insert column names in statement order: shared ones, then per-row ones. */
+  /** Insert column names, in the order of `select`. */
   readonly columns: readonly string[];
+  /** One expression per column: `?` (shared, bound once) or `columnN` (the row's Nth value). */
+  readonly select: readonly string[];
   readonly sharedCount: number;
   readonly rowCount: number;
 }
 
-/** Bit c of the mask set when insert column c (FLOW_INSERT_COLUMNS order) is not null in a row. */
-export function presentMask(flows: EncodedFlows, row: number): number {
+/**
+ * The shape of a row, without the kind bit: bit c set when insert column c
+ * (FLOW_INSERT_COLUMNS order) is not null, plus RAW_EQUALS_SCALED.
+ */
+export function rowShape(flows: EncodedFlows, row: number): number {
   let mask = 0;
   let bit = 1;
   const integers = flows.integers;
@@ -64,30 +80,44 @@ export function presentMask(flows: EncodedFlows, row: number): number {
   const tbase = row * TEXT_COUNT;
   for (let j = 0; j < TEXT_COUNT; j += 1, bit *= 2) if (texts[tbase + j]! >= 0) mask += bit;
   // The keys follow their addresses, which are required: always present.
-  return mask + bit + bit * 2;
+  mask += bit + bit * 2;
+  if (
+    integers[ibase + RAW_PACKETS] === integers[ibase + PACKETS] &&
+    integers[ibase + RAW_OCTETS] === integers[ibase + OCTETS]
+  ) {
+    mask += RAW_EQUALS_SCALED;
+  }
+  return mask;
 }
 
-export function planFor(mask: number): InsertPlan {
-  const present = (column: number): boolean => Math.floor(mask / 2 ** column) % 2 === 1;
+export function planFor(shape: number): InsertPlan {
+  const bits = Math.floor(shape % RAW_EQUALS_SCALED);
+  const present = (column: number): boolean => Math.floor(bits / 2 ** column) % 2 === 1;
+  const rawFromScaled = Math.floor(shape / RAW_EQUALS_SCALED) % 2 === 1;
+  const kindShared = Math.floor(shape / KIND_SHARED) % 2 === 1;
   const sharedIntegers = SHARED_INTEGERS.filter((i) => present(i));
-  const sharedTexts = SHARED_TEXTS.filter((j) => present(INTEGER_COUNT + j));
+  const sharedTextList = kindShared ? [EXPORTER_TEXT, KIND_TEXT_INDEX] : [EXPORTER_TEXT];
+  const sharedTexts = sharedTextList.filter((j) => present(INTEGER_COUNT + j));
+  const copied = rawFromScaled ? [RAW_PACKETS, RAW_OCTETS] : [];
   const rowIntegers = FLOW_INTEGER_COLUMNS.map((_, i) => i).filter(
-    (i) => present(i) && !SHARED_INTEGERS.includes(i),
+    (i) => present(i) && !SHARED_INTEGERS.includes(i) && !copied.includes(i),
   );
   const rowTexts = FLOW_TEXT_COLUMNS.map((_, j) => j).filter(
-    (j) => present(INTEGER_COUNT + j) && !SHARED_TEXTS.includes(j),
+    (j) => present(INTEGER_COUNT + j) && !sharedTexts.includes(j),
   );
   const srcKey = present(SRC_KEY_COLUMN);
   const dstKey = present(SRC_KEY_COLUMN + 1);
-  const columns = [
-    ...sharedIntegers.map((i) => FLOW_INTEGER_COLUMNS[i]!),
-    ...sharedTexts.map((j) => FLOW_TEXT_COLUMNS[j]!),
+  const rowColumns = [
     ...rowIntegers.map((i) => FLOW_INTEGER_COLUMNS[i]!),
     ...rowTexts.map((j) => FLOW_TEXT_COLUMNS[j]!),
     ...(srcKey ? ['src_key'] : []),
     ...(dstKey ? ['dst_key'] : []),
   ];
-  const sharedCount = sharedIntegers.length + sharedTexts.length;
+  const sharedColumns = [
+    ...sharedIntegers.map((i) => FLOW_INTEGER_COLUMNS[i]!),
+    ...sharedTexts.map((j) => FLOW_TEXT_COLUMNS[j]!),
+  ];
+  const valueOf = (column: string): string => `column${rowColumns.indexOf(column) + 1}`;
   return {
     sharedIntegers,
     sharedTexts,
@@ -95,25 +125,25 @@ export function planFor(mask: number): InsertPlan {
     rowTexts,
     srcKey,
     dstKey,
-    columns,
-    sharedCount,
-    rowCount: columns.length - sharedCount,
+    columns: [...sharedColumns, ...rowColumns, ...(rawFromScaled ? ['raw_packets', 'raw_octets'] : [])],
+    select: [
+      ...sharedColumns.map(() => '?'),
+      ...rowColumns.map(valueOf),
+      ...(rawFromScaled ? [valueOf('packets'), valueOf('octets')] : []),
+    ],
+    sharedCount: sharedColumns.length,
+    rowCount: rowColumns.length,
   };
 }
 
-/** The INSERT for `rows` rows following a plan; parameters: shared values, then each row's. */
+/**
+ * The INSERT for `rows` rows of a plan. Parameters are numbered in the order they appear
+ * in the text: the SELECT list's (shared) come before the VALUES rows', which is the
+ * order the writer binds them in.
+ */
 export function insertSql(plan: InsertPlan, rows: number): string {
   const tuple = `(${new Array<string>(plan.rowCount).fill('?').join(', ')})`;
-  // Parameters are numbered in the order they appear in the text: the SELECT list's
-  // come before the VALUES rows', which is the order the writer binds them in.
-  const select = [
-    ...new Array<string>(plan.sharedCount).fill('?'),
-    ...Array.from({ length: plan.rowCount }, (_, i) => `column${i + 1}`),
-  ];
-  if (plan.rowCount === 0) {
-    return `INSERT INTO flows (${plan.columns.join(', ')}) VALUES (${select.join(', ')})`;
-  }
-  return `INSERT INTO flows (${plan.columns.join(', ')}) SELECT ${select.join(', ')} FROM (VALUES ${new Array<string>(
+  return `INSERT INTO flows (${plan.columns.join(', ')}) SELECT ${plan.select.join(', ')} FROM (VALUES ${new Array<string>(
     rows,
   )
     .fill(tuple)
@@ -158,11 +188,8 @@ export function fillRow(
   let o = offset;
   const integers = flows.integers;
   const ibase = row * INTEGER_COUNT;
-  for (const i of plan.rowIntegers) {
-    const value = integers[ibase + i]!;
-    // Present in the pattern means not NaN in this row: the mask says so.
-    target[o++] = value;
-  }
+  // Present in the shape means not NaN in this row.
+  for (const i of plan.rowIntegers) target[o++] = integers[ibase + i]!;
   const texts = flows.texts;
   const strings = flows.strings;
   const tbase = row * TEXT_COUNT;

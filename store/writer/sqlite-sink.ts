@@ -15,7 +15,16 @@ import { MAX_FLOW_DURATION_KEY } from '../meta/store-meta-keys.js';
 import { RetentionStepper } from '../retention-step.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
-import { fillRow, fillShared, insertSql, planFor, presentMask, sameShared } from './insert-plan.js';
+import {
+  fillRow,
+  fillShared,
+  insertSql,
+  KIND_SHARED,
+  KIND_TEXT_INDEX,
+  planFor,
+  rowShape,
+  sameShared,
+} from './insert-plan.js';
 import type { InsertPlan, Value } from './insert-plan.js';
 import type { SealedState } from './sealed-state.js';
 import type { StoreExtensionWriter } from './store-extension.js';
@@ -43,8 +52,15 @@ const KEY_CACHE_LIMIT = 100_000;
 
 const REQUIRED_INTEGERS = FLOW_REQUIRED_INTEGER_COLUMNS.map((c) => FLOW_INTEGER_COLUMNS.indexOf(c));
 const REQUIRED_TEXTS = FLOW_REQUIRED_TEXT_COLUMNS.map((c) => FLOW_TEXT_COLUMNS.indexOf(c));
-/** Distinct (null pattern, row count) statements kept prepared. */
-const STATEMENT_CACHE_LIMIT = 256;
+/** Distinct row shapes kept prepared (each with up to ROWS_PER_STATEMENT statements). */
+const SHAPE_CACHE_LIMIT = 64;
+/** Distinct kinds per batch bound once per statement; more than this is garbage input. */
+const MANY_KINDS = 2047;
+
+interface PreparedShape {
+  readonly plan: InsertPlan;
+  readonly statements: Array<Statement | undefined>;
+}
 
 /**
  * Writes batches on one better-sqlite3 connection: prepared statements inside one
@@ -62,8 +78,7 @@ export class SqliteSink {
   readonly #retention: RetentionStepper;
   readonly #keyCache = new Map<string, AddressKey | null>();
   readonly #args: Value[] = [];
-  readonly #statements = new Map<number, Statement>();
-  readonly #plans = new Map<number, InsertPlan>();
+  readonly #shapes = new Map<number, PreparedShape>();
   #maxDurationMs: number;
 
   constructor(sqlite: SqliteDatabase, extensions: ReadonlyMap<string, StoreExtensionWriter> = new Map()) {
@@ -144,14 +159,15 @@ export class SqliteSink {
 
   #insertFlows(flows: EncodedFlows, outcome: Outcome): void {
     const keys = this.#keysFor(flows.strings);
-    // Rows are grouped by which columns they leave null (in practice one group per
-    // exporter template and kind), so that each statement binds only the columns its
-    // rows use, and runs of rows sharing exporter, domain, template and kind bind those
-    // once (writer/insert-plan.ts). Within a group rows keep their order.
-    // A handful of patterns per batch: a list with a last-hit shortcut beats a Map
-    // keyed by a 40-bit double.
-    const groups: Array<{ readonly mask: number; readonly rows: number[] }> = [];
-    let last: { readonly mask: number; readonly rows: number[] } | undefined;
+    // Rows are grouped by shape and kind (writer/insert-plan.ts) so that each statement
+    // binds as few values as possible; within a group rows keep their order.
+    type Group = { readonly key: number; readonly shape: number; readonly rows: number[] };
+    const groups: Group[] = [];
+    let last: Group | undefined;
+    // Kinds get small codes per batch; past MANY_KINDS distinct values (garbage input)
+    // the kind is bound per row instead.
+    const kindCodes = new Int32Array(flows.strings.length).fill(-1);
+    let nextKindCode = 0;
     let batchMaxDuration = -1;
     for (let row = 0; row < flows.rows; row += 1) {
       const problem = missingRequired(flows, row);
@@ -159,11 +175,20 @@ export class SqliteSink {
         reject(outcome, problem);
         continue;
       }
-      const mask = presentMask(flows, row);
-      if (last === undefined || last.mask !== mask) {
-        last = groups.find((g) => g.mask === mask);
+      const kindIndex = flows.texts[row * TEXT_COUNT + KIND_TEXT_INDEX]!;
+      let code = kindCodes[kindIndex]!;
+      if (code < 0) {
+        code = nextKindCode < MANY_KINDS ? nextKindCode++ : MANY_KINDS;
+        kindCodes[kindIndex] = code;
+      }
+      const shape = rowShape(flows, row) + (code === MANY_KINDS ? 0 : KIND_SHARED);
+      const key = shape * (MANY_KINDS + 1) + code;
+      if (last === undefined || last.key !== key) {
+        // A handful of groups per batch: a list with a last-hit shortcut beats a Map
+        // keyed by a 53-bit double.
+        last = groups.find((g) => g.key === key);
         if (last === undefined) {
-          last = { mask, rows: [] };
+          last = { key, shape, rows: [] };
           groups.push(last);
         }
       }
@@ -173,8 +198,9 @@ export class SqliteSink {
       if (duration > batchMaxDuration) batchMaxDuration = duration;
     }
     const args = this.#args;
-    for (const { mask, rows } of groups) {
-      const plan = this.#planFor(mask);
+    for (const { shape, rows } of groups) {
+      const prepared = this.#preparedFor(shape);
+      const plan = prepared.plan;
       let start = 0;
       while (start < rows.length) {
         const first = rows[start]!;
@@ -183,15 +209,16 @@ export class SqliteSink {
           end < rows.length &&
           end - start < ROWS_PER_STATEMENT &&
           sameShared(flows, plan, first, rows[end]!)
-        )
+        ) {
           end += 1;
+        }
         let o = fillShared(args, 0, flows, plan, first);
         for (let i = start; i < end; i += 1) o = fillRow(args, o, flows, plan, rows[i]!, keys);
         args.length = o;
         try {
           // Spread, not the array: better-sqlite3 then reads arguments instead of array
           // elements through property lookups, ~25% less per row (test/bench/store.ts).
-          this.#statementFor(mask, plan, end - start).run(...args);
+          this.#statement(prepared, end - start).run(...args);
           outcome.rows += end - start;
         } catch {
           // One bad value fails the whole statement; retry row by row to keep the others.
@@ -212,36 +239,40 @@ export class SqliteSink {
     keys: readonly (AddressKey | null)[],
     outcome: Outcome,
   ): void {
-    const mask = presentMask(flows, row);
-    const plan = this.#planFor(mask);
+    const prepared = this.#preparedFor(rowShape(flows, row));
     const args = this.#args;
-    args.length = fillRow(args, fillShared(args, 0, flows, plan, row), flows, plan, row, keys);
+    args.length = fillRow(
+      args,
+      fillShared(args, 0, flows, prepared.plan, row),
+      flows,
+      prepared.plan,
+      row,
+      keys,
+    );
     try {
-      this.#statementFor(mask, plan, 1).run(...args);
+      this.#statement(prepared, 1).run(...args);
       outcome.rows += 1;
     } catch (error) {
       reject(outcome, `flow row refused: ${messageOf(error)}`);
     }
   }
 
-  #planFor(mask: number): InsertPlan {
-    let plan = this.#plans.get(mask);
-    if (plan === undefined) {
-      if (this.#plans.size >= STATEMENT_CACHE_LIMIT) this.#plans.clear();
-      plan = planFor(mask);
-      this.#plans.set(mask, plan);
+  /** The plan of a shape and its statements by row count, kept while shapes stay few. */
+  #preparedFor(shape: number): PreparedShape {
+    let prepared = this.#shapes.get(shape);
+    if (prepared === undefined) {
+      if (this.#shapes.size >= SHAPE_CACHE_LIMIT) this.#shapes.clear();
+      prepared = { plan: planFor(shape), statements: [] };
+      this.#shapes.set(shape, prepared);
     }
-    return plan;
+    return prepared;
   }
 
-  /** A prepared INSERT for `rows` rows of a plan, kept while the set of shapes stays small. */
-  #statementFor(mask: number, plan: InsertPlan, rows: number): Statement {
-    const cacheKey = mask * 64 + rows;
-    let statement = this.#statements.get(cacheKey);
+  #statement(prepared: PreparedShape, rows: number): Statement {
+    let statement = prepared.statements[rows];
     if (statement === undefined) {
-      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
-      statement = this.#sqlite.prepare(insertSql(plan, rows));
-      this.#statements.set(cacheKey, statement);
+      statement = this.#sqlite.prepare(insertSql(prepared.plan, rows));
+      prepared.statements[rows] = statement;
     }
     return statement;
   }

@@ -188,6 +188,12 @@ describe('GET /api/v1/flows', () => {
     expect(body.items).toHaveLength(expected);
   });
 
+  test('an empty filter is no filter', async () => {
+    const { status, body } = await json('/api/v1/flows?filter=&limit=10000');
+    expect(status).toBe(200);
+    expect(body.items).toHaveLength(flows.length);
+  });
+
   test('a cursor replayed with another filter is refused', async () => {
     const { body } = await json('/api/v1/flows?limit=5&proto=udp');
     const { status, body: problem } = await json(`/api/v1/flows?limit=5&proto=tcp&cursor=${body.nextCursor}`);

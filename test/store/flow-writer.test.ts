@@ -59,23 +59,28 @@ describe.each([
       ...corpusFlows('e_frag_mtu_v4', 'pmacct_ipfix', { exporterAddress: '192.0.2.201' }),
       ...corpusFlows('g_cleartext_leak_v4', 'softflowd_v9', { exporterAddress: '2001:db8::200' }),
     ];
-    // Fields the corpus exporters never fill, so that their columns are exercised too.
-    const withExtras = flows.map((f, i) =>
-      i % 7 === 0
-        ? {
-            ...f,
-            spi: 0x6b1d2e93,
-            fragmentId: i,
-            fragmentOffset: 185,
-            fragmentFlags: 1,
-            reportedLoss: 3,
-            validatedLoss: null,
-            lossClearedReason: 'fragments' as const,
-            espSeqFirst: 1,
-            espSeqLast: 1758,
-          }
-        : f,
-    );
+    // Fields the corpus exporters never fill, so that their columns are exercised too,
+    // and sampled flows (scaled counters differ from the raw ones).
+    const withExtras = flows
+      .map((f, i) =>
+        i % 5 === 0 ? { ...f, samplingRate: 100, packets: f.rawPackets * 100, octets: f.rawOctets * 100 } : f,
+      )
+      .map((f, i) =>
+        i % 7 === 0
+          ? {
+              ...f,
+              spi: 0x6b1d2e93,
+              fragmentId: i,
+              fragmentOffset: 185,
+              fragmentFlags: 1,
+              reportedLoss: 3,
+              validatedLoss: null,
+              lossClearedReason: 'fragments' as const,
+              espSeqFirst: 1,
+              espSeqLast: 1758,
+            }
+          : f,
+      );
     const writer = make(store);
     await writer.start();
     expect(writer.offer(withExtras)).toBe(withExtras.length);
@@ -345,6 +350,38 @@ describe('flow writer (worker thread)', () => {
     expect(stats.batches).toBe(80);
     expect(stats.transactions).toBeLessThan(stats.batches);
     await writer.stop();
+    await store.close();
+  });
+
+  test('a worker that dies loses only what was in flight, counted; nothing hangs or throws', async () => {
+    const store = await freshStore();
+    const writer = createFlowWriter(
+      {},
+      {
+        storeConfig: store.config,
+        extensions: [
+          { name: 'exit', module: fileURLToPath(new URL('./fixtures/exit-extension.ts', import.meta.url)) },
+        ],
+      },
+    );
+    await writer.start();
+    const flows = corpusFlows('a_healthy_v4', 'softflowd_ipfix');
+    writer.offer(flows);
+    await writer.flush();
+    expect(writer.stats().written).toBe(flows.length);
+    writer.offer(flows);
+    writer.submit({ extra: { exit: {} } });
+    await writer.flush();
+    const stats = writer.stats();
+    expect(stats.failed).toBe(flows.length);
+    expect(stats.pending).toBe(0);
+    expect(stats.lastError).toMatch(/writer worker exited with code 3/);
+    expect(writer.offer(flows)).toBe(0);
+    expect(writer.stats().dropped).toBe(flows.length);
+    await expect(writer.write(flows)).rejects.toThrow(/broken/);
+    await writer.stop();
+    // The first batch was committed before the worker died.
+    expect(await flowCount(store)).toBe(flows.length);
     await store.close();
   });
 

@@ -1,5 +1,6 @@
 import { createApi } from '../api/create-api.js';
 import { tunnelRoutes } from '../api/routes/tunnels.js';
+import { webRoutes } from '../api/web/web-routes.js';
 import { createTcpListener } from '../collector/listen/tcp-listener.js';
 import { createUdpListener } from '../collector/listen/udp-listener.js';
 import { createRetention } from '../store/retention.js';
@@ -106,6 +107,13 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
     version: VERSION,
     writerStats: () => core.writer.stats(),
     routes: [tunnelRoutes({ store: core.store, config })],
+    indexPage: (router) => router.use(webRoutes()),
+    health: () => ({
+      bucketSeconds: config.bucketSeconds,
+      collector: { netflowPort: c.netflowPort, ipfixPort: c.ipfixPort, listen: c.listen },
+      retention: retention.stats(),
+      normalizer: core.normalizer.counters(),
+    }),
   });
 
   let stopping: Promise<void> | null = null;

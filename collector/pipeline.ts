@@ -5,6 +5,7 @@ import type {
   TemplateKey,
   TemplateSnapshot as StoredTemplate,
 } from '../store/templates/template-snapshot.js';
+import { addBucketCounts } from '../store/tunnels/tunnel-bucket.js';
 import type { TunnelBucketDelta } from '../store/tunnels/tunnel-bucket.js';
 import type { SecurityAssociation, Tunnel } from '../store/tunnels/tunnel.js';
 import { TUNNELS_EXTENSION } from '../store/tunnels/tunnel-state-payload.js';
@@ -114,9 +115,41 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     }
 
     const result = normalizer.process(flows);
-    if (result.tunnels.length > 0) tunnelState.tunnels.push(...result.tunnels);
-    if (result.sas.length > 0) tunnelState.sas.push(...result.sas);
-    if (result.buckets.length > 0) tunnelState.buckets.push(...result.buckets);
+    // Merged until the next flush: the store then writes one upsert per tunnel, SA and
+    // bucket key per second instead of one per flow (each is an idempotent max/min or an
+    // addition, so merging first gives the same rows).
+    for (const t of result.tunnels) {
+      const prev = tunnelState.tunnels.get(t.id);
+      tunnelState.tunnels.set(
+        t.id,
+        prev === undefined
+          ? t
+          : {
+              ...t,
+              firstSeenMs: Math.min(prev.firstSeenMs, t.firstSeenMs),
+              lastSeenMs: Math.max(prev.lastSeenMs, t.lastSeenMs),
+            },
+      );
+    }
+    for (const sa of result.sas) {
+      const prev = tunnelState.sas.get(sa.id);
+      tunnelState.sas.set(
+        sa.id,
+        prev === undefined
+          ? sa
+          : {
+              ...sa,
+              firstSeenMs: Math.min(prev.firstSeenMs, sa.firstSeenMs),
+              lastSeenMs: Math.max(prev.lastSeenMs, sa.lastSeenMs),
+            },
+      );
+    }
+    for (const d of result.buckets) {
+      const key = `${d.tunnelId}|${d.bucketStartMs}|${d.direction}|${d.exporter}|${d.domainId}`;
+      const prev = tunnelState.buckets.get(key);
+      if (prev === undefined) tunnelState.buckets.set(key, { ...d, cleared: { ...d.cleared } });
+      else addBucketCounts(prev, d);
+    }
 
     // Completeness by flow time, the time the loss buckets use: a record counts in every
     // bucket it overlaps (the buckets it was apportioned to), and a datagram's issues and
@@ -202,7 +235,11 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const exporters = counters.takeDirty();
       const exporterBuckets = [...completeness.values()];
       completeness.clear();
-      const tunnels = tunnelState;
+      const tunnels = {
+        tunnels: [...tunnelState.tunnels.values()],
+        sas: [...tunnelState.sas.values()],
+        buckets: [...tunnelState.buckets.values()],
+      };
       tunnelState = emptyTunnelState();
       const hasTunnels = tunnels.tunnels.length + tunnels.sas.length + tunnels.buckets.length > 0;
       if (
@@ -266,6 +303,12 @@ function parseTemplateKey(key: string): TemplateKey | null {
   return null;
 }
 
-function emptyTunnelState(): { tunnels: Tunnel[]; sas: SecurityAssociation[]; buckets: TunnelBucketDelta[] } {
-  return { tunnels: [], sas: [], buckets: [] };
+interface PendingTunnelState {
+  readonly tunnels: Map<string, Tunnel>;
+  readonly sas: Map<string, SecurityAssociation>;
+  readonly buckets: Map<string, TunnelBucketDelta>;
+}
+
+function emptyTunnelState(): PendingTunnelState {
+  return { tunnels: new Map(), sas: new Map(), buckets: new Map() };
 }

@@ -95,10 +95,14 @@ export async function measureTunnelflow(rate: number, seconds: number): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
   try {
     const { child, port } = await startTunnelflow(dir);
-    const sent = await sendLoad(port, rate, seconds);
-    await new Promise((r) => setTimeout(r, 500));
-    child.kill('SIGTERM');
-    await waitExit(child);
+    let sent: { records: number; seconds: number };
+    try {
+      sent = await sendLoad(port, rate, seconds);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      child.kill('SIGTERM');
+      await waitExit(child);
+    }
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
     const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
     db.close();
@@ -135,10 +139,14 @@ export async function measureNfcapd(rate: number, seconds: number, port = 39_739
       },
     );
     await new Promise((r) => setTimeout(r, 700));
-    const sent = await sendLoad(port, rate, seconds);
-    await new Promise((r) => setTimeout(r, 500));
-    child.kill('SIGTERM');
-    await waitExit(child);
+    let sent: { records: number; seconds: number };
+    try {
+      sent = await sendLoad(port, rate, seconds);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      child.kill('SIGTERM');
+      await waitExit(child);
+    }
     const files = readdirSync(dir).filter((f) => f.startsWith('nfcapd.'));
     let stored = 0;
     for (const f of files) {

@@ -24,8 +24,10 @@ const perMessage = Number(values.records);
 const domainId = Number(values.domain);
 
 async function main(): Promise<void> {
-  const socket = dgram.createSocket(values.host?.includes(':') ? 'udp6' : 'udp4');
-  socket.setSendBufferSize(8 * 1024 * 1024);
+  const socket = dgram.createSocket({
+    type: values.host?.includes(':') ? 'udp6' : 'udp4',
+    sendBufferSize: 8 << 20,
+  });
   const pool = benchDataSets(256, perMessage, Date.now() - 120_000);
   const template = benchTemplateSet();
   const totalMessages = Math.round((rate * seconds) / perMessage);

@@ -12,12 +12,14 @@ export const retentionConfigSchema = z.strictObject({
     .default(30 * DAY_MS),
   /** Flows of kind `other`. */
   otherFlowsMs: z.number().int().positive().default(DAY_MS),
-  /** Exporter bucket completeness rows (small: one per exporter and minute), by bucket start. */
-  exporterBucketsMs: z
-    .number()
-    .int()
-    .positive()
-    .default(400 * DAY_MS),
+  /**
+   * Exporter bucket completeness rows (small: one per exporter and minute), by bucket
+   * start; null (the default) keeps them. Retention counts age from receipt (DESIGN.md
+   * "Time buckets"), and these rows carry flow time only: a two-year-old capture ingested
+   * today would lose its completeness at once while its flows are kept 30 days. So this
+   * is opt-in until aggregates record when they were received.
+   */
+  exporterBucketsMs: z.number().int().positive().nullable().default(null),
   /**
    * Cap on the space the database uses (pages in use, not the file size: freed pages are
    * reused by SQLite without shrinking the file). Oldest rows go first. null: no cap.

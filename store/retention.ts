@@ -64,7 +64,7 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
       const step: RetentionStep = {
         otherCutoffMs: now - config.otherFlowsMs,
         tunnelCutoffMs: now - config.tunnelFlowsMs,
-        exporterBucketCutoffMs: now - config.exporterBucketsMs,
+        exporterBucketCutoffMs: config.exporterBucketsMs === null ? null : now - config.exporterBucketsMs,
         maxDatabaseBytes: config.maxDatabaseBytes,
         stepRows: config.stepRows,
       };

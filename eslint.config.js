@@ -1,5 +1,6 @@
 // One linter (typescript-eslint on top of eslint's recommended rules); prettier formats.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -12,5 +13,10 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    // The web page's plain browser modules (no bundler).
+    files: ['api/web/static/**/*.js'],
+    languageOptions: { globals: { ...globals.browser } },
   },
 );

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { apiConfigSchema } from '../api/config.js';
 import { collectorConfigSchema } from '../collector/config.js';
 import { normalizeConfigSchema } from '../collector/normalize/config.js';

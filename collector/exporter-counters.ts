@@ -15,9 +15,21 @@ const NUMERIC_FIELDS = [
   ['templates', 'tunnelflow_templates_total', 'Template records received.'],
   ['optionsRecords', 'tunnelflow_options_records_total', 'Options data records received.'],
   ['malformed', 'tunnelflow_malformed_datagrams_total', 'Datagrams with a structural issue.'],
-  ['missingTemplateRecords', 'tunnelflow_missing_template_records_total', 'Data records dropped: no template.'],
-  ['sequenceGaps', 'tunnelflow_sequence_gap_total', 'Export sequence gaps: v9 datagrams, v5/IPFIX records lost on the way.'],
-  ['dropped', 'tunnelflow_store_dropped_records_total', 'Records dropped because the store could not keep up.'],
+  [
+    'missingTemplateRecords',
+    'tunnelflow_missing_template_records_total',
+    'Data records dropped: no template.',
+  ],
+  [
+    'sequenceGaps',
+    'tunnelflow_sequence_gap_total',
+    'Export sequence gaps: v9 datagrams, v5/IPFIX records lost on the way.',
+  ],
+  [
+    'dropped',
+    'tunnelflow_store_dropped_records_total',
+    'Records dropped because the store could not keep up.',
+  ],
 ] as const;
 
 /**

@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 
 // Tunnels, their security associations, their per-bucket counters, and the collector's
 // remembered state. Typed against Kysely<any>: a migration is frozen in time.
+/* eslint-disable @typescript-eslint/no-explicit-any -- see above */
 
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
@@ -71,7 +72,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     ) WITHOUT ROWID
   `.execute(db);
   // The loss page scans every tunnel over a time range.
-  await db.schema.createIndex('tunnel_buckets_start').on('tunnel_buckets').column('bucket_start_ms').execute();
+  await db.schema
+    .createIndex('tunnel_buckets_start')
+    .on('tunnel_buckets')
+    .column('bucket_start_ms')
+    .execute();
 
   // Small JSON documents the collector remembers across restarts (the normalizer's
   // tunnel and SA memory), written in the same transactions as the flows they explain.

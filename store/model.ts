@@ -62,22 +62,11 @@ export interface FlowRecord {
 
 /** What a flow is, for an IPsec engineer (DESIGN.md "Canonical flow"). */
 export type FlowKind =
-  | 'esp'
-  | 'esp-in-udp'
-  | 'ike'
-  | 'esp-fragment'
-  | 'icmp-frag-needed'
-  | 'cleartext-leak'
-  | 'other';
+  'esp' | 'esp-in-udp' | 'ike' | 'esp-fragment' | 'icmp-frag-needed' | 'cleartext-leak' | 'other';
 
 /** Why a loss value was cleared (stored as null) instead of being believed. */
 export type LossClearedReason =
-  | 'negative'
-  | 'exceeds-sequence-space'
-  | 'exceeds-ceiling'
-  | 'sa-change'
-  | 'fragments'
-  | 'non-esp';
+  'negative' | 'exceeds-sequence-space' | 'exceeds-ceiling' | 'sa-change' | 'fragments' | 'non-esp';
 
 export type LossSource = 'reported' | 'sequence' | 'two-point';
 

@@ -18,5 +18,7 @@ export function decodedBatchesFor(
     pcapPath: `${CORPUS_DIR}exports/${scenario}/${exporter}.pcap`,
   });
   const address = options.exporterAddress;
-  return produced.map((p) => (address === undefined ? p.flows : p.flows.map((f) => ({ ...f, exporter: address }))));
+  return produced.map((p) =>
+    address === undefined ? p.flows : p.flows.map((f) => ({ ...f, exporter: address })),
+  );
 }

@@ -114,8 +114,12 @@ export function lossTable(): string {
     const twoPoint =
       captures.length === 2
         ? runNormalizer([
-            ...decodedBatchesFor(captures[1] as ScenarioCapture, EXPORTER, { exporterAddress: truth.tunnels[0]?.peer_a as string }),
-            ...decodedBatchesFor(captures[0] as ScenarioCapture, EXPORTER, { exporterAddress: truth.tunnels[0]?.peer_b as string }),
+            ...decodedBatchesFor(captures[1] as ScenarioCapture, EXPORTER, {
+              exporterAddress: truth.tunnels[0]?.peer_a as string,
+            }),
+            ...decodedBatchesFor(captures[0] as ScenarioCapture, EXPORTER, {
+              exporterAddress: truth.tunnels[0]?.peer_b as string,
+            }),
           ])
         : null;
     const probe = runNormalizer([sequenceRecords(truth)]);
@@ -126,7 +130,9 @@ export function lossTable(): string {
         if (d.totals.esp_packets === 0 && d.totals.ip_packets === 0) continue;
         const ours = (dir === 'a_to_b') !== swapped ? 'aToB' : 'bToA';
         const figure = (run: ReturnType<typeof runNormalizer> | null) =>
-          run === null ? '—' : describe(run.tunnels.has(id) ? run.view(id, from, to).summary[ours] : undefined);
+          run === null
+            ? '—'
+            : describe(run.tunnels.has(id) ? run.view(id, from, to).summary[ours] : undefined);
         const trueLoss =
           captures.length === 2
             ? `${d.totals.lost} / ${truthFor(captures[1] as ScenarioCapture).tunnels.find((x) => x.id === t.id)?.directions[dir].totals.lost_downstream ?? 0} downstream`

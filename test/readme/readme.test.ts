@@ -3,6 +3,20 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { lossTable } from './loss-table.js';
 
+/** A markdown table's cells, whatever the column padding a formatter gave it. */
+function cells(table: string): string[][] {
+  return table
+    .trim()
+    .split('\n')
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    )
+    .filter((row) => !row.every((c) => /^:?-+:?$/.test(c)));
+}
+
 const README = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
 
 describe('README', () => {
@@ -15,6 +29,6 @@ describe('README', () => {
     const start = README.indexOf('\n', README.indexOf('<!-- loss-table:start')) + 1;
     const end = README.indexOf('<!-- loss-table:end -->');
     expect(start).toBeGreaterThan(0);
-    expect(README.slice(start, end).trim()).toBe(lossTable().trim());
+    expect(cells(README.slice(start, end))).toEqual(cells(lossTable()));
   });
 });

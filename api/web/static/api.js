@@ -1,4 +1,3 @@
-/* global fetch, document, URL, URLSearchParams */
 // The page's only way to the server: the JSON API on the same origin, with URLs relative to
 // the page so that a mount under a prefix keeps working.
 

@@ -1,4 +1,3 @@
-/* global document, window, history, location, URL */
 // The page's entry point: reads the state from the URL, asks the JSON API, renders the
 // overview, the selected tunnel and the flows behind the selected bucket.
 import { ApiProblem, absoluteUrl, apiUrl, clearCache, getAllItems, getJson } from './api.js';

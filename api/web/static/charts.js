@@ -1,4 +1,3 @@
-/* global window, ResizeObserver */
 // The tunnel's per-bucket charts, drawn by uPlot: packets per direction, loss per direction,
 // and the signals of the runbook (fragments, ICMP frag-needed, IKE, cleartext leaks).
 // The three share one cursor; dragging selects a time range, a click selects a bucket.

@@ -1,4 +1,3 @@
-/* global document, Node */
 // A small element builder. Text always goes in as text nodes (never HTML), so names,
 // addresses and filter text from the API cannot inject markup.
 

@@ -1,4 +1,3 @@
-/* global URLSearchParams */
 // The page's state lives in the URL, so every view (a range, a tunnel, a minute, a flow
 // search) is a link an engineer can paste into a ticket.
 //

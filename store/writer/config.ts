@@ -17,6 +17,11 @@ export const writerConfigSchema = z.strictObject({
    * calling thread, for tools that have nothing else to do.
    */
   worker: z.boolean().default(true),
+  /**
+   * With the worker, a second thread checkpoints the WAL this often (ms), off the
+   * writer's thread; 0 leaves checkpoints to the writer's connection.
+   */
+  checkpointIntervalMs: z.number().int().min(0).max(60_000).default(200),
 });
 
 export type WriterConfig = z.infer<typeof writerConfigSchema>;

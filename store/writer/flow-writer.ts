@@ -1,4 +1,3 @@
-import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { parseStoreConfig } from '../config.js';
 import type { ConnectionOptions } from '../connection.js';
@@ -11,7 +10,10 @@ import { isEmptyState, sealStoreBatch } from './sealed-state.js';
 import type { SealedState } from './sealed-state.js';
 import type { StoreBatch } from './store-batch.js';
 import type { StoreExtensionModule } from './store-extension.js';
+import { startCheckpointer } from './checkpointer.js';
+import type { Checkpointer } from './checkpointer.js';
 import { writerConfigSchema } from './config.js';
+import { spawnWorker } from './spawn-worker.js';
 import type { WriterConfig } from './config.js';
 import { WriterHost } from './writer-host.js';
 
@@ -84,6 +86,7 @@ type Waiter = { readonly seq: number; readonly resolve: () => void };
 export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriterDeps = {}): FlowWriter {
   const writerConfig = writerConfigSchema.parse(config ?? {});
   const { batchRows, flushIntervalMs, maxPendingRows } = writerConfig;
+  const useCheckpointer = writerConfig.worker && writerConfig.checkpointIntervalMs > 0;
   const logger = deps.logger;
   const store = parseStoreConfig({});
   const given = deps.storeConfig ?? {};
@@ -97,10 +100,14 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
     },
     extensions: deps.extensions ?? [],
     maxTransactionRows: Math.max(batchRows, 100_000),
+    // 50k pages (200 MB) when the checkpointer thread does the work, 10k (40 MB) when
+    // the writer's connection checkpoints alone.
+    walAutocheckpointPages: useCheckpointer ? 50_000 : 10_000,
   };
 
   let phase: 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'broken' = 'created';
   let channel: HostChannel | null = null;
+  let checkpointer: Checkpointer | null = null;
   let startPromise: Promise<void> | null = null;
   let stopPromise: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -243,8 +250,16 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
         lastError = error instanceof Error ? error.message : String(error);
         throw error;
       }
+      if (useCheckpointer) {
+        try {
+          checkpointer = await startCheckpointer(init.connection, writerConfig.checkpointIntervalMs, logger);
+        } catch (error) {
+          // The writer's connection still checkpoints (its fallback threshold): slower, not wrong.
+          logger?.warn({ err: error }, 'checkpointer not started');
+        }
+      }
       phase = 'running';
-      for (const { message, transfer } of backlog.splice(0)) channel.post(message, transfer);
+      for (const { message, transfer } of backlog.splice(0)) channel!.post(message, transfer);
       timer = setInterval(seal, flushIntervalMs);
       timer.unref();
     })();
@@ -349,6 +364,9 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
       channel = null;
       phase = 'stopped';
       for (const wake of roomWaiters.splice(0)) wake();
+      // The checkpointer goes first: the writer's close ends with a full checkpoint.
+      await checkpointer?.stop();
+      checkpointer = null;
       if (open !== null) await open.terminate();
     })();
     return stopPromise;
@@ -376,26 +394,13 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
   return { start, offer, write, submit, retentionStep, flush, stop, stats };
 }
 
-/**
- * The worker thread. Compiled (dist/*.js) it starts plainly. From .ts sources (vitest,
- * tsx) the worker has to load TypeScript: `execArgv: ['--import', 'tsx']` does not reach
- * a worker's entry module on Node 20 (measured: "Unknown file extension .ts"), so a
- * two-line bootstrap registers tsx's loader in the worker, then imports the entry.
- */
+/** The writer's worker thread (writer-worker.ts) and the channel to it. */
 async function openWorkerChannel(
   init: WriterHostInit,
   onReply: (reply: FromHost) => void,
   onBroken: (reason: string) => void,
 ): Promise<HostChannel> {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const worker = fromSource
-    ? new Worker(
-        `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(
-          new URL('./writer-worker.ts', import.meta.url).href,
-        )}); });`,
-        { eval: true, workerData: init },
-      )
-    : new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: init });
+  const worker = spawnWorker('writer-worker', init);
   let closing = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {

@@ -11,6 +11,8 @@ export interface WriterHostInit {
   readonly extensions: readonly StoreExtensionModule[];
   /** Rows the host may merge into one transaction when batches queue up. */
   readonly maxTransactionRows: number;
+  /** The write connection's own WAL checkpoint threshold, in pages. */
+  readonly walAutocheckpointPages: number;
 }
 
 export type ToHost =

@@ -27,10 +27,11 @@ export class WriterHost {
   static async open(init: WriterHostInit): Promise<WriterHost> {
     const sqlite = openConnection(init.connection);
     try {
-      // The write connection checkpoints the WAL itself; doing it every 10k pages
-      // (40 MB) instead of 1k lets a page rewritten by consecutive batches reach the
-      // main file once. journal_size_limit truncates the WAL again afterwards.
-      sqlite.pragma('wal_autocheckpoint = 10000');
+      // Far apart (the default 1k pages would checkpoint every few batches): a page
+      // rewritten by consecutive batches then reaches the main file once, and with the
+      // checkpointer thread this is only a fallback (writer/checkpointer.ts).
+      // journal_size_limit truncates the WAL again afterwards.
+      sqlite.pragma(`wal_autocheckpoint = ${Math.trunc(init.walAutocheckpointPages)}`);
       const hasFlows = sqlite
         .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'flows'")
         .get();

@@ -1,4 +1,4 @@
-// Store benchmarks (`node --import tsx test/bench/store.ts [--quick]`, or benchStore() from
+// Store benchmarks (`node --import tsx test/bench/store.ts [--quick] [--only transfer,index,writer]`, or benchStore() from
 // a bench runner). Prints one JSON line per measurement:
 //  - transfer: main-thread cost of handing flows to the writer's worker, structured
 //    clone of flow objects vs the compact columnar encoding (store/writer/flow-batch-codec.ts);
@@ -16,6 +16,7 @@ import type { NormalizedFlow } from '../../store/model.js';
 import { openConnection } from '../../store/connection.js';
 import { openStore } from '../../store/open-store.js';
 import { encodeFlows, FlowBatchEncoder, transferablesOf } from '../../store/writer/flow-batch-codec.js';
+import type { WriterConfig } from '../../store/writer/config.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
 import { SqliteSink } from '../../store/writer/sqlite-sink.js';
 import { syntheticFlows } from '../store/synthetic-flows.js';
@@ -28,6 +29,8 @@ export interface StoreBenchOptions {
   /** Rows through the writer. */
   readonly writerRows?: number;
   readonly print?: (line: BenchLine) => void;
+  /** Which measurements to run (all by default). */
+  readonly only?: ReadonlyArray<'transfer' | 'index' | 'writer'>;
 }
 
 const median = (values: number[]): number =>
@@ -43,9 +46,20 @@ export async function benchStore(options: StoreBenchOptions = {}): Promise<Bench
   };
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
   try {
-    benchTransfer(emit);
-    await benchIndexes(dir, options.indexRows ?? 300_000, emit);
-    await benchWriter(dir, options.writerRows ?? 2_000_000, emit);
+    const run = (name: 'transfer' | 'index' | 'writer') =>
+      options.only === undefined || options.only.includes(name);
+    if (run('transfer')) benchTransfer(emit);
+    if (run('index')) await benchIndexes(dir, options.indexRows ?? 300_000, emit);
+    if (run('writer')) {
+      await benchWriter(dir, options.writerRows ?? 2_000_000, 'shipped: checkpointer thread', {}, emit);
+      await benchWriter(
+        dir,
+        options.writerRows ?? 2_000_000,
+        'checkpoints on the writer thread',
+        { checkpointIntervalMs: 0 },
+        emit,
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -184,9 +198,16 @@ async function benchIndexes(dir: string, rows: number, emit: (line: BenchLine) =
   }
 }
 
-async function benchWriter(dir: string, rows: number, emit: (line: BenchLine) => void): Promise<void> {
-  const store = await openStore({ path: join(dir, 'writer.db') });
-  const writer = createFlowWriter({}, { storeConfig: store.config });
+async function benchWriter(
+  dir: string,
+  rows: number,
+  variant: string,
+  config: Partial<WriterConfig>,
+  emit: (line: BenchLine) => void,
+): Promise<void> {
+  const path = join(dir, `writer-${variant.replace(/\W+/g, '-')}.db`);
+  const store = await openStore({ path });
+  const writer = createFlowWriter(config, { storeConfig: store.config });
   await writer.start();
   const chunks = arriving(rows, 1000, 9);
   const elu0 = performance.eventLoopUtilization();
@@ -201,6 +222,7 @@ async function benchWriter(dir: string, rows: number, emit: (line: BenchLine) =>
   await store.close();
   emit({
     name: 'writer',
+    variant,
     rows: stats.written,
     seconds: round(ms / 1000),
     rowsPerSecond: Math.round((stats.written / ms) * 1000),
@@ -215,7 +237,14 @@ async function benchWriter(dir: string, rows: number, emit: (line: BenchLine) =>
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
+  // --only writer,index
+  const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
+  const only =
+    process.argv.includes('--only') && onlyArg !== undefined
+      ? (onlyArg.split(',') as Array<'transfer' | 'index' | 'writer'>)
+      : undefined;
   await benchStore({
+    only,
     indexRows: quick ? 100_000 : 300_000,
     writerRows: quick ? 400_000 : 2_000_000,
     print: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),

@@ -110,6 +110,8 @@ describe.each([
     expect(accepted).toBe(25_000);
     expect(writer.stats()).toMatchObject({ written: 25_000, pending: 0, dropped: 0 });
     expect(await flowCount(store)).toBe(25_000);
+    // The last checkpoint left the write-ahead log empty: the main file is complete.
+    expect(store.info().walBytes).toBe(0);
     // After stop, offers are dropped and counted, never thrown.
     expect(writer.offer(flows.slice(0, 10))).toBe(0);
     expect(writer.stats().dropped).toBe(10);

@@ -54,6 +54,14 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   };
   process.once('SIGTERM', () => onSignal('SIGTERM'));
   process.once('SIGINT', () => onSignal('SIGINT'));
+  // Under `npm start`, a SIGTERM sent to npm alone is not passed on to this process (npm
+  // exits and leaves it running). Seeing the parent go away is the same request to stop.
+  if (process.env.npm_lifecycle_event !== undefined) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== parent) onSignal('parent-exit');
+    }, 250).unref();
+  }
   log.info(
     {
       netflow: `${config.collector.listen}:${app.netflowPort}/udp`,

@@ -118,32 +118,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // Merged until the next flush: the store then writes one upsert per tunnel, SA and
     // bucket key per second instead of one per flow (each is an idempotent max/min or an
     // addition, so merging first gives the same rows).
-    for (const t of result.tunnels) {
-      const prev = tunnelState.tunnels.get(t.id);
-      tunnelState.tunnels.set(
-        t.id,
-        prev === undefined
-          ? t
-          : {
-              ...t,
-              firstSeenMs: Math.min(prev.firstSeenMs, t.firstSeenMs),
-              lastSeenMs: Math.max(prev.lastSeenMs, t.lastSeenMs),
-            },
-      );
-    }
-    for (const sa of result.sas) {
-      const prev = tunnelState.sas.get(sa.id);
-      tunnelState.sas.set(
-        sa.id,
-        prev === undefined
-          ? sa
-          : {
-              ...sa,
-              firstSeenMs: Math.min(prev.firstSeenMs, sa.firstSeenMs),
-              lastSeenMs: Math.max(prev.lastSeenMs, sa.lastSeenMs),
-            },
-      );
-    }
+    for (const t of result.tunnels) mergeSeen(tunnelState.tunnels, t);
+    for (const sa of result.sas) mergeSeen(tunnelState.sas, sa);
     for (const d of result.buckets) {
       const key = `${d.tunnelId}|${d.bucketStartMs}|${d.direction}|${d.exporter}|${d.domainId}`;
       const prev = tunnelState.buckets.get(key);
@@ -301,6 +277,23 @@ function parseTemplateKey(key: string): TemplateKey | null {
     };
   }
   return null;
+}
+
+/** Keeps the latest version of a tunnel or SA, with the widest first/last seen so far. */
+function mergeSeen<
+  T extends { readonly id: string; readonly firstSeenMs: number; readonly lastSeenMs: number },
+>(into: Map<string, T>, next: T): void {
+  const prev = into.get(next.id);
+  into.set(
+    next.id,
+    prev === undefined
+      ? next
+      : {
+          ...next,
+          firstSeenMs: Math.min(prev.firstSeenMs, next.firstSeenMs),
+          lastSeenMs: Math.max(prev.lastSeenMs, next.lastSeenMs),
+        },
+  );
 }
 
 interface PendingTunnelState {

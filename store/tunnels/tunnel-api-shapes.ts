@@ -14,6 +14,8 @@ export interface DirectionFigures {
   /** From the point near the sender when one is known, else from the point that saw the most. */
   readonly packets: number;
   readonly octets: number;
+  /** ESP flow records that started in the bucket (or window), from the same observation point. */
+  readonly flows: number;
   /** Null when nothing measured it (not zero: unknown). */
   readonly lost: number | null;
   /** lost / packets sent (packets + lost; for two-point, the upstream packets). */

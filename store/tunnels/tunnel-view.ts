@@ -375,6 +375,7 @@ function bucketFigures(plan: DirectionPlan, step: number): BucketDirectionFigure
   return {
     packets: ref.packets,
     octets: ref.octets,
+    flows: ref.flows,
     ...loss,
     bogusCleared,
     observedBy: observedBy(plan.reference),
@@ -406,6 +407,7 @@ function windowFigures(plan: DirectionPlan): DirectionFigures {
   return {
     packets: ref.packets,
     octets: ref.octets,
+    flows: ref.flows,
     ...loss,
     bogusCleared,
     observedBy: observedBy(plan.reference),

@@ -75,6 +75,7 @@ export class SqliteSink {
   readonly #upsertExporter: Statement;
   readonly #addBucket: Statement;
   readonly #raiseMaxDuration: Statement<[string, number]>;
+  readonly #totalChanges: Statement<[], number>;
   readonly #retention: RetentionStepper;
   readonly #keyCache = new Map<string, AddressKey | null>();
   readonly #args: Value[] = [];
@@ -118,6 +119,7 @@ export class SqliteSink {
       `INSERT INTO store_meta (key, value) VALUES (?, ?)
        ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)`,
     );
+    this.#totalChanges = sqlite.prepare<[], number>('SELECT total_changes()').pluck();
     const stored = sqlite
       .prepare<[string], { value: number }>('SELECT value FROM store_meta WHERE key = ?')
       .get(MAX_FLOW_DURATION_KEY);
@@ -198,6 +200,9 @@ export class SqliteSink {
       if (duration > batchMaxDuration) batchMaxDuration = duration;
     }
     const args = this.#args;
+    // Rows this connection has inserted, by SQLite's count: after a failed statement,
+    // the difference says how many of its rows are in (INSERT OR FAIL keeps them).
+    let changesBefore = this.#totalChanges.get()!;
     for (const { shape, rows } of groups) {
       const prepared = this.#preparedFor(shape);
       const plan = prepared.plan;
@@ -220,9 +225,17 @@ export class SqliteSink {
           // elements through property lookups, ~25% less per row (test/bench/store.ts).
           this.#statement(prepared, end - start).run(...args);
           outcome.rows += end - start;
-        } catch {
-          // One bad value fails the whole statement; retry row by row to keep the others.
-          for (let i = start; i < end; i += 1) this.#insertSingle(flows, rows[i]!, keys, outcome);
+          changesBefore += end - start;
+        } catch (error) {
+          // Without a transaction (SQLITE_FULL, I/O error: SQLite rolled it all back)
+          // there is nothing to go on with: the whole batch fails.
+          if (!this.#sqlite.inTransaction) throw error;
+          // One bad value fails the statement; the rows before it are in (OR FAIL, or
+          // none when binding failed). Retry the others row by row to keep the good ones.
+          const kept = Math.max(0, Math.min(end - start, this.#totalChanges.get()! - changesBefore));
+          outcome.rows += kept;
+          for (let i = start + kept; i < end; i += 1) this.#insertSingle(flows, rows[i]!, keys, outcome);
+          changesBefore = this.#totalChanges.get()!;
         }
         start = end;
       }

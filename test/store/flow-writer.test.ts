@@ -277,6 +277,31 @@ describe.each([
     await store.close();
   });
 
+  test('a row failing inside a multi-row INSERT is refused alone, the rows before it are kept once', async () => {
+    const store = await freshStore();
+    // Refuses one row mid-statement (after the sink's own checks): the statement fails
+    // with the rows before it already inserted.
+    store.sqlite.exec(`CREATE TRIGGER refuse_proto_99 BEFORE INSERT ON flows WHEN NEW.proto = 99
+      BEGIN SELECT RAISE(FAIL, 'proto 99 refused'); END`);
+    const writer = make(store);
+    await writer.start();
+    const flows = syntheticFlows(200, { seed: 7 }).map((flow, i) =>
+      i === 100 ? { ...flow, proto: 99 } : flow,
+    );
+    writer.offer(flows);
+    await writer.flush();
+    expect(writer.stats()).toMatchObject({ written: 199, rejected: 1 });
+    const ids = store.sqlite
+      .prepare('SELECT count(*) AS n, count(DISTINCT start_ms || src || dst) AS d FROM flows')
+      .get();
+    expect(ids).toEqual({
+      n: 199,
+      d: new Set(flows.filter((f) => f.proto !== 99).map((f) => `${f.startMs}${f.src}${f.dst}`)).size,
+    });
+    await writer.stop();
+    await store.close();
+  });
+
   test('64-bit counters saturate at 2^53 - 1 and fractions round (store/bigint-policy.ts)', async () => {
     const store = await freshStore();
     const writer = make(store);

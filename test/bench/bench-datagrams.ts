@@ -19,6 +19,19 @@ export const BENCH_FIELDS: readonly FieldSpec[] = [
 ];
 const TEMPLATE_ID = 300;
 
+/** Bytes per record, and where flowStart/EndMilliseconds sit in it (for re-stamping). */
+export const BENCH_RECORD_LENGTH = BENCH_FIELDS.reduce((n, f) => n + f.length, 0);
+const offsetOf = (id: number) => {
+  let off = 0;
+  for (const f of BENCH_FIELDS) {
+    if (f.id === id) return off;
+    off += f.length;
+  }
+  throw new Error(`no field ${id}`);
+};
+export const BENCH_START_OFFSET = offsetOf(IE.flowStartMilliseconds);
+export const BENCH_END_OFFSET = offsetOf(IE.flowEndMilliseconds);
+
 export function benchTemplateSet(): Buffer {
   return templateSet(TEMPLATE_ID, BENCH_FIELDS);
 }

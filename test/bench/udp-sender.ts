@@ -5,7 +5,13 @@
 import dgram from 'node:dgram';
 import { parseArgs } from 'node:util';
 import { ipfixMessage } from '../helpers/ipfix-builder.js';
-import { benchDataSets, benchTemplateSet } from './bench-datagrams.js';
+import {
+  BENCH_END_OFFSET,
+  BENCH_RECORD_LENGTH,
+  BENCH_START_OFFSET,
+  benchDataSets,
+  benchTemplateSet,
+} from './bench-datagrams.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +28,19 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const perMessage = Number(values.records);
 const domainId = Number(values.domain);
+
+/**
+ * Exporters send a flow when it ends, so end times move forward with the clock: each data
+ * set is re-stamped to end now (durations up to a minute), which is what the store's time
+ * index sees from real traffic (a fixed pool of timestamps would scatter every insert).
+ */
+function restamp(dataSet: Buffer, nowMs: number): void {
+  for (let off = 4, r = 0; off + BENCH_RECORD_LENGTH <= dataSet.length; off += BENCH_RECORD_LENGTH, r++) {
+    const end = nowMs - (r % 50);
+    dataSet.writeBigUInt64BE(BigInt(end - ((r * 7919) % 60_000)), off + BENCH_START_OFFSET);
+    dataSet.writeBigUInt64BE(BigInt(end), off + BENCH_END_OFFSET);
+  }
+}
 
 async function main(): Promise<void> {
   const socket = dgram.createSocket({
@@ -44,11 +63,11 @@ async function main(): Promise<void> {
       const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
       const due = Math.min(totalMessages, Math.floor(elapsed * messageRate) + 1);
       const until = Math.min(due, sent + 256);
+      const now = Date.now();
       for (; sent < until; sent++) {
-        const sets =
-          sent % 64 === 0
-            ? [template, pool[sent % pool.length] as Buffer]
-            : [pool[sent % pool.length] as Buffer];
+        const data = pool[sent % pool.length] as Buffer;
+        restamp(data, now);
+        const sets = sent % 64 === 0 ? [template, data] : [data];
         socket.send(
           ipfixMessage({ exportTimeSec: Math.floor(Date.now() / 1000), sequence, domainId, sets }),
           port,

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ExporterCounters } from '../collector/exporter-counters.js';
 import { createNormalizer } from '../collector/normalize/normalizer.js';
+import { registerNormalizerMetrics } from '../collector/normalize/normalizer-metrics.js';
 import type { Normalizer } from '../collector/normalize/normalizer.js';
 import type { NormalizerSnapshot } from '../collector/normalize/normalizer-state.js';
 import { createPipeline } from '../collector/pipeline.js';
@@ -66,6 +67,7 @@ export async function createCore(config: TunnelflowConfig, log: Logger): Promise
   const tunnelDb = store.db as unknown as TunnelDb;
   const saved = (await loadCollectorState(tunnelDb, NORMALIZER_STATE_KEY)) as NormalizerSnapshot | undefined;
   const normalizer = createNormalizer(config, saved);
+  registerNormalizerMetrics(registry, () => normalizer.counters());
 
   const writer = createFlowWriter(config.store.writer, {
     storeConfig: config.store,

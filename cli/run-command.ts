@@ -4,6 +4,7 @@ import { webRoutes } from '../api/web/web-routes.js';
 import { createTcpListener } from '../collector/listen/tcp-listener.js';
 import { createUdpListener } from '../collector/listen/udp-listener.js';
 import { createRetention } from '../store/retention.js';
+import { registerStoreMetrics } from '../store/store-metrics.js';
 import { VERSION } from './version.js';
 import { createCore } from './core.js';
 import { createLogger } from './logger.js';
@@ -108,6 +109,11 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
     log,
   );
   const retention = createRetention(config.store.retention, { runner: core.writer, logger: log });
+  registerStoreMetrics(core.registry, {
+    writer: core.writer,
+    retention,
+    usedBytes: () => core.store.info().usedBytes,
+  });
   const api = createApi(config.http, {
     store: core.store,
     registry: core.registry,

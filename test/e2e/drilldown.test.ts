@@ -104,6 +104,18 @@ describe.each(['softflowd_ipfix', 'pmacct_ipfix', 'pmacct_v9', 'softflowd_v5'])(
       }
     });
 
+    test('/metrics exposes the exporters, the normalizer and the store counters', async () => {
+      const res = await fetch(`${app.url}/metrics`);
+      expect(res.status).toBe(200);
+      const text = await res.text();
+      expect(text).toMatch(/^tunnelflow_records_total\{exporter="192\.0\.2\.140",domain="\d+"\} [1-9]/m);
+      expect(text).toMatch(/^tunnelflow_sequence_gap_total\{exporter="198\.51\.100\.150",domain="\d+"\} 0$/m);
+      expect(text).toMatch(/^tunnelflow_sa_pairs_formed_total [1-9]/m);
+      expect(text).toMatch(/^tunnelflow_flows_by_kind_total\{kind="esp"\} [1-9]/m);
+      expect(text).toMatch(/^tunnelflow_loss_values_cleared_total\{reason="negative"\} 0$/m);
+      expect(text).toMatch(/^tunnelflow_store_\w+/m);
+    });
+
     test('bad drill-down requests are 4xx problems that say what to fix', async () => {
       const id = encodeURIComponent(`${peerA}_${peerB}_esp`);
       const cases: [string, number][] = [

@@ -36,7 +36,14 @@ export function benchTemplateSet(): Buffer {
   return templateSet(TEMPLATE_ID, BENCH_FIELDS);
 }
 
-/** `count` distinct data sets of `perMessage` records: a mix of TCP flows and ESP (one in four). */
+/** IPsec tunnels in the synthetic traffic: a large hub's worth of site-to-site peers. */
+export const BENCH_TUNNELS = 256;
+
+/**
+ * `count` distinct data sets of `perMessage` records: TCP flows between many hosts, and
+ * one record in four ESP between gateway pairs (BENCH_TUNNELS tunnels, both directions),
+ * as a router in front of a VPN hub exports them.
+ */
 export function benchDataSets(count: number, perMessage: number, startMs: number): Buffer[] {
   // A pool of distinct messages, so the collector cannot benefit from identical input.
   const out: Buffer[] = [];
@@ -45,10 +52,14 @@ export function benchDataSets(count: number, perMessage: number, startMs: number
     for (let r = 0; r < perMessage; r++) {
       const n = m * perMessage + r;
       const esp = n % 4 === 0;
+      const tunnel = (n >> 2) % BENCH_TUNNELS;
+      const hub = `192.0.2.${1 + (tunnel % 4)}`;
+      const peer = `198.51.${100 + (tunnel >> 7)}.${1 + (tunnel % 128)}`;
+      const outbound = (n >> 3) % 2 === 0;
       records.push(
         dataRecord(BENCH_FIELDS, [
-          `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
-          `192.0.2.${n % 200}`,
+          esp ? (outbound ? hub : peer) : `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`,
+          esp ? (outbound ? peer : hub) : `192.0.2.${n % 200}`,
           esp ? 0 : 1024 + (n % 50000),
           esp ? 0 : 443,
           esp ? 50 : 6,

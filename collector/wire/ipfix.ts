@@ -5,6 +5,7 @@ import { u16, u32 } from './byte-read.js';
 import { emptyMessage } from './decoded-message.js';
 import type { DecodedMessage, DecodedMessageBuilder, RecordSink } from './decoded-message.js';
 import { decodeDataSet, learnTemplateRecord } from './set-decoding.js';
+import { headerFits } from './header-check.js';
 import type { FieldSpecifier } from './template.js';
 import type { DomainSession, TemplateCache } from './template-cache.js';
 
@@ -27,22 +28,7 @@ export function decodeIpfix(
 ): DecodedMessage {
   const out = emptyMessage();
   const available = bytes.length;
-  if (available < HEADER_LENGTH) {
-    out.issues.push({
-      exporter,
-      domainId: null,
-      setId: null,
-      kind: 'truncated',
-      needed: HEADER_LENGTH,
-      available,
-    });
-    return out;
-  }
-  const version = u16(bytes, 0);
-  if (version !== 10) {
-    out.issues.push({ exporter, domainId: null, setId: null, kind: 'unknown-version', version });
-    return out;
-  }
+  if (!headerFits(out, bytes, exporter, HEADER_LENGTH, 10)) return out;
   const length = u16(bytes, 2);
   const domainId = u32(bytes, 12);
   out.header = {

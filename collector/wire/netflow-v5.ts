@@ -1,6 +1,7 @@
 // NetFlow v5 decoder (Cisco's fixed format: 24-byte header, 48-byte records). Pure and
 // total: never throws, never reads past the datagram.
 
+import { headerFits } from './header-check.js';
 import { u16, u32 } from './byte-read.js';
 import { DataRecord } from './data-record.js';
 import { emptyMessage } from './decoded-message.js';
@@ -24,22 +25,7 @@ const scratch = new DataRecord();
 export function decodeNetflowV5(bytes: Uint8Array, exporter: string, sink?: RecordSink): DecodedMessage {
   const out = emptyMessage();
   const length = bytes.length;
-  if (length < HEADER_LENGTH) {
-    out.issues.push({
-      exporter,
-      domainId: null,
-      setId: null,
-      kind: 'truncated',
-      needed: HEADER_LENGTH,
-      available: length,
-    });
-    return out;
-  }
-  const version = u16(bytes, 0);
-  if (version !== 5) {
-    out.issues.push({ exporter, domainId: null, setId: null, kind: 'unknown-version', version });
-    return out;
-  }
+  if (!headerFits(out, bytes, exporter, HEADER_LENGTH, 5)) return out;
   const count = u16(bytes, 2);
   const engineType = bytes[20]!;
   const engineId = bytes[21]!;

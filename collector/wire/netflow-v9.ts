@@ -5,6 +5,7 @@ import { u16, u32 } from './byte-read.js';
 import { emptyMessage } from './decoded-message.js';
 import type { DecodedMessage, DecodedMessageBuilder, RecordSink } from './decoded-message.js';
 import { decodeDataSet, learnTemplateRecord } from './set-decoding.js';
+import { headerFits } from './header-check.js';
 import type { FieldSpecifier } from './template.js';
 import type { DomainSession, TemplateCache } from './template-cache.js';
 
@@ -25,22 +26,7 @@ export function decodeNetflowV9(
 ): DecodedMessage {
   const out = emptyMessage();
   const length = bytes.length;
-  if (length < HEADER_LENGTH) {
-    out.issues.push({
-      exporter,
-      domainId: null,
-      setId: null,
-      kind: 'truncated',
-      needed: HEADER_LENGTH,
-      available: length,
-    });
-    return out;
-  }
-  const version = u16(bytes, 0);
-  if (version !== 9) {
-    out.issues.push({ exporter, domainId: null, setId: null, kind: 'unknown-version', version });
-    return out;
-  }
+  if (!headerFits(out, bytes, exporter, HEADER_LENGTH, 9)) return out;
   const count = u16(bytes, 2);
   const sourceId = u32(bytes, 16);
   out.header = {

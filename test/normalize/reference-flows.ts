@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ExportVersion, FlowRecord } from '../../store/model.js';
+import type { ReferenceRecord } from '../produce/corpus-exports.js';
 
 /**
  * FlowRecords from the corpus reference decodes (test/fixtures/corpus/reference), standing
@@ -44,30 +45,6 @@ export interface FlowsOptions {
    * loopback sender 127.0.0.1. Two observation points of one scenario need two addresses.
    */
   readonly exporterAddress?: string;
-}
-
-interface ReferenceRecord {
-  srcAddr?: string;
-  dstAddr?: string;
-  proto?: number;
-  srcPort?: number;
-  dstPort?: number;
-  packets?: number;
-  octets?: number;
-  startMs?: number;
-  endMs?: number;
-  tcpFlags?: number;
-  tos?: number;
-  icmpType?: number;
-  icmpCode?: number;
-  ingressInterface?: number;
-  egressInterface?: number;
-  direction?: number;
-  reversePackets?: number;
-  reverseOctets?: number;
-  record_type?: string;
-  domain_id?: number | null;
-  template_id?: number | null;
 }
 
 interface ReferenceFile {

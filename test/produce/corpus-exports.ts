@@ -57,6 +57,8 @@ export function produceCapture(capture: ExportCapture): ProducedCapture {
 export interface ReferenceRecord {
   readonly record_type?: 'data' | 'options';
   readonly frame?: number;
+  readonly version?: number;
+  readonly ipVersion?: number;
   readonly template_id?: number | null;
   readonly domain_id?: number | null;
   readonly srcAddr?: string;

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FlowKind, NormalizedFlow, TunnelDirection } from '../../store/model.js';
+import type { ReferenceRecord } from '../produce/corpus-exports.js';
 
 /**
  * Real flow records for store tests: the tshark reference decodes of the corpus exports
@@ -9,29 +10,6 @@ import type { FlowKind, NormalizedFlow, TunnelDirection } from '../../store/mode
  * by a deliberately simple rule set, standing in for collector/normalize: the store
  * tests need realistic rows, not the normalizer's judgement.
  */
-export interface ReferenceRecord {
-  readonly record_type?: string;
-  readonly version?: number;
-  readonly domain_id?: number;
-  readonly template_id?: number;
-  readonly srcAddr?: string;
-  readonly dstAddr?: string;
-  readonly proto?: number;
-  readonly srcPort?: number;
-  readonly dstPort?: number;
-  readonly packets?: number;
-  readonly octets?: number;
-  readonly startMs?: number;
-  readonly endMs?: number;
-  readonly tcpFlags?: number;
-  readonly tos?: number;
-  readonly ipVersion?: number;
-  readonly direction?: number;
-  readonly ingressInterface?: number;
-  readonly egressInterface?: number;
-  readonly icmpType?: number;
-  readonly icmpCode?: number;
-}
 
 interface TruthTunnel {
   readonly peer_a: string;

@@ -55,6 +55,23 @@ function sendLoad(
   });
 }
 
+/** Sends the load, lets the collector drain for half a second, then stops it (SIGTERM flushes). */
+async function loadThenStop(
+  child: ChildProcess,
+  port: number,
+  rate: number,
+  seconds: number,
+): Promise<{ records: number; seconds: number }> {
+  try {
+    const sent = await sendLoad(port, rate, seconds);
+    await new Promise((r) => setTimeout(r, 500));
+    return sent;
+  } finally {
+    child.kill('SIGTERM');
+    await waitExit(child);
+  }
+}
+
 function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);
@@ -95,14 +112,7 @@ export async function measureTunnelflow(rate: number, seconds: number): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
   try {
     const { child, port } = await startTunnelflow(dir);
-    let sent: { records: number; seconds: number };
-    try {
-      sent = await sendLoad(port, rate, seconds);
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      child.kill('SIGTERM');
-      await waitExit(child);
-    }
+    const sent = await loadThenStop(child, port, rate, seconds);
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
     const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
     db.close();
@@ -139,14 +149,7 @@ export async function measureNfcapd(rate: number, seconds: number, port = 39_739
       },
     );
     await new Promise((r) => setTimeout(r, 700));
-    let sent: { records: number; seconds: number };
-    try {
-      sent = await sendLoad(port, rate, seconds);
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      child.kill('SIGTERM');
-      await waitExit(child);
-    }
+    const sent = await loadThenStop(child, port, rate, seconds);
     const files = readdirSync(dir).filter((f) => f.startsWith('nfcapd.'));
     let stored = 0;
     for (const f of files) {

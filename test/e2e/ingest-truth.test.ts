@@ -7,7 +7,7 @@ import { decodedBatchesFor } from '../normalize/decoded-flows.js';
 import { exporterNames, scenarioCaptures } from '../normalize/reference-flows.js';
 import type { ExporterName, ScenarioCapture } from '../normalize/reference-flows.js';
 import { runNormalizer } from '../normalize/run-normalizer.js';
-import { healthFromTruth, truthEncapsulation, truthFor } from '../normalize/truth.js';
+import { configFromTruth, healthFromTruth, truthEncapsulation, truthFor } from '../normalize/truth.js';
 import type { Truth, TruthTunnel } from '../normalize/truth.js';
 import { getJson, start, tempDir, testConfig } from './helpers.js';
 
@@ -39,17 +39,6 @@ function configYaml(truth: Truth): string {
     );
   }
   return `${lines.join('\n')}\n`;
-}
-
-function configInput(truth: Truth) {
-  return {
-    tunnels: truth.tunnels.map((t) => ({
-      name: `${truth.scenario} ${t.id}`,
-      peerA: t.peer_a,
-      peerB: t.peer_b,
-      protectedSubnets: t.protected_subnets,
-    })),
-  };
 }
 
 /** Our peer A is the lower address; the truth's may be either. */
@@ -99,7 +88,7 @@ describe.each(scenarioCaptures)('%s', (scenario) => {
         `${served.url}/api/v1/tunnels?from=${fromMs}&to=${toMs}`,
       );
       expect(res.status).toBe(200);
-      const expected = runNormalizer(decodedBatchesFor(scenario, exporter), configInput(truth));
+      const expected = runNormalizer(decodedBatchesFor(scenario, exporter), configFromTruth(truth));
       const expectedIds = [...expected.tunnels.keys()].sort();
       expect(res.body.items.map((t) => t.id).sort()).toEqual(expectedIds);
       for (const item of res.body.items) {
@@ -126,7 +115,7 @@ describe.each(scenarioCaptures)('%s', (scenario) => {
     });
 
     test('buckets per minute are what the normalizer computes, with completeness', async () => {
-      const expected = runNormalizer(decodedBatchesFor(scenario, exporter), configInput(truth));
+      const expected = runNormalizer(decodedBatchesFor(scenario, exporter), configFromTruth(truth));
       for (const id of expected.tunnels.keys()) {
         const res = await getJson<{ items: (TunnelBucketView & { completeness: unknown[] })[] }>(
           `${served.url}/api/v1/tunnels/${encodeURIComponent(id)}/buckets?from=${fromMs}&to=${toMs}`,

@@ -1,5 +1,4 @@
 import { describe, expect, test } from 'vitest';
-import type { NormalizeConfigInput } from '../../collector/normalize/config.js';
 import type { FlowRecord, NormalizedFlow, TunnelDirection } from '../../store/model.js';
 import type { DirectionFigures, TunnelBucketView } from '../../store/tunnels/tunnel-api-shapes.js';
 import { decodedBatchesFor } from './decoded-flows.js';
@@ -7,7 +6,7 @@ import { exporterNames, flowsFor, scenarioCaptures } from './reference-flows.js'
 import type { ExporterName, ScenarioCapture } from './reference-flows.js';
 import { runNormalizer } from './run-normalizer.js';
 import type { NormalizerRun } from './run-normalizer.js';
-import { healthFromTruth, truthEncapsulation, truthFor } from './truth.js';
+import { configFromTruth, healthFromTruth, truthEncapsulation, truthFor } from './truth.js';
 import type { Truth, TruthDirection, TruthTunnel } from './truth.js';
 
 /**
@@ -48,18 +47,6 @@ function recordsFor(source: Source, scenario: ScenarioCapture, exporter: Exporte
   return source === 'reference decodes'
     ? [flowsFor(scenario, exporter)]
     : decodedBatchesFor(scenario, exporter);
-}
-
-/** Names every tunnel of the truth and its protected subnets, as an operator would. */
-function configFor(truth: Truth): NormalizeConfigInput {
-  return {
-    tunnels: truth.tunnels.map((t) => ({
-      name: `${truth.scenario} ${t.id}`,
-      peerA: t.peer_a,
-      peerB: t.peer_b,
-      protectedSubnets: t.protected_subnets,
-    })),
-  };
 }
 
 function visibleTunnels(truth: Truth, exporter: ExporterName): TruthTunnel[] {
@@ -164,7 +151,10 @@ describe.each(sources)('from %s', (source) => {
     const [fromMs, toMs] = windowOf(truth);
 
     describe.each(exporterNames)('%s', (exporter) => {
-      const run: NormalizerRun = runNormalizer(recordsFor(source, scenario, exporter), configFor(truth));
+      const run: NormalizerRun = runNormalizer(
+        recordsFor(source, scenario, exporter),
+        configFromTruth(truth),
+      );
       const visible = visibleTunnels(truth, exporter);
 
       test('finds exactly the tunnels of the truth (peers, encapsulation)', () => {

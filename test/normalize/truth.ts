@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { NormalizeConfigInput } from '../../collector/normalize/config.js';
 import type { ScenarioCapture } from './reference-flows.js';
 
 /** The parts of a corpus truth file the tests read (field meanings: corpus README, "Ground truth"). */
@@ -116,4 +117,16 @@ export const healthFromTruth: Record<string, string> = {
 
 export function truthEncapsulation(t: TruthTunnel): 'esp' | 'esp-in-udp' {
   return t.encapsulation.startsWith('esp-in-udp') ? 'esp-in-udp' : 'esp';
+}
+
+/** Names every tunnel of the truth and its protected subnets, as an operator would configure them. */
+export function configFromTruth(truth: Truth): NormalizeConfigInput {
+  return {
+    tunnels: truth.tunnels.map((t) => ({
+      name: `${truth.scenario} ${t.id}`,
+      peerA: t.peer_a,
+      peerB: t.peer_b,
+      protectedSubnets: t.protected_subnets,
+    })),
+  };
 }

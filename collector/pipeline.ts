@@ -67,6 +67,19 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   let suppressedErrors = 0;
 
   const bucketOf = (ms: number) => Math.floor(ms / bucketMs) * bucketMs;
+  // Per-datagram scratch of process(): record counts by bucket start.
+  const recordBuckets: number[] = [];
+  const recordCounts: number[] = [];
+  const countRecord = (bucket: number): void => {
+    for (let i = recordBuckets.length - 1; i >= 0; i -= 1) {
+      if (recordBuckets[i] === bucket) {
+        recordCounts[i]! += 1;
+        return;
+      }
+    }
+    recordBuckets.push(bucket);
+    recordCounts.push(1);
+  };
 
   function addCompleteness(
     exporter: string,
@@ -120,30 +133,36 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // addition, so merging first gives the same rows).
     for (const t of result.tunnels) mergeSeen(tunnelState.tunnels, t);
     for (const sa of result.sas) mergeSeen(tunnelState.sas, sa);
-    for (const d of result.buckets) {
-      const key = `${d.tunnelId}|${d.bucketStartMs}|${d.direction}|${d.exporter}|${d.domainId}`;
-      const prev = tunnelState.buckets.get(key);
-      if (prev === undefined) tunnelState.buckets.set(key, { ...d, cleared: { ...d.cleared } });
-      else addBucketCounts(prev, d);
-    }
+    for (const d of result.buckets) mergeBucket(tunnelState.buckets, d);
 
     // Completeness by flow time, the time the loss buckets use: a record counts in every
     // bucket it overlaps (the buckets it was apportioned to), and a datagram's issues and
     // sequence gaps in every bucket its records cover (or, with no record, in the bucket of
     // its receive time: all that is known). Long flows count in their last buckets only.
+    // The records of one datagram fall in a bucket or two: count them here and touch the
+    // shared map (string keys) once per bucket, not once per record.
     let first = Number.POSITIVE_INFINITY;
     let last = Number.NEGATIVE_INFINITY;
+    recordBuckets.length = 0;
+    recordCounts.length = 0;
     for (const f of flows) {
       const endBucket = bucketOf(f.endMs);
       const startBucket = Math.max(
         bucketOf(f.startMs),
         endBucket - (MAX_COMPLETENESS_BUCKETS - 1) * bucketMs,
       );
-      for (let b = startBucket; b <= endBucket; b += bucketMs)
-        addCompleteness(exporter, f.domainId, b, 1, 0, 0, 0);
+      if (f.domainId !== domainId) {
+        // Not seen from real exporters (a message has one domain); kept exact all the same.
+        for (let b = startBucket; b <= endBucket; b += bucketMs)
+          addCompleteness(exporter, f.domainId, b, 1, 0, 0, 0);
+      } else {
+        for (let b = startBucket; b <= endBucket; b += bucketMs) countRecord(b);
+      }
       if (startBucket < first) first = startBucket;
       if (endBucket > last) last = endBucket;
     }
+    for (let i = 0; i < recordBuckets.length; i += 1)
+      addCompleteness(exporter, domainId, recordBuckets[i]!, recordCounts[i]!, 0, 0, 0);
     if (first > last) first = last = bucketOf(receivedMs);
     first = Math.max(first, last - (MAX_COMPLETENESS_BUCKETS - 1) * bucketMs);
     for (let b = first; b <= last; b += bucketMs) {
@@ -214,7 +233,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
       const tunnels = {
         tunnels: [...tunnelState.tunnels.values()],
         sas: [...tunnelState.sas.values()],
-        buckets: [...tunnelState.buckets.values()],
+        buckets: [...tunnelState.buckets.values()].flat(),
       };
       tunnelState = emptyTunnelState();
       const hasTunnels = tunnels.tunnels.length + tunnels.sas.length + tunnels.buckets.length > 0;
@@ -296,10 +315,37 @@ function mergeSeen<
   );
 }
 
+/**
+ * Adds a bucket delta into the pending ones with the same tunnel, bucket, direction and
+ * exporter. Grouped by tunnel id (a string the normalizer keeps, so its hash is computed
+ * once): between two flushes a tunnel has a handful of deltas, searched in a line,
+ * where a composite string key would be built and hashed for every ESP record.
+ */
+function mergeBucket(into: Map<string, TunnelBucketDelta[]>, d: TunnelBucketDelta): void {
+  let list = into.get(d.tunnelId);
+  if (list === undefined) {
+    list = [];
+    into.set(d.tunnelId, list);
+  }
+  for (const prev of list) {
+    if (
+      prev.bucketStartMs === d.bucketStartMs &&
+      prev.direction === d.direction &&
+      prev.exporter === d.exporter &&
+      prev.domainId === d.domainId
+    ) {
+      addBucketCounts(prev, d);
+      return;
+    }
+  }
+  list.push({ ...d, cleared: { ...d.cleared } });
+}
+
 interface PendingTunnelState {
   readonly tunnels: Map<string, Tunnel>;
   readonly sas: Map<string, SecurityAssociation>;
-  readonly buckets: Map<string, TunnelBucketDelta>;
+  /** By tunnel id. */
+  readonly buckets: Map<string, TunnelBucketDelta[]>;
 }
 
 function emptyTunnelState(): PendingTunnelState {

@@ -184,6 +184,7 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
   }
 
   function findTunnel(src: string, dst: string, encapsulation: Encapsulation): TunnelState | undefined {
+    if (!peerIndex.has(src) || !peerIndex.has(dst)) return undefined;
     const ids = pairIndex.get(`${src}|${dst}`);
     if (ids === undefined) return undefined;
     for (const id of ids) {
@@ -195,6 +196,9 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
 
   /** The most recently seen tunnel between two addresses (either encapsulation). */
   function latestTunnelBetween(x: string, y: string): TunnelState | undefined {
+    // Most records are between hosts that are no peer: one lookup of an address string
+    // (interned by the decoder, its hash kept) instead of building a pair key.
+    if (!peerIndex.has(x) || !peerIndex.has(y)) return undefined;
     const ids = pairIndex.get(`${x}|${y}`);
     if (ids === undefined) return undefined;
     let best: TunnelState | undefined;

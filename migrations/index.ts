@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initialSchema from './20251123000000-initial-schema.js';
+import * as tunnelKey from './20261123020000-tunnel-key.js';
 import * as tunnels from './20261123010000-tunnels.js';
 
 /**
@@ -11,6 +12,7 @@ import * as tunnels from './20261123010000-tunnels.js';
 export const migrations: Readonly<Record<string, Migration>> = {
   '20251123000000-initial-schema': initialSchema,
   '20261123010000-tunnels': tunnels,
+  '20261123020000-tunnel-key': tunnelKey,
 };
 
 /**

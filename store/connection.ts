@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { TUNNEL_KEY_FUNCTION, tunnelKey } from './flows/tunnel-key.js';
 
 /** The part of the store configuration a single SQLite connection needs. */
 export interface ConnectionOptions {
@@ -48,6 +49,10 @@ export function openConnection(options: ConnectionOptions): SqliteDatabase {
     sqlite.pragma(`journal_size_limit = ${Math.trunc(options.journalSizeLimitMb * 1024 * 1024)}`);
     sqlite.pragma('temp_store = MEMORY');
     sqlite.pragma('foreign_keys = OFF');
+    // For migrations that key rows stored before (the writer computes new keys itself).
+    sqlite.function(TUNNEL_KEY_FUNCTION, { deterministic: true }, (id: unknown) =>
+      typeof id === 'string' ? tunnelKey(id) : null,
+    );
   } catch (error) {
     sqlite.close();
     throw error;

@@ -2,6 +2,7 @@ import ipaddr from 'ipaddr.js';
 import { sql } from 'kysely';
 import type { RawBuilder, SqlBool } from 'kysely';
 import { keyOfParsed, prefixKeyRange } from '../address-key.js';
+import { tunnelKey } from '../flows/tunnel-key.js';
 import type { CompareOp, Direction, FilterNode } from './filter-ast.js';
 
 /**
@@ -46,7 +47,8 @@ export function compileFilter(node: FilterNode): RawBuilder<SqlBool> {
     case 'kind':
       return sql<SqlBool>`${sql.ref('kind')} = ${node.kind}`;
     case 'tunnel':
-      return sql<SqlBool>`${sql.ref('tunnel_id')} = ${node.tunnelId}`;
+      // The key finds the rows through the drill-down index; the id rules out collisions.
+      return sql<SqlBool>`(${sql.ref('tunnel_key')} = ${tunnelKey(node.tunnelId)} AND ${sql.ref('tunnel_id')} = ${node.tunnelId})`;
     case 'exporter':
       return sql<SqlBool>`${sql.ref('exporter')} = ${node.address}`;
     case 'counter':

@@ -47,8 +47,11 @@ export const FLOW_TEXT_COLUMNS = [
   'loss_cleared_reason',
 ] as const;
 
-/** Derived from `src` / `dst` by the writer (store/address-key.ts). */
-export const FLOW_KEY_COLUMNS = ['src_key', 'dst_key'] as const;
+/**
+ * Derived by the writer: the address keys from `src` / `dst` (store/address-key.ts),
+ * the tunnel key from `tunnel_id` (store/flows/tunnel-key.ts).
+ */
+export const FLOW_KEY_COLUMNS = ['src_key', 'dst_key', 'tunnel_key'] as const;
 
 export const FLOW_INSERT_COLUMNS = [
   ...FLOW_INTEGER_COLUMNS,
@@ -64,6 +67,7 @@ export const START_MS_INDEX = FLOW_INTEGER_COLUMNS.indexOf('start_ms');
 export const END_MS_INDEX = FLOW_INTEGER_COLUMNS.indexOf('end_ms');
 export const SRC_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('src');
 export const DST_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('dst');
+export const TUNNEL_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('tunnel_id');
 
 /** Columns declared NOT NULL: a row missing one is rejected by the writer, not the whole batch. */
 export const FLOW_REQUIRED_INTEGER_COLUMNS = [

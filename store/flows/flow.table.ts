@@ -51,6 +51,8 @@ export interface FlowTable {
    */
   src_key: Uint8Array | null;
   dst_key: Uint8Array | null;
+  /** Integer key of tunnel_id, for the drill-down index (store/flows/tunnel-key.ts). */
+  tunnel_key: number | null;
 }
 
 export type FlowRow = Selectable<FlowTable>;

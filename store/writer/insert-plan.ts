@@ -7,7 +7,9 @@ import {
   INTEGER_COUNT,
   SRC_TEXT_INDEX,
   TEXT_COUNT,
+  TUNNEL_TEXT_INDEX,
 } from '../flows/flow-columns.js';
+import { tunnelKey } from '../flows/tunnel-key.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
 
 // How the writer turns rows into as few bound values as it can. better-sqlite3 costs
@@ -57,6 +59,8 @@ export interface InsertPlan {
   readonly rowTexts: readonly number[];
   readonly srcKey: boolean;
   readonly dstKey: boolean;
+  /** tunnel_key, present exactly when tunnel_id is. */
+  readonly tunnelKey: boolean;
   /** Insert column names, in the order of `select`. */
   readonly columns: readonly string[];
   /** One expression per column: `?` (shared, bound once) or `columnN` (the row's Nth value). */
@@ -107,11 +111,13 @@ export function planFor(shape: number): InsertPlan {
   );
   const srcKey = present(SRC_KEY_COLUMN);
   const dstKey = present(SRC_KEY_COLUMN + 1);
+  const withTunnelKey = present(INTEGER_COUNT + TUNNEL_TEXT_INDEX);
   const rowColumns = [
     ...rowIntegers.map((i) => FLOW_INTEGER_COLUMNS[i]!),
     ...rowTexts.map((j) => FLOW_TEXT_COLUMNS[j]!),
     ...(srcKey ? ['src_key'] : []),
     ...(dstKey ? ['dst_key'] : []),
+    ...(withTunnelKey ? ['tunnel_key'] : []),
   ];
   const sharedColumns = [
     ...sharedIntegers.map((i) => FLOW_INTEGER_COLUMNS[i]!),
@@ -125,6 +131,7 @@ export function planFor(shape: number): InsertPlan {
     rowTexts,
     srcKey,
     dstKey,
+    tunnelKey: withTunnelKey,
     columns: [...sharedColumns, ...rowColumns, ...(rawFromScaled ? ['raw_packets', 'raw_octets'] : [])],
     select: [
       ...sharedColumns.map(() => '?'),
@@ -183,7 +190,10 @@ export function fillShared(
   return o;
 }
 
-/** Appends the per-row values of a row at `offset`; returns the new end. */
+/**
+ * Appends the per-row values of a row at `offset`; returns the new end. `tunnelKeys`
+ * caches tunnel keys by dictionary index for the batch (filled here on first use).
+ */
 export function fillRow(
   target: Value[],
   offset: number,
@@ -191,6 +201,7 @@ export function fillRow(
   plan: InsertPlan,
   row: number,
   keys: readonly (AddressKey | null)[],
+  tunnelKeys: Array<number | undefined>,
 ): number {
   let o = offset;
   const integers = flows.integers;
@@ -203,5 +214,14 @@ export function fillRow(
   for (const j of plan.rowTexts) target[o++] = strings[texts[tbase + j]!]!;
   if (plan.srcKey) target[o++] = keys[texts[tbase + SRC_TEXT_INDEX]!] ?? null;
   if (plan.dstKey) target[o++] = keys[texts[tbase + DST_TEXT_INDEX]!] ?? null;
+  if (plan.tunnelKey) {
+    const id = texts[tbase + TUNNEL_TEXT_INDEX]!;
+    let key = tunnelKeys[id];
+    if (key === undefined) {
+      key = tunnelKey(strings[id]!);
+      tunnelKeys[id] = key;
+    }
+    target[o++] = key;
+  }
   return o;
 }

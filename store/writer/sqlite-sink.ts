@@ -161,6 +161,7 @@ export class SqliteSink {
 
   #insertFlows(flows: EncodedFlows, outcome: Outcome): void {
     const keys = this.#keysFor(flows.strings);
+    const tunnelKeys: Array<number | undefined> = [];
     // Rows are grouped by shape and kind (writer/insert-plan.ts) so that each statement
     // binds as few values as possible; within a group rows keep their order.
     type Group = { readonly key: number; readonly shape: number; readonly rows: number[] };
@@ -218,7 +219,7 @@ export class SqliteSink {
           end += 1;
         }
         let o = fillShared(args, 0, flows, plan, first);
-        for (let i = start; i < end; i += 1) o = fillRow(args, o, flows, plan, rows[i]!, keys);
+        for (let i = start; i < end; i += 1) o = fillRow(args, o, flows, plan, rows[i]!, keys, tunnelKeys);
         args.length = o;
         try {
           // Spread, not the array: better-sqlite3 then reads arguments instead of array
@@ -234,7 +235,8 @@ export class SqliteSink {
           // none when binding failed). Retry the others row by row to keep the good ones.
           const kept = Math.max(0, Math.min(end - start, this.#totalChanges.get()! - changesBefore));
           outcome.rows += kept;
-          for (let i = start + kept; i < end; i += 1) this.#insertSingle(flows, rows[i]!, keys, outcome);
+          for (let i = start + kept; i < end; i += 1)
+            this.#insertSingle(flows, rows[i]!, keys, tunnelKeys, outcome);
           changesBefore = this.#totalChanges.get()!;
         }
         start = end;
@@ -250,6 +252,7 @@ export class SqliteSink {
     flows: EncodedFlows,
     row: number,
     keys: readonly (AddressKey | null)[],
+    tunnelKeys: Array<number | undefined>,
     outcome: Outcome,
   ): void {
     const prepared = this.#preparedFor(rowShape(flows, row));
@@ -261,6 +264,7 @@ export class SqliteSink {
       prepared.plan,
       row,
       keys,
+      tunnelKeys,
     );
     try {
       this.#statement(prepared, 1).run(...args);

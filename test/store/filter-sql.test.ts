@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compileFilter } from '../../store/filter/compile-filter.js';
+import { tunnelKey } from '../../store/flows/tunnel-key.js';
 import { parseFilter } from '../../store/filter/parse-filter.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { NormalizedFlow } from '../../store/model.js';
@@ -127,6 +128,7 @@ describe('filters on a real database', () => {
     expect(compiled.sql).not.toContain('DROP');
     expect(compiled.sql).not.toContain('192.0.2.252');
     expect(compiled.sql).not.toMatch(/\b7\b/);
-    expect(compiled.parameters).toEqual(["x'; DROP TABLE flows; --", '192.0.2.252', 7]);
+    const id = "x'; DROP TABLE flows; --";
+    expect(compiled.parameters).toEqual([tunnelKey(id), id, '192.0.2.252', 7]);
   });
 });

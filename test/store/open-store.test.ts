@@ -37,7 +37,7 @@ describe('openStore', () => {
         .all()
         .map((r) => r.name)
         .filter((n) => !n.startsWith('sqlite_autoindex'));
-      expect(indexes.sort()).toEqual(['flows_end_ms', 'flows_tunnel_end_ms']);
+      expect(indexes.sort()).toEqual(['flows_end_ms', 'flows_tunnel_key_end_ms']);
       expect(store.sqlite.pragma('journal_mode', { simple: true })).toBe('wal');
       // synchronous NORMAL is 1.
       expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1);
@@ -123,7 +123,7 @@ describe('openStore', () => {
 });
 
 describe('flows table', () => {
-  test('has a snake_case column for every NormalizedFlow field, plus id and the address keys', async () => {
+  test('has a snake_case column for every NormalizedFlow field, plus id and the address and tunnel keys', async () => {
     const store = await openStore({ path: tmp.path('columns.db') });
     try {
       const columns = store.sqlite
@@ -132,7 +132,7 @@ describe('flows table', () => {
       const names = columns.map((c) => c.name).sort();
       const sample = corpusFlows('a_healthy_v4', 'softflowd_ipfix')[0]!;
       const fromModel = Object.keys(sample).map(snake);
-      expect(names).toEqual(['id', ...fromModel, 'src_key', 'dst_key'].sort());
+      expect(names).toEqual(['id', ...fromModel, 'src_key', 'dst_key', 'tunnel_key'].sort());
       // The writer's insert list covers every column but id.
       expect([...FLOW_INSERT_COLUMNS].sort()).toEqual(names.filter((n) => n !== 'id'));
       // And the writer's NOT NULL checks are exactly the schema's.

@@ -13,9 +13,11 @@ export const writerConfigSchema = z.strictObject({
   flushIntervalMs: z.number().int().min(10).max(1_000).default(250),
   /**
    * Rows accepted but not yet committed, at most. Beyond it `offer()` drops (and counts)
-   * and `write()` waits. 200k rows of ~45 columns is ~80 MB in flight at worst.
+   * and `write()` waits. 400k rows (~280 bytes each encoded, plus their strings) is
+   * ~120 MB in flight at worst: over a second of flows at 300k/s, room to ride out a
+   * slow commit (a checkpoint, the disk) without dropping.
    */
-  maxPendingRows: z.number().int().min(1).default(200_000),
+  maxPendingRows: z.number().int().min(1).default(400_000),
   /**
    * Run the inserts in a worker thread with its own connection (the default), so the
    * event loop that receives UDP never waits for SQLite. `false` runs them on the

@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
 // summary against the targets of the collector-foundation issue. Throughput is measured
 // here, never in timed tests. Options: --only decode|pipeline|store|e2e, --seconds N (e2e step
-// length), --quick (fewer e2e steps).
+// length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     seconds: { type: 'string', default: '4' },
     quick: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
   },
 });
 function raiseReceiveBufferCap(bytes: number): { info: Record<string, unknown>; undo(): void } {
@@ -35,6 +36,7 @@ function raiseReceiveBufferCap(bytes: number): { info: Record<string, unknown>; 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const only = values.only;
 const stepSeconds = Number(values.seconds);
+const repeat = Math.max(1, Math.trunc(Number(values.repeat)) || 1);
 const summary: Record<string, unknown> = {};
 const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
@@ -73,11 +75,11 @@ if (only === undefined || only === 'e2e') {
   // puts it back afterwards.
   const restore = raiseReceiveBufferCap(32 << 20);
   print({ bench: 'e2e', note: 'net.core.rmem_max for the run', ...restore.info });
-  const tf = await ramp(measureTunnelflow, rates, stepSeconds, show);
+  const tf = await ramp(measureTunnelflow, rates, stepSeconds, show, repeat);
   summary.e2eTunnelflow = tf.bestLosslessRate;
   if (nfcapdAvailable()) {
     const nfRates = values.quick ? [300_000, 1_000_000] : [...rates, 1_500_000, 1_750_000, 2_000_000];
-    const nf = await ramp(measureNfcapd, nfRates, stepSeconds, show);
+    const nf = await ramp(measureNfcapd, nfRates, stepSeconds, show, repeat);
     summary.e2eNfcapd = nf.bestLosslessRate;
   } else {
     print({ bench: 'e2e', note: 'nfcapd not installed (apt-get install nfdump): no side-by-side figure' });
@@ -93,5 +95,6 @@ if (only === undefined || only === 'e2e') {
         : null,
     target: 300_000,
     lossLimit: 0.001,
+    runsPerRate: repeat,
   });
 }

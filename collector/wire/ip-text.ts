@@ -7,8 +7,7 @@
 // is only used after comparing all the address bytes, so a collision costs a rebuild,
 // never a wrong text.
 
-// 64k slots (768 KiB): a hub's exporters show tens of thousands of distinct hosts.
-const V4_SLOTS = 65536;
+const V4_SLOTS = 4096;
 const v4Keys = new Int32Array(V4_SLOTS);
 const v4Texts: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS).fill(undefined);
 
@@ -19,7 +18,7 @@ export function ipv4Text(bytes: Uint8Array, offset: number): string {
   const c = bytes[offset + 2]!;
   const d = bytes[offset + 3]!;
   const key = (a << 24) | (b << 16) | (c << 8) | d;
-  const slot = (key ^ (key >>> 16)) & (V4_SLOTS - 1);
+  const slot = (key ^ (key >>> 12) ^ (key >>> 24)) & (V4_SLOTS - 1);
   if (v4Keys[slot] === key) {
     const cached = v4Texts[slot];
     if (cached !== undefined) return cached;
@@ -30,7 +29,7 @@ export function ipv4Text(bytes: Uint8Array, offset: number): string {
   return text;
 }
 
-const V6_SLOTS = 4096;
+const V6_SLOTS = 1024;
 const v6Keys = new Uint8Array(V6_SLOTS * 16);
 const v6Texts: (string | undefined)[] = new Array<string | undefined>(V6_SLOTS).fill(undefined);
 

@@ -327,7 +327,10 @@ function mergeBucket(into: Map<string, TunnelBucketDelta[]>, d: TunnelBucketDelt
     list = [];
     into.set(d.tunnelId, list);
   }
-  for (const prev of list) {
+  // From the end: records arrive roughly in time order, so the match is nearly always
+  // among the last deltas (an ingest covers many buckets between two flushes).
+  for (let i = list.length - 1; i >= 0; i -= 1) {
+    const prev = list[i]!;
     if (
       prev.bucketStartMs === d.bucketStartMs &&
       prev.direction === d.direction &&

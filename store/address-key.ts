@@ -13,6 +13,12 @@ export type AddressKey = Buffer;
 const V4_FAMILY = 4;
 const V6_FAMILY = 6;
 
+/**
+ * Name of the SQL function (registered on every store connection) that returns
+ * addressKey of a text, for IPv6 `net` filters (store/filter/compile-filter.ts).
+ */
+export const IP_KEY_FUNCTION = 'tunnelflow_ip_key';
+
 /** Key of an address in text form; null when the text is no IP address. */
 export function addressKey(text: string): AddressKey | null {
   const v4 = parseDottedQuad(text);
@@ -24,11 +30,6 @@ export function addressKey(text: string): AddressKey | null {
   } catch {
     return null;
   }
-}
-
-/** Key of an address parsed by ipaddr.js. */
-export function keyOfParsed(address: ipaddr.IPv4 | ipaddr.IPv6): AddressKey {
-  return keyFromBytes(address.kind() === 'ipv4' ? V4_FAMILY : V6_FAMILY, address.toByteArray());
 }
 
 /** Inclusive [low, high] keys of a CIDR prefix. */

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { addressKey, IP_KEY_FUNCTION } from './address-key.js';
 import { TUNNEL_KEY_FUNCTION, tunnelKey } from './flows/tunnel-key.js';
 
 /** The part of the store configuration a single SQLite connection needs. */
@@ -52,6 +53,10 @@ export function openConnection(options: ConnectionOptions): SqliteDatabase {
     // For migrations that key rows stored before (the writer computes new keys itself).
     sqlite.function(TUNNEL_KEY_FUNCTION, { deterministic: true }, (id: unknown) =>
       typeof id === 'string' ? tunnelKey(id) : null,
+    );
+    // For IPv6 `net` filters (store/filter/compile-filter.ts).
+    sqlite.function(IP_KEY_FUNCTION, { deterministic: true }, (text: unknown) =>
+      typeof text === 'string' ? addressKey(text) : null,
     );
   } catch (error) {
     sqlite.close();

@@ -1,7 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import { sql } from 'kysely';
 import type { RawBuilder, SqlBool } from 'kysely';
-import { keyOfParsed, prefixKeyRange } from '../address-key.js';
+import { IP_KEY_FUNCTION, prefixKeyRange } from '../address-key.js';
 import { tunnelKey } from '../flows/tunnel-key.js';
 import type { CompareOp, Direction, FilterNode } from './filter-ast.js';
 
@@ -10,8 +10,11 @@ import type { CompareOp, Direction, FilterNode } from './filter-ast.js';
  * Every value travels as a bound parameter; only column names and operators (from the
  * AST's closed sets) are written into the SQL text.
  *
- * Addresses compare through the sortable keys (src_key / dst_key, store/address-key.ts):
- * `host` is key equality, `net` a key range, both exact for IPv4 and IPv6.
+ * Addresses are stored as canonical text (dotted quad; RFC 5952 for IPv6, as the decoders
+ * write them), so `host` is text equality. An IPv4 `net` is plain SQL over that text: its
+ * whole octets are a text prefix, and a partial octet a range of the next octet's value.
+ * An IPv6 `net` compares sortable keys (store/address-key.ts) made by a function every
+ * store connection registers: slower per row, and IPv6 filters are the rarer ones.
  *
  * `not` is null-safe: ports, SPI and other optional columns are NULL on flows that lack
  * them, and `not port 53` must keep an ESP flow (no ports), so a negated condition that
@@ -30,14 +33,19 @@ export function compileFilter(node: FilterNode): RawBuilder<SqlBool> {
     case 'proto':
       return sql<SqlBool>`${sql.ref('proto')} = ${node.proto}`;
     case 'host': {
-      const key = keyOfParsed(ipaddr.parse(node.address));
-      return onAddress(node.direction, (column) => sql<SqlBool>`${sql.ref(column)} = ${key}`);
+      const text = canonicalText(ipaddr.parse(node.address));
+      return onAddress(node.direction, (column) => sql<SqlBool>`${sql.ref(column)} = ${text}`);
     }
     case 'net': {
-      const [low, high] = prefixKeyRange(ipaddr.parse(node.network), node.prefixLength);
+      const network = ipaddr.parse(node.network);
+      if (network.kind() === 'ipv4') {
+        const octets = (network as ipaddr.IPv4).octets;
+        return onAddress(node.direction, (column) => inIpv4Net(column, octets, node.prefixLength));
+      }
+      const [low, high] = prefixKeyRange(network, node.prefixLength);
       return onAddress(
         node.direction,
-        (column) => sql<SqlBool>`${sql.ref(column)} BETWEEN ${low} AND ${high}`,
+        (column) => sql<SqlBool>`${sql.raw(IP_KEY_FUNCTION)}(${sql.ref(column)}) BETWEEN ${low} AND ${high}`,
       );
     }
     case 'port':
@@ -60,7 +68,38 @@ function onAddress(
   direction: Direction,
   condition: (column: string) => RawBuilder<SqlBool>,
 ): RawBuilder<SqlBool> {
-  return either(direction, 'src_key', 'dst_key', condition);
+  return either(direction, 'src', 'dst', condition);
+}
+
+/** The text the decoders store for an address (collector/wire/ip-text.ts). */
+function canonicalText(address: ipaddr.IPv4 | ipaddr.IPv6): string {
+  return address.kind() === 'ipv4' ? address.toString() : (address as ipaddr.IPv6).toRFC5952String();
+}
+
+/**
+ * `column` (a dotted quad, no leading zeros) in an IPv4 prefix, in plain SQL: the whole
+ * octets of the prefix match as a text prefix (with their dot, so `10.` never matches
+ * `100.`); a partial octet as the value of the next octet, which CAST reads off the
+ * remaining text (it stops at the dot). IPv6 text has no dot and never matches.
+ */
+function inIpv4Net(column: string, octets: readonly number[], prefixLength: number): RawBuilder<SqlBool> {
+  const ref = sql.ref(column);
+  const whole = Math.floor(prefixLength / 8);
+  if (whole === 4) return sql<SqlBool>`${ref} = ${octets.join('.')}`;
+  const prefix = whole === 0 ? '' : `${octets.slice(0, whole).join('.')}.`;
+  const conditions =
+    whole === 0
+      ? [sql<SqlBool>`instr(${ref}, '.') > 0`]
+      : [sql<SqlBool>`substr(${ref}, 1, ${prefix.length}) = ${prefix}`];
+  const bits = prefixLength % 8;
+  if (bits > 0) {
+    const mask = (0xff << (8 - bits)) & 0xff;
+    const low = (octets[whole] ?? 0) & mask;
+    const high = low | (~mask & 0xff);
+    const rest = whole === 0 ? ref : sql`substr(${ref}, ${prefix.length + 1})`;
+    conditions.push(sql<SqlBool>`CAST(${rest} AS INTEGER) BETWEEN ${low} AND ${high}`);
+  }
+  return sql<SqlBool>`(${sql.join(conditions, sql` AND `)})`;
 }
 
 function either(

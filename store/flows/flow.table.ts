@@ -45,10 +45,7 @@ export interface FlowTable {
   tunnel_direction: string | null;
   validated_loss: number | null;
   loss_cleared_reason: string | null;
-  /**
-   * Sortable binary form of `src` / `dst` (store/address-key.ts): text addresses do not
-   * sort numerically, so `net` filters compare these keys as a range instead.
-   */
+  /** Retired (FLOW_RETIRED_COLUMNS): set only in rows written before 2026-11-23. */
   src_key: Uint8Array | null;
   dst_key: Uint8Array | null;
   /** Integer key of tunnel_id, for the drill-down index (store/flows/tunnel-key.ts). */

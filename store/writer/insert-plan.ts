@@ -1,11 +1,7 @@
-import type { AddressKey } from '../address-key.js';
 import {
-  DST_TEXT_INDEX,
-  FLOW_INSERT_COLUMNS,
   FLOW_INTEGER_COLUMNS,
   FLOW_TEXT_COLUMNS,
   INTEGER_COUNT,
-  SRC_TEXT_INDEX,
   TEXT_COUNT,
   TUNNEL_TEXT_INDEX,
 } from '../flows/flow-columns.js';
@@ -43,7 +39,6 @@ const PACKETS = integerIndex('packets');
 const OCTETS = integerIndex('octets');
 const RAW_PACKETS = integerIndex('raw_packets');
 const RAW_OCTETS = integerIndex('raw_octets');
-const SRC_KEY_COLUMN = FLOW_INSERT_COLUMNS.indexOf('src_key');
 
 /** Shape bits above the 40 column bits. */
 const RAW_EQUALS_SCALED = 2 ** 40;
@@ -57,8 +52,6 @@ export interface InsertPlan {
   readonly sharedTexts: readonly number[];
   readonly rowIntegers: readonly number[];
   readonly rowTexts: readonly number[];
-  readonly srcKey: boolean;
-  readonly dstKey: boolean;
   /** tunnel_key, present exactly when tunnel_id is. */
   readonly tunnelKey: boolean;
   /** Insert column names, in the order of `select`. */
@@ -70,8 +63,9 @@ export interface InsertPlan {
 }
 
 /**
- * The shape of a row, without the kind bit: bit c set when insert column c
- * (FLOW_INSERT_COLUMNS order) is not null, plus RAW_EQUALS_SCALED.
+ * The shape of a row, without the kind bit: bit c set when integer column c, or text
+ * column c - INTEGER_COUNT, is not null, plus RAW_EQUALS_SCALED. (tunnel_key follows
+ * tunnel_id and needs no bit of its own.)
  */
 export function rowShape(flows: EncodedFlows, row: number): number {
   let mask = 0;
@@ -83,8 +77,6 @@ export function rowShape(flows: EncodedFlows, row: number): number {
   const texts = flows.texts;
   const tbase = row * TEXT_COUNT;
   for (let j = 0; j < TEXT_COUNT; j += 1, bit *= 2) if (texts[tbase + j]! >= 0) mask += bit;
-  // The keys follow their addresses, which are required: always present.
-  mask += bit + bit * 2;
   if (
     integers[ibase + RAW_PACKETS] === integers[ibase + PACKETS] &&
     integers[ibase + RAW_OCTETS] === integers[ibase + OCTETS]
@@ -109,14 +101,10 @@ export function planFor(shape: number): InsertPlan {
   const rowTexts = FLOW_TEXT_COLUMNS.map((_, j) => j).filter(
     (j) => present(INTEGER_COUNT + j) && !sharedTexts.includes(j),
   );
-  const srcKey = present(SRC_KEY_COLUMN);
-  const dstKey = present(SRC_KEY_COLUMN + 1);
   const withTunnelKey = present(INTEGER_COUNT + TUNNEL_TEXT_INDEX);
   const rowColumns = [
     ...rowIntegers.map((i) => FLOW_INTEGER_COLUMNS[i]!),
     ...rowTexts.map((j) => FLOW_TEXT_COLUMNS[j]!),
-    ...(srcKey ? ['src_key'] : []),
-    ...(dstKey ? ['dst_key'] : []),
     ...(withTunnelKey ? ['tunnel_key'] : []),
   ];
   const sharedColumns = [
@@ -129,8 +117,6 @@ export function planFor(shape: number): InsertPlan {
     sharedTexts,
     rowIntegers,
     rowTexts,
-    srcKey,
-    dstKey,
     tunnelKey: withTunnelKey,
     columns: [...sharedColumns, ...rowColumns, ...(rawFromScaled ? ['raw_packets', 'raw_octets'] : [])],
     select: [
@@ -200,7 +186,6 @@ export function fillRow(
   flows: EncodedFlows,
   plan: InsertPlan,
   row: number,
-  keys: readonly (AddressKey | null)[],
   tunnelKeys: Array<number | undefined>,
 ): number {
   let o = offset;
@@ -212,8 +197,6 @@ export function fillRow(
   const strings = flows.strings;
   const tbase = row * TEXT_COUNT;
   for (const j of plan.rowTexts) target[o++] = strings[texts[tbase + j]!]!;
-  if (plan.srcKey) target[o++] = keys[texts[tbase + SRC_TEXT_INDEX]!] ?? null;
-  if (plan.dstKey) target[o++] = keys[texts[tbase + DST_TEXT_INDEX]!] ?? null;
   if (plan.tunnelKey) {
     const id = texts[tbase + TUNNEL_TEXT_INDEX]!;
     let key = tunnelKeys[id];

@@ -1,6 +1,4 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { addressKey } from '../address-key.js';
-import type { AddressKey } from '../address-key.js';
 import {
   END_MS_INDEX,
   FLOW_INTEGER_COLUMNS,
@@ -47,8 +45,6 @@ export interface SinkResult {
  * ~1.25x the throughput of one; 64 or 128 measured no better.
  */
 const ROWS_PER_STATEMENT = 32;
-/** Address keys remembered across batches: the same peers come back all the time. */
-const KEY_CACHE_LIMIT = 100_000;
 
 const REQUIRED_INTEGERS = FLOW_REQUIRED_INTEGER_COLUMNS.map((c) => FLOW_INTEGER_COLUMNS.indexOf(c));
 const REQUIRED_TEXTS = FLOW_REQUIRED_TEXT_COLUMNS.map((c) => FLOW_TEXT_COLUMNS.indexOf(c));
@@ -77,7 +73,6 @@ export class SqliteSink {
   readonly #raiseMaxDuration: Statement<[string, number]>;
   readonly #totalChanges: Statement<[], number>;
   readonly #retention: RetentionStepper;
-  readonly #keyCache = new Map<string, AddressKey | null>();
   readonly #args: Value[] = [];
   readonly #shapes = new Map<number, PreparedShape>();
   #maxDurationMs: number;
@@ -160,7 +155,6 @@ export class SqliteSink {
   }
 
   #insertFlows(flows: EncodedFlows, outcome: Outcome): void {
-    const keys = this.#keysFor(flows.strings);
     const tunnelKeys: Array<number | undefined> = [];
     // Rows are grouped by shape and kind (writer/insert-plan.ts) so that each statement
     // binds as few values as possible; within a group rows keep their order.
@@ -219,7 +213,7 @@ export class SqliteSink {
           end += 1;
         }
         let o = fillShared(args, 0, flows, plan, first);
-        for (let i = start; i < end; i += 1) o = fillRow(args, o, flows, plan, rows[i]!, keys, tunnelKeys);
+        for (let i = start; i < end; i += 1) o = fillRow(args, o, flows, plan, rows[i]!, tunnelKeys);
         args.length = o;
         try {
           // Spread, not the array: better-sqlite3 then reads arguments instead of array
@@ -236,7 +230,7 @@ export class SqliteSink {
           const kept = Math.max(0, Math.min(end - start, this.#totalChanges.get()! - changesBefore));
           outcome.rows += kept;
           for (let i = start + kept; i < end; i += 1)
-            this.#insertSingle(flows, rows[i]!, keys, tunnelKeys, outcome);
+            this.#insertSingle(flows, rows[i]!, tunnelKeys, outcome);
           changesBefore = this.#totalChanges.get()!;
         }
         start = end;
@@ -251,7 +245,6 @@ export class SqliteSink {
   #insertSingle(
     flows: EncodedFlows,
     row: number,
-    keys: readonly (AddressKey | null)[],
     tunnelKeys: Array<number | undefined>,
     outcome: Outcome,
   ): void {
@@ -263,7 +256,6 @@ export class SqliteSink {
       flows,
       prepared.plan,
       row,
-      keys,
       tunnelKeys,
     );
     try {
@@ -292,24 +284,6 @@ export class SqliteSink {
       prepared.statements[rows] = statement;
     }
     return statement;
-  }
-
-  /** Address keys for the batch's dictionary; only src/dst entries are ever read. */
-  #keysFor(strings: readonly string[]): (AddressKey | null)[] {
-    const keys = new Array<AddressKey | null>(strings.length);
-    for (let i = 0; i < strings.length; i += 1) {
-      const text = strings[i]!;
-      let key = this.#keyCache.get(text);
-      if (key === undefined) {
-        // Kinds and tunnel ids are in the dictionary too; they are not addresses and
-        // cost one failed parse per batch, which is cheaper than tracking columns here.
-        key = addressKey(text);
-        if (this.#keyCache.size >= KEY_CACHE_LIMIT) this.#keyCache.clear();
-        this.#keyCache.set(text, key);
-      }
-      keys[i] = key;
-    }
-    return keys;
   }
 
   #applyState(item: SealedState, outcome: Outcome): void {

@@ -1,3 +1,4 @@
+import type Database from 'better-sqlite3';
 import ipaddr from 'ipaddr.js';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compileFilter } from '../../store/filter/compile-filter.js';
@@ -5,6 +6,7 @@ import { tunnelKey } from '../../store/flows/tunnel-key.js';
 import { parseFilter } from '../../store/filter/parse-filter.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { NormalizedFlow } from '../../store/model.js';
+import { openConnection } from '../../store/connection.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
@@ -130,5 +132,85 @@ describe('filters on a real database', () => {
     expect(compiled.sql).not.toMatch(/\b7\b/);
     const id = "x'; DROP TABLE flows; --";
     expect(compiled.parameters).toEqual([tunnelKey(id), id, '192.0.2.252', 7]);
+  });
+});
+
+describe('address filters in SQL agree with ipaddr.js', () => {
+  // Addresses that share text prefixes (1. / 10. / 100.) and octet boundaries, and IPv6
+  // ones, in a table of their own: every prefix length over them, each way.
+  const addresses = [
+    '0.0.0.0',
+    '1.2.3.4',
+    '10.0.0.1',
+    '10.15.255.255',
+    '10.16.0.0',
+    '10.31.7.9',
+    '10.32.0.1',
+    '100.64.0.1',
+    '172.16.5.4',
+    '192.0.2.1',
+    '192.0.2.12',
+    '192.0.2.127',
+    '192.0.2.128',
+    '192.0.2.255',
+    '198.51.100.7',
+    '255.255.255.255',
+    '2001:db8::1',
+    '2001:db8:0:1::1',
+    '::ffff:a00:1',
+    'fe80::1',
+  ];
+  let sqlite: Database.Database;
+  beforeAll(() => {
+    sqlite = openConnection({
+      path: tmp.path('addresses.db'),
+      cacheSizeMb: 8,
+      busyTimeoutMs: 1000,
+      mmapSizeMb: 0,
+      journalSizeLimitMb: 8,
+    });
+    sqlite.exec('CREATE TABLE flows (src TEXT, dst TEXT)');
+    const insert = sqlite.prepare('INSERT INTO flows (src, dst) VALUES (?, ?)');
+    for (const a of addresses) insert.run(a, a);
+  });
+  afterAll(() => sqlite.close());
+
+  const select = (filter: string): string[] => {
+    const compiled = store.db
+      .selectFrom('flows')
+      .select('src')
+      .where(compileFilter(parseFilter(filter)))
+      .compile();
+    return sqlite
+      .prepare<unknown[], { src: string }>(compiled.sql)
+      .all(...compiled.parameters)
+      .map((r) => r.src)
+      .sort();
+  };
+
+  test('net, every IPv4 prefix length from several networks', () => {
+    for (const network of ['10.16.0.0', '192.0.2.128', '100.64.0.0', '1.2.3.4', '255.255.255.255']) {
+      for (let length = 0; length <= 32; length += 1) {
+        const cidr = `${ipaddr.IPv4.networkAddressFromCIDR(`${network}/${length}`).toString()}/${length}`;
+        const expected = addresses.filter((a) => inNet(a, cidr)).sort();
+        expect({ cidr, got: select(`src net ${cidr}`) }).toEqual({ cidr, got: expected });
+        expect({ cidr, got: select(`dst net ${cidr}`) }).toEqual({ cidr, got: expected });
+      }
+    }
+  });
+
+  test('net, IPv6 prefixes', () => {
+    for (const cidr of ['::/0', '2001:db8::/32', '2001:db8:0:1::/64', 'fe80::/10', '::ffff:0:0/96']) {
+      expect({ cidr, got: select(`net ${cidr}`) }).toEqual({
+        cidr,
+        got: addresses.filter((a) => inNet(a, cidr)).sort(),
+      });
+    }
+  });
+
+  test('host, in any spelling of the address', () => {
+    expect(select('host 192.0.2.1')).toEqual(['192.0.2.1']);
+    expect(select('host 2001:0db8:0000:0000:0000:0000:0000:0001')).toEqual(['2001:db8::1']);
+    expect(select('host ::ffff:10.0.0.1')).toEqual(['::ffff:a00:1']);
   });
 });

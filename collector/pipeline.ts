@@ -140,7 +140,8 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     // sequence gaps in every bucket its records cover (or, with no record, in the bucket of
     // its receive time: all that is known). Long flows count in their last buckets only.
     // The records of one datagram fall in a bucket or two: count them here and touch the
-    // shared map (string keys) once per bucket, not once per record.
+    // shared map (string keys) once per bucket, not once per record. They all carry the
+    // datagram's domain (the decoders give each record its message's).
     let first = Number.POSITIVE_INFINITY;
     let last = Number.NEGATIVE_INFINITY;
     recordBuckets.length = 0;
@@ -151,13 +152,7 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         bucketOf(f.startMs),
         endBucket - (MAX_COMPLETENESS_BUCKETS - 1) * bucketMs,
       );
-      if (f.domainId !== domainId) {
-        // Not seen from real exporters (a message has one domain); kept exact all the same.
-        for (let b = startBucket; b <= endBucket; b += bucketMs)
-          addCompleteness(exporter, f.domainId, b, 1, 0, 0, 0);
-      } else {
-        for (let b = startBucket; b <= endBucket; b += bucketMs) countRecord(b);
-      }
+      for (let b = startBucket; b <= endBucket; b += bucketMs) countRecord(b);
       if (startBucket < first) first = startBucket;
       if (endBucket > last) last = endBucket;
     }

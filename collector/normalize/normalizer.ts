@@ -183,9 +183,16 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     return t;
   }
 
+  /** Ids of the tunnels between two addresses, in either role. */
+  function tunnelIdsBetween(x: string, y: string): string[] | undefined {
+    // Most records are between hosts that are no peer: one lookup of an address string
+    // (interned by the decoder, its hash kept) instead of building a pair key.
+    if (!peerIndex.has(x) || !peerIndex.has(y)) return undefined;
+    return pairIndex.get(`${x}|${y}`);
+  }
+
   function findTunnel(src: string, dst: string, encapsulation: Encapsulation): TunnelState | undefined {
-    if (!peerIndex.has(src) || !peerIndex.has(dst)) return undefined;
-    const ids = pairIndex.get(`${src}|${dst}`);
+    const ids = tunnelIdsBetween(src, dst);
     if (ids === undefined) return undefined;
     for (const id of ids) {
       const t = tunnels.get(id);
@@ -196,10 +203,7 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
 
   /** The most recently seen tunnel between two addresses (either encapsulation). */
   function latestTunnelBetween(x: string, y: string): TunnelState | undefined {
-    // Most records are between hosts that are no peer: one lookup of an address string
-    // (interned by the decoder, its hash kept) instead of building a pair key.
-    if (!peerIndex.has(x) || !peerIndex.has(y)) return undefined;
-    const ids = pairIndex.get(`${x}|${y}`);
+    const ids = tunnelIdsBetween(x, y);
     if (ids === undefined) return undefined;
     let best: TunnelState | undefined;
     for (const id of ids) {

@@ -32,10 +32,9 @@ export function compileFilter(node: FilterNode): RawBuilder<SqlBool> {
       return sql<SqlBool>`TRUE`;
     case 'proto':
       return sql<SqlBool>`${sql.ref('proto')} = ${node.proto}`;
-    case 'host': {
-      const text = canonicalText(ipaddr.parse(node.address));
-      return onAddress(node.direction, (column) => sql<SqlBool>`${sql.ref(column)} = ${text}`);
-    }
+    case 'host':
+      // The parser and the API put addresses in that canonical text (filter-values.ts).
+      return onAddress(node.direction, (column) => sql<SqlBool>`${sql.ref(column)} = ${node.address}`);
     case 'net': {
       const network = ipaddr.parse(node.network);
       if (network.kind() === 'ipv4') {
@@ -69,11 +68,6 @@ function onAddress(
   condition: (column: string) => RawBuilder<SqlBool>,
 ): RawBuilder<SqlBool> {
   return either(direction, 'src', 'dst', condition);
-}
-
-/** The text the decoders store for an address (collector/wire/ip-text.ts). */
-function canonicalText(address: ipaddr.IPv4 | ipaddr.IPv6): string {
-  return address.kind() === 'ipv4' ? address.toString() : (address as ipaddr.IPv6).toRFC5952String();
 }
 
 /**

@@ -52,7 +52,7 @@ export const FLOW_KEY_COLUMNS = ['tunnel_key'] as const;
 
 /**
  * Columns of `flows` no longer written (NULL in new rows) and never read. The address
- * keys cost the writer ~8 % of its time per row (two BLOBs bound, a parse and a cache
+ * keys cost the writer ~12 % of its time per row (two BLOBs bound, a parse and a cache
  * lookup per address) while only `net` filters used them, which now compare the address
  * text (store/filter/compile-filter.ts). They stay in the table: SQLite drops a column
  * by rewriting every row, which on a large store would hold the collector's start.

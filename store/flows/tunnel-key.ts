@@ -6,7 +6,7 @@
  * The drill-down index is (tunnel_key, end_ms), not (tunnel_id, end_ms): a tunnel id is
  * ~30 bytes of text, and with one insertion point per active tunnel the text index cost
  * ~20 % of the writer's time per row end to end (test/bench/e2e.ts, 256 tunnels); the
- * integer one costs a fraction of that. Two tunnels may share a key: every query on it
+ * integer one about half of that. Two tunnels may share a key: every query on it
  * also compares tunnel_id, so a collision costs a few extra rows read, never a wrong one.
  *
  * Stored values and migration 20261123020000-tunnel-key depend on this exact function:

@@ -40,7 +40,7 @@ const OCTETS = integerIndex('octets');
 const RAW_PACKETS = integerIndex('raw_packets');
 const RAW_OCTETS = integerIndex('raw_octets');
 
-/** Shape bits above the 40 column bits. */
+/** Shape bits above the column bits (38 today; room for 40). */
 const RAW_EQUALS_SCALED = 2 ** 40;
 export const KIND_SHARED = 2 ** 41;
 

@@ -97,6 +97,23 @@ async function loadThenStop(
   }
 }
 
+function stepResult(
+  collector: E2eResult['collector'],
+  rate: number,
+  sent: { records: number; seconds: number; cpuUs: number | null },
+  stored: number,
+): E2eResult {
+  return {
+    collector,
+    rate,
+    sent: sent.records,
+    stored,
+    lossRatio: 1 - stored / sent.records,
+    seconds: sent.seconds,
+    cpuUsPerRecord: sent.cpuUs === null ? null : Number((sent.cpuUs / sent.records).toFixed(2)),
+  };
+}
+
 function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);
@@ -141,15 +158,7 @@ export async function measureTunnelflow(rate: number, seconds: number): Promise<
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
     const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
     db.close();
-    return {
-      collector: 'tunnelflow',
-      rate,
-      sent: sent.records,
-      stored,
-      lossRatio: 1 - stored / sent.records,
-      seconds: sent.seconds,
-      cpuUsPerRecord: sent.cpuUs === null ? null : Number((sent.cpuUs / sent.records).toFixed(2)),
-    };
+    return stepResult('tunnelflow', rate, sent, stored);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -182,15 +191,7 @@ export async function measureNfcapd(rate: number, seconds: number, port = 39_739
       const out = execFileSync('nfdump', ['-r', join(dir, f), '-I'], { encoding: 'utf8' });
       stored += Number(/^Flows:\s+(\d+)/m.exec(out)?.[1] ?? 0);
     }
-    return {
-      collector: 'nfcapd',
-      rate,
-      sent: sent.records,
-      stored,
-      lossRatio: 1 - stored / sent.records,
-      seconds: sent.seconds,
-      cpuUsPerRecord: sent.cpuUs === null ? null : Number((sent.cpuUs / sent.records).toFixed(2)),
-    };
+    return stepResult('nfcapd', rate, sent, stored);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

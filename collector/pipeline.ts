@@ -1,13 +1,13 @@
 import type { Logger } from 'pino';
 import type { ExporterBucket } from '../store/exporter-buckets/exporter-bucket.js';
-import type { NormalizedFlow } from '../store/model.js';
+import type { NormalizedFlow } from '../model/flow.js';
 import type {
   TemplateKey,
   TemplateSnapshot as StoredTemplate,
 } from '../store/templates/template-snapshot.js';
-import { addBucketCounts } from '../store/tunnels/tunnel-bucket.js';
-import type { TunnelBucketDelta } from '../store/tunnels/tunnel-bucket.js';
-import type { SecurityAssociation, Tunnel } from '../store/tunnels/tunnel.js';
+import { addBucketCounts } from '../model/tunnel-bucket.js';
+import type { TunnelBucketDelta } from '../model/tunnel-bucket.js';
+import type { SecurityAssociation, Tunnel } from '../model/tunnel.js';
 import { TUNNELS_EXTENSION } from '../store/tunnels/tunnel-state-payload.js';
 import type { StoreBatch } from '../store/writer/store-batch.js';
 import type { ExporterCounters } from './exporter-counters.js';

@@ -9,8 +9,8 @@ import {
   lossBuckets,
   tunnelDetail,
   tunnelSummaries,
-} from '../../store/tunnels/tunnel-queries.js';
-import type { TunnelQueryOptions } from '../../store/tunnels/tunnel-queries.js';
+} from '../../analysis/tunnel-queries.js';
+import type { TunnelQueryOptions } from '../../analysis/tunnel-queries.js';
 import type { TunnelDb } from '../../store/tunnels/tunnel-repository.js';
 import { ApiError } from '../api-error.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../cursor.js';

@@ -11,4 +11,3 @@ export {
   type FramerOutput,
 } from './ipfix-tcp-framer.js';
 export { sendDatagrams, type SendDatagramsOptions, type SendDatagramsResult } from './send-datagrams.js';
-export { formatIpv4, formatIpv6 } from './address-text.js';

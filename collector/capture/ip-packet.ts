@@ -2,7 +2,7 @@
 // verified on purpose: captures on the sending host (loopback, offloading NICs) record packets
 // before the kernel or the NIC fills the checksums in, and the exporters' bytes are still right.
 
-import { formatIpv4, formatIpv6 } from './address-text.js';
+import { ipv4Text, ipv6Text } from '../../model/address-text.js';
 
 export type IpResult =
   | {
@@ -80,8 +80,8 @@ function decodeIpv4(packet: Buffer): IpResult {
   if (totalLength > packet.length) {
     return { kind: 'truncated', detail: `IPv4 total length ${totalLength}, ${packet.length} bytes captured` };
   }
-  const src = formatIpv4(packet, 12);
-  const dst = formatIpv4(packet, 16);
+  const src = ipv4Text(packet, 12);
+  const dst = ipv4Text(packet, 16);
   const proto = packet[9] ?? 0;
   // Bytes past the total length are link-layer padding (short Ethernet frames), not payload.
   const payload = packet.subarray(headerLength, totalLength);
@@ -115,8 +115,8 @@ function decodeIpv6(packet: Buffer): IpResult {
       detail: `IPv6 payload length ${payloadLength}, ${packet.length - 40} bytes captured`,
     };
   }
-  const src = formatIpv6(packet, 8);
-  const dst = formatIpv6(packet, 24);
+  const src = ipv6Text(packet, 8);
+  const dst = ipv6Text(packet, 24);
   const body = packet.subarray(0, end);
   const walk = walkIpv6Headers(body, 40, packet[6] ?? 0);
   switch (walk.kind) {

@@ -1,4 +1,4 @@
-import type { FlowKind, FlowRecord } from '../../store/model.js';
+import type { FlowKind, FlowRecord } from '../../model/flow.js';
 
 /** What a record is before the leak check (which needs the tunnels known so far). */
 export type BaseKind = Exclude<FlowKind, 'cleartext-leak'>;

@@ -1,15 +1,5 @@
-import ipaddr from 'ipaddr.js';
+import { canonicalAddress } from '../../model/address-text.js';
 import { z } from 'zod';
-
-/**
- * Parses an address the way FlowRecord writes it (dotted quad, RFC 5952 IPv6), so a
- * configured `2001:DB8::1` matches the `2001:db8::1` of the records.
- */
-function canonicalAddress(text: string): string | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text).toString();
-  if (ipaddr.IPv6.isValid(text)) return ipaddr.IPv6.parse(text).toRFC5952String();
-  return null;
-}
 
 const addressSchema = z.string().transform((text, ctx) => {
   const canonical = canonicalAddress(text.trim());

@@ -1,4 +1,4 @@
-import type { Encapsulation } from '../../store/tunnels/tunnel.js';
+import type { Encapsulation } from '../../model/tunnel.js';
 
 /**
  * Ids are built from what the wire shows, never from counters, so two collectors (or one

@@ -1,4 +1,4 @@
-import type { FlowKind, LossClearedReason } from '../../store/model.js';
+import type { FlowKind, LossClearedReason } from '../../model/flow.js';
 
 /** Where a flow's loss figure came from: the exporter's own field, or ESP sequence numbers. */
 export type FlowLossSource = 'reported' | 'sequence';

@@ -1,6 +1,6 @@
-import type { FlowKind } from '../../store/model.js';
-import { emptyClearedCounts, lossClearedReasons } from '../../store/tunnels/tunnel-bucket.js';
-import type { ClearedCounts } from '../../store/tunnels/tunnel-bucket.js';
+import type { FlowKind } from '../../model/flow.js';
+import { emptyClearedCounts, lossClearedReasons } from '../../model/tunnel-bucket.js';
+import type { ClearedCounts } from '../../model/tunnel-bucket.js';
 
 /** What the normalizer did, for /metrics and for tests (STYLE.md "Everything that moves gets a counter"). */
 export interface NormalizerCounters {

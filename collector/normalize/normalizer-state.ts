@@ -1,5 +1,5 @@
-import type { TunnelDirection } from '../../store/model.js';
-import type { Encapsulation, SaEndReason } from '../../store/tunnels/tunnel.js';
+import type { TunnelDirection } from '../../model/flow.js';
+import type { Encapsulation, SaEndReason } from '../../model/tunnel.js';
 import type { NormalizerCounters } from './normalizer-counters.js';
 
 /** A tunnel as the normalizer keeps it (plain data, so a snapshot is plain JSON). */

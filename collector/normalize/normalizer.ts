@@ -4,11 +4,11 @@ import type {
   LossClearedReason,
   NormalizedFlow,
   TunnelDirection,
-} from '../../store/model.js';
-import type { Encapsulation, SecurityAssociation, Tunnel } from '../../store/tunnels/tunnel.js';
-import { emptyClearedCounts } from '../../store/tunnels/tunnel-bucket.js';
-import type { TunnelBucketDelta } from '../../store/tunnels/tunnel-bucket.js';
-import { compareAddresses } from './address-order.js';
+} from '../../model/flow.js';
+import type { Encapsulation, SecurityAssociation, Tunnel } from '../../model/tunnel.js';
+import { emptyClearedCounts } from '../../model/tunnel-bucket.js';
+import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
+import { compareAddresses } from '../../model/address-order.js';
 import { computeBucketSpan, createBucketSpan, shareOf } from './apportion.js';
 import { classifyBaseKind, hasFragmentInfo, isIcmpError } from './classify-kind.js';
 import type { BaseKind } from './classify-kind.js';

@@ -1,6 +1,6 @@
 // Per-datagram facts the collector turns into per-exporter counters.
 
-import type { ExportVersion } from '../../store/model.js';
+import type { ExportVersion } from '../../model/flow.js';
 import type { SequenceObservation } from './sequence-tracker.js';
 
 export interface DatagramInfo {

@@ -1,6 +1,6 @@
 // The collector's one entry point: a datagram in, FlowRecords + counters + issues out.
 
-import type { FlowRecord } from '../../store/model.js';
+import type { FlowRecord } from '../../model/flow.js';
 import { decodeDatagram } from '../wire/decode-datagram.js';
 import type { DecodedMessage } from '../wire/decoded-message.js';
 import { STRUCTURAL_ISSUES } from '../wire/issues.js';

@@ -1,7 +1,7 @@
 // Export sequence numbers per exporter and domain: how many datagrams (v9) or records
 // (v5, IPFIX) were lost between the exporter and the collector.
 
-import type { ExportVersion } from '../../store/model.js';
+import type { ExportVersion } from '../../model/flow.js';
 
 /**
  * - `first`: nothing to compare with yet.

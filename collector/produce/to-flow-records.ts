@@ -1,7 +1,7 @@
-// Wire data records → FlowRecord (store/model.ts): absolute times, ICMP type/code,
+// Wire data records → FlowRecord (model/flow.ts): absolute times, ICMP type/code,
 // sampling-scaled counters, and RFC 5103 biflows split into their two directions.
 
-import type { ExportVersion, FlowRecord } from '../../store/model.js';
+import type { ExportVersion, FlowRecord } from '../../model/flow.js';
 import type { DataRecord } from '../wire/data-record.js';
 import type { DecodedMessage, MessageHeader, RecordSink } from '../wire/decoded-message.js';
 import type { DomainOptions, TemplateCache } from '../wire/template-cache.js';

@@ -13,7 +13,7 @@ import {
   VARIABLE_LENGTH,
 } from './elements.js';
 import type { AbstractDataType, RecordSlot } from './elements.js';
-import { ipv4Text, ipv6Text } from './ip-text.js';
+import { ipv4Text, ipv6Text } from '../../model/address-text.js';
 import type { BadTemplateReason } from './issues.js';
 import type { TemplateRecord, TemplateVersion } from './template.js';
 

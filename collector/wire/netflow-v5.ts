@@ -6,7 +6,7 @@ import { u16, u32 } from './byte-read.js';
 import { DataRecord } from './data-record.js';
 import { emptyMessage } from './decoded-message.js';
 import type { DecodedMessage, RecordSink } from './decoded-message.js';
-import { ipv4Text } from './ip-text.js';
+import { ipv4Text } from '../../model/address-text.js';
 
 const HEADER_LENGTH = 24;
 const RECORD_LENGTH = 48;

@@ -1,4 +1,4 @@
-import type { ExportVersion } from '../model.js';
+import type { ExportVersion } from '../../model/flow.js';
 
 /**
  * Absolute counters of one exporter and observation domain, as the collector keeps them.

@@ -1,5 +1,5 @@
 import type { StoreDb } from '../database.js';
-import type { ExportVersion } from '../model.js';
+import type { ExportVersion } from '../../model/flow.js';
 import type { ExporterCounters } from './exporter-counters.js';
 import type { ExporterRow, NewExporterRow } from './exporter.table.js';
 

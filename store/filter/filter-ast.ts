@@ -1,4 +1,4 @@
-import type { FlowKind } from '../model.js';
+import type { FlowKind } from '../../model/flow.js';
 
 /** Which address or port of a flow a predicate looks at: `src`, `dst`, or either. */
 export type Direction = 'src' | 'dst' | 'any';

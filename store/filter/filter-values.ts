@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
-import type { FlowKind } from '../model.js';
+import { canonicalAddress } from '../../model/address-text.js';
+import type { FlowKind } from '../../model/flow.js';
 
 /** IP protocol names the filter knows (IANA protocol numbers). */
 export const PROTOCOL_NUMBERS: Readonly<Record<string, number>> = {
@@ -25,16 +26,8 @@ export const FLOW_KINDS: readonly FlowKind[] = [
   'other',
 ];
 
-/**
- * An IP address in canonical text (dotted quad; RFC 5952 for IPv6), or null. IPv4 must
- * have four decimal parts: ipaddr.js would also take "10.1" or "0x0a.1", which read
- * like mistakes in a filter.
- */
-export function parseAddress(text: string): string | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text).toString();
-  if (text.includes(':') && ipaddr.IPv6.isValid(text)) return ipaddr.IPv6.parse(text).toString();
-  return null;
-}
+/** An IP address in canonical text (model/address-text.ts), or null. */
+export const parseAddress = canonicalAddress;
 
 /** A CIDR prefix with the host bits cleared, e.g. "10.21.0.7/24" → 10.21.0.0/24; or null. */
 export function parseCidr(text: string): { network: string; prefixLength: number } | null {

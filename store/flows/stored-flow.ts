@@ -4,7 +4,7 @@ import type {
   LossClearedReason,
   NormalizedFlow,
   TunnelDirection,
-} from '../model.js';
+} from '../../model/flow.js';
 import type { FlowRow } from './flow.table.js';
 
 /** A flow as read back from the store: the normalized flow plus its row id. */

@@ -1,6 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { TunnelDirection } from '../model.js';
-import type { SaEndReason, SecurityAssociation } from './tunnel.js';
+import type { TunnelDirection } from '../../model/flow.js';
+import type { SaEndReason, SecurityAssociation } from '../../model/tunnel.js';
 
 /**
  * The `security_associations` table. Upserted by id like `tunnels` (min first seen,

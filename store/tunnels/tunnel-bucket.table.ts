@@ -1,6 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { TunnelDirection } from '../model.js';
-import type { TunnelBucket, TunnelBucketDelta } from './tunnel-bucket.js';
+import type { TunnelDirection } from '../../model/flow.js';
+import type { TunnelBucket, TunnelBucketDelta } from '../../model/tunnel-bucket.js';
 
 /**
  * The `tunnel_buckets` table: one row per (tunnel, bucket start, direction, exporter,

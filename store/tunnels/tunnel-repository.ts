@@ -2,10 +2,10 @@ import type { Kysely } from 'kysely';
 import type { CollectorStateTable } from '../state/collector-state.js';
 import { rowToSa } from './sa.table.js';
 import type { SaTable } from './sa.table.js';
-import type { TunnelBucket } from './tunnel-bucket.js';
+import type { TunnelBucket } from '../../model/tunnel-bucket.js';
 import { rowToBucket } from './tunnel-bucket.table.js';
 import type { TunnelBucketTable } from './tunnel-bucket.table.js';
-import type { SecurityAssociation, Tunnel } from './tunnel.js';
+import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 import { rowToTunnel } from './tunnel.table.js';
 import type { TunnelTable } from './tunnel.table.js';
 

@@ -1,5 +1,5 @@
-import type { TunnelBucketDelta } from './tunnel-bucket.js';
-import type { SecurityAssociation, Tunnel } from './tunnel.js';
+import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
+import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 
 /** What the collector submits to the writer's `tunnels` extension after normalizing. */
 export interface TunnelStatePayload {

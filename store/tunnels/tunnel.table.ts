@@ -1,5 +1,5 @@
 import type { Insertable, Selectable } from 'kysely';
-import type { Encapsulation, Tunnel } from './tunnel.js';
+import type { Encapsulation, Tunnel } from '../../model/tunnel.js';
 
 /**
  * The `tunnels` table. The normalizer re-emits a tunnel whenever it changes; the writer

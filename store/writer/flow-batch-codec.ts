@@ -1,4 +1,4 @@
-import type { NormalizedFlow } from '../model.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import { INTEGER_COUNT, TEXT_COUNT } from '../flows/flow-columns.js';
 import { MAX_STORED_INTEGER } from '../bigint-policy.js';
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { parseStoreConfig } from '../config.js';
 import type { ConnectionOptions } from '../connection.js';
-import type { NormalizedFlow } from '../model.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
 import { FlowBatchEncoder, transferablesOf } from './flow-batch-codec.js';
 import type { EncodedFlows } from './flow-batch-codec.js';

@@ -5,7 +5,7 @@ import { Counter, Registry } from 'prom-client';
 import type { ApiRoute } from '../../api/api-deps.js';
 import { createApi } from '../../api/create-api.js';
 import type { Api } from '../../api/create-api.js';
-import type { NormalizedFlow } from '../../store/model.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import type { StoreBatch } from '../../store/writer/store-batch.js';

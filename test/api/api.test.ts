@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ApiError } from '../../api/api-error.js';
 import type { ExporterCounters } from '../../store/exporters/exporter-counters.js';
-import type { NormalizedFlow } from '../../store/model.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import { corpusFlows } from '../store/corpus-flows.js';
 import { startApiTestServer } from './api-test-server.js';
 import type { ApiTestServer } from './api-test-server.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { FLOW_INTEGER_COLUMNS, INTEGER_COUNT } from '../../store/flows/flow-columns.js';
-import type { NormalizedFlow } from '../../store/model.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import { openConnection } from '../../store/connection.js';
 import { openStore } from '../../store/open-store.js';
 import { encodeFlows, FlowBatchEncoder, transferablesOf } from '../../store/writer/flow-batch-codec.js';

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ingestCommand } from '../../cli/ingest-command.js';
-import { compareAddresses } from '../../collector/normalize/address-order.js';
-import type { TunnelSummary, TunnelBucketView } from '../../store/tunnels/tunnel-api-shapes.js';
+import { compareAddresses } from '../../model/address-order.js';
+import type { TunnelSummary, TunnelBucketView } from '../../analysis/tunnel-figures.js';
 import { decodedBatchesFor } from '../normalize/decoded-flows.js';
 import { exporterNames, scenarioCaptures } from '../normalize/reference-flows.js';
 import type { ExporterName, ScenarioCapture } from '../normalize/reference-flows.js';

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { FlowRecord, NormalizedFlow, TunnelDirection } from '../../store/model.js';
-import type { DirectionFigures, TunnelBucketView } from '../../store/tunnels/tunnel-api-shapes.js';
+import type { FlowRecord, NormalizedFlow, TunnelDirection } from '../../model/flow.js';
+import type { DirectionFigures, TunnelBucketView } from '../../analysis/tunnel-figures.js';
 import { decodedBatchesFor } from './decoded-flows.js';
 import { exporterNames, flowsFor, scenarioCaptures } from './reference-flows.js';
 import type { ExporterName, ScenarioCapture } from './reference-flows.js';

@@ -1,5 +1,5 @@
 import { CORPUS_DIR, produceCapture } from '../produce/corpus-exports.js';
-import type { FlowRecord } from '../../store/model.js';
+import type { FlowRecord } from '../../model/flow.js';
 import type { ExporterName, FlowsOptions, ScenarioCapture } from './reference-flows.js';
 
 /**

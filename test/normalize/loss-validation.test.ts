@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { validateLoss } from '../../collector/normalize/loss-validation.js';
 import type { LossInput } from '../../collector/normalize/loss-validation.js';
-import type { FlowKind } from '../../store/model.js';
+import type { FlowKind } from '../../model/flow.js';
 import { makeRecord } from './make-record.js';
 import { exporterNames, flowsFor } from './reference-flows.js';
 import { runNormalizer } from './run-normalizer.js';

@@ -1,4 +1,4 @@
-import type { FlowRecord } from '../../store/model.js';
+import type { FlowRecord } from '../../model/flow.js';
 
 /** A FlowRecord with plain defaults (an unsampled IPFIX ESP flow of one minute); override what a test needs. */
 export function makeRecord(overrides: Partial<FlowRecord> = {}): FlowRecord {

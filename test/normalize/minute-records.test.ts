@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { TunnelDirection } from '../../store/model.js';
-import type { DirectionFigures } from '../../store/tunnels/tunnel-api-shapes.js';
+import type { TunnelDirection } from '../../model/flow.js';
+import type { DirectionFigures } from '../../analysis/tunnel-figures.js';
 import { scenarioCaptures } from './reference-flows.js';
 import { runNormalizer } from './run-normalizer.js';
 import { healthFromTruth, truthEncapsulation, truthFor } from './truth.js';

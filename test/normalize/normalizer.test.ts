@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { parseNormalizeConfig } from '../../collector/normalize/config.js';
 import { createNormalizer } from '../../collector/normalize/normalizer.js';
 import type { NormalizerSnapshot } from '../../collector/normalize/normalizer-state.js';
-import type { FlowRecord } from '../../store/model.js';
+import type { FlowRecord } from '../../model/flow.js';
 import { makeRecord } from './make-record.js';
 import { exporterNames, flowsFor } from './reference-flows.js';
 import { runNormalizer } from './run-normalizer.js';

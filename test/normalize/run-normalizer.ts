@@ -2,12 +2,12 @@ import { parseNormalizeConfig } from '../../collector/normalize/config.js';
 import type { NormalizeConfigInput } from '../../collector/normalize/config.js';
 import { createNormalizer } from '../../collector/normalize/normalizer.js';
 import type { Normalizer } from '../../collector/normalize/normalizer.js';
-import type { FlowRecord, NormalizedFlow } from '../../store/model.js';
-import type { SecurityAssociation, Tunnel } from '../../store/tunnels/tunnel.js';
-import { addBucketCounts, emptyBucketCounts } from '../../store/tunnels/tunnel-bucket.js';
-import type { TunnelBucket, TunnelBucketDelta } from '../../store/tunnels/tunnel-bucket.js';
-import { viewTunnel } from '../../store/tunnels/tunnel-view.js';
-import type { TunnelView } from '../../store/tunnels/tunnel-view.js';
+import type { FlowRecord, NormalizedFlow } from '../../model/flow.js';
+import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
+import { addBucketCounts, emptyBucketCounts } from '../../model/tunnel-bucket.js';
+import type { TunnelBucket, TunnelBucketDelta } from '../../model/tunnel-bucket.js';
+import { viewTunnel } from '../../analysis/tunnel-view.js';
+import type { TunnelView } from '../../analysis/tunnel-view.js';
 
 export interface NormalizerRun {
   readonly normalizer: Normalizer;

@@ -1,4 +1,4 @@
-import type { FlowRecord } from '../../store/model.js';
+import type { FlowRecord } from '../../model/flow.js';
 import { truthEncapsulation } from './truth.js';
 import type { Truth, TruthTunnel } from './truth.js';
 

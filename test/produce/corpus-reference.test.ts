@@ -3,7 +3,7 @@
 // the corpus README says who is right; the comments below say which one is followed.
 
 import { describe, expect, test } from 'vitest';
-import type { FlowRecord } from '../../store/model.js';
+import type { FlowRecord } from '../../model/flow.js';
 import { listExportCaptures, produceCapture, readCompare, readNfdump, readTshark } from './corpus-exports.js';
 import type { ReferenceRecord } from './corpus-exports.js';
 

@@ -4,9 +4,9 @@
 // gives exactly the same). `node --import tsx test/readme/loss-table.ts` prints it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareAddresses } from '../../collector/normalize/address-order.js';
-import type { FlowRecord } from '../../store/model.js';
-import type { DirectionFigures } from '../../store/tunnels/tunnel-api-shapes.js';
+import { compareAddresses } from '../../model/address-order.js';
+import type { FlowRecord } from '../../model/flow.js';
+import type { DirectionFigures } from '../../analysis/tunnel-figures.js';
 import { makeRecord } from '../normalize/make-record.js';
 import { decodedBatchesFor } from '../normalize/decoded-flows.js';
 import { runNormalizer } from '../normalize/run-normalizer.js';

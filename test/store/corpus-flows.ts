@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { FlowKind, NormalizedFlow, TunnelDirection } from '../../store/model.js';
+import type { FlowKind, NormalizedFlow, TunnelDirection } from '../../model/flow.js';
 import type { ReferenceRecord } from '../produce/corpus-exports.js';
 
 /**

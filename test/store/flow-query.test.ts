@@ -3,7 +3,7 @@ import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { FlowPosition } from '../../store/flows/flow-repository.js';
 import type { StoredFlow } from '../../store/flows/stored-flow.js';
 import { readMaxFlowDuration } from '../../store/meta/store-meta-repository.js';
-import type { NormalizedFlow } from '../../store/model.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';

@@ -6,7 +6,7 @@ import type { ExporterCounters } from '../../store/exporters/exporter-counters.j
 import { listExporterBuckets } from '../../store/exporter-buckets/exporter-bucket-repository.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { StoredFlow } from '../../store/flows/stored-flow.js';
-import type { NormalizedFlow } from '../../store/model.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import { loadTemplates } from '../../store/templates/template-repository.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'vitest';
-import type { FlowKind, NormalizedFlow } from '../../store/model.js';
+import type { FlowKind, NormalizedFlow } from '../../model/flow.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import { retentionConfigSchema } from '../../store/retention-config.js';

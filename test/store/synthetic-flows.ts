@@ -1,4 +1,4 @@
-import type { FlowKind, NormalizedFlow } from '../../store/model.js';
+import type { FlowKind, NormalizedFlow } from '../../model/flow.js';
 
 /**
  * Deterministic synthetic flows for benchmarks and volume tests: a realistic mix of

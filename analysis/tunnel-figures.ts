@@ -1,7 +1,7 @@
-import type { LossClearedReason, LossSource, TunnelDirection } from '../model.js';
+import type { LossClearedReason, LossSource, TunnelDirection } from '../model/flow.js';
 import type { TunnelFlag, TunnelHealth } from './health.js';
-import type { Encapsulation, SaEndReason } from './tunnel.js';
-import type { ClearedCounts } from './tunnel-bucket.js';
+import type { Encapsulation, SaEndReason } from '../model/tunnel.js';
+import type { ClearedCounts } from '../model/tunnel-bucket.js';
 
 /** The observation point whose packets a direction shows. */
 export interface ObservedBy {

@@ -1,15 +1,15 @@
 import { describe, expect, test } from 'vitest';
-import { healthFlags, healthState } from '../../store/tunnels/health.js';
-import type { HealthEvidence } from '../../store/tunnels/health.js';
-import { placeObservationPoints } from '../../store/tunnels/observation-points.js';
-import { emptyBucketCounts } from '../../store/tunnels/tunnel-bucket.js';
-import type { TunnelBucket, TunnelBucketCounts } from '../../store/tunnels/tunnel-bucket.js';
+import { healthFlags, healthState } from '../../analysis/health.js';
+import type { HealthEvidence } from '../../analysis/health.js';
+import { placeObservationPoints } from '../../analysis/observation-points.js';
+import { emptyBucketCounts } from '../../model/tunnel-bucket.js';
+import type { TunnelBucket, TunnelBucketCounts } from '../../model/tunnel-bucket.js';
 import { bucketDeltaToRow, rowToBucket } from '../../store/tunnels/tunnel-bucket.table.js';
 import { rowToSa, saToRow } from '../../store/tunnels/sa.table.js';
 import { rowToTunnel, tunnelToRow } from '../../store/tunnels/tunnel.table.js';
-import type { SecurityAssociation, Tunnel } from '../../store/tunnels/tunnel.js';
-import { viewTunnel } from '../../store/tunnels/tunnel-view.js';
-import type { TunnelDirection } from '../../store/model.js';
+import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
+import { viewTunnel } from '../../analysis/tunnel-view.js';
+import type { TunnelDirection } from '../../model/flow.js';
 
 const none: HealthEvidence = {
   espAToB: 0,

@@ -1,4 +1,4 @@
-import type { LossClearedReason, TunnelDirection } from '../model.js';
+import type { LossClearedReason, TunnelDirection } from './flow.js';
 
 /** Every reason a loss value can be cleared, in a fixed order (columns, reports, tests). */
 export const lossClearedReasons: readonly LossClearedReason[] = [
@@ -56,7 +56,7 @@ export interface TunnelBucketCounts {
   /**
    * ESP-carrying flows counted here that began in an earlier bucket. Zero means this
    * bucket's start is a clean cut for this observation point: no flow was split across it,
-   * so sums on either side are exact (store/tunnels/two-point-loss.ts relies on it).
+   * so sums on either side are exact (analysis/two-point-loss.ts relies on it).
    */
   carriedIn: number;
 }

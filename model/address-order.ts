@@ -1,39 +1,5 @@
-import ipaddr from 'ipaddr.js';
-
-/**
- * Parses a dotted quad into an unsigned 32-bit number without allocating (this runs for
- * every record the leak check looks at); -1 when the text is not a dotted quad.
- */
-export function parseIpv4(text: string): number {
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      octet = octet * 10 + (c - 48);
-      digits++;
-      if (digits > 3 || octet > 255) return -1;
-    } else if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-      dots++;
-    } else {
-      return -1;
-    }
-  }
-  if (digits === 0 || dots !== 3) return -1;
-  return value * 256 + octet;
-}
-
-/** The 16 bytes of an IPv6 address, or null when the text is not one. */
-export function parseIpv6(text: string): Uint8Array | null {
-  if (!ipaddr.IPv6.isValid(text)) return null;
-  return Uint8Array.from(ipaddr.IPv6.parse(text).toByteArray());
-}
+// Numeric order of addresses (IPv4 before IPv6): tunnel peers A/B, sorted listings.
+import { parseIpv4, parseIpv6 } from './address-text.js';
 
 const sortKeyCache = new Map<string, string>();
 const sortKeyCacheLimit = 65_536;

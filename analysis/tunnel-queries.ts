@@ -1,9 +1,15 @@
-import type { ExporterBucketTable } from '../exporter-buckets/exporter-bucket.table.js';
-import type { TunnelBucketView, TunnelSummary } from './tunnel-api-shapes.js';
-import { getTunnel, getTunnels, listSas, listTunnels, loadBuckets } from './tunnel-repository.js';
-import type { TunnelDb } from './tunnel-repository.js';
+import type { ExporterBucketTable } from '../store/exporter-buckets/exporter-bucket.table.js';
+import type { TunnelBucketView, TunnelSummary } from './tunnel-figures.js';
+import {
+  getTunnel,
+  getTunnels,
+  listSas,
+  listTunnels,
+  loadBuckets,
+} from '../store/tunnels/tunnel-repository.js';
+import type { TunnelDb } from '../store/tunnels/tunnel-repository.js';
 import type { ObservationPointSpec } from './observation-points.js';
-import type { TunnelDirection } from '../model.js';
+import type { TunnelDirection } from '../model/flow.js';
 import { viewTunnel } from './tunnel-view.js';
 import type { Kysely } from 'kysely';
 

@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { twoPointSegments } from '../../store/tunnels/two-point-loss.js';
-import type { TwoPointBucket } from '../../store/tunnels/two-point-loss.js';
-import { decodedBatchesFor } from './decoded-flows.js';
-import { exporterNames, flowsFor } from './reference-flows.js';
-import { runNormalizer } from './run-normalizer.js';
-import { truthFor } from './truth.js';
-import { minuteRecordsFromTruth } from './truth-records.js';
+import { twoPointSegments } from '../../analysis/two-point-loss.js';
+import type { TwoPointBucket } from '../../analysis/two-point-loss.js';
+import { decodedBatchesFor } from '../normalize/decoded-flows.js';
+import { exporterNames, flowsFor } from '../normalize/reference-flows.js';
+import { runNormalizer } from '../normalize/run-normalizer.js';
+import { truthFor } from '../normalize/truth.js';
+import { minuteRecordsFromTruth } from '../normalize/truth-records.js';
 
 /**
  * d_loss_v4: the same traffic captured near the sender (tx, every packet present, 17

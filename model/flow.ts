@@ -1,5 +1,6 @@
-// Domain types shared by the stages. The store owns them because it is what every
-// stage writes to or reads from; collector and api import them, store imports neither.
+// The flow records every stage passes on (DESIGN.md "Canonical flow"). model/ is the
+// domain layer: flows, tunnels, SAs, tunnel buckets and address text. It imports nothing
+// of ours; collector, store, analysis, api and reports import it.
 
 /** NetFlow/IPFIX version a record arrived in (10 = IPFIX). */
 export type ExportVersion = 5 | 9 | 10;

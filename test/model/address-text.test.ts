@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { expect, test } from 'vitest';
-import { ipv4Text, ipv6Text } from '../../collector/wire/ip-text.js';
+import { canonicalAddress, ipv4Text, ipv6Text } from '../../model/address-text.js';
 
 /** 16 bytes, biased to zero groups so that `::` runs of every length and place occur. */
 const ipv6Bytes = fc
@@ -47,4 +47,29 @@ test('IPv4 text is a dotted quad', () => {
     }),
     { numRuns: 5_000 },
   );
+});
+
+test("the parser gives back the formatter's text for any spelling of an address", () => {
+  fc.assert(
+    fc.property(ipv6Bytes, (bytes) => {
+      const canonical = ipv6Text(bytes, 0);
+      const spelled = new ipaddr.IPv6([...bytes]).toNormalizedString().toUpperCase();
+      expect(canonicalAddress(spelled)).toBe(canonical);
+      expect(canonicalAddress(canonical)).toBe(canonical);
+    }),
+    { numRuns: 5_000 },
+  );
+});
+
+test.each([
+  ['192.0.2.1', '192.0.2.1'],
+  ['2001:DB8:0:0::1', '2001:db8::1'],
+  ['::ffff:10.0.0.1', '::ffff:a00:1'],
+  ['10.1', null],
+  ['010.1.1.1', null],
+  ['0x0a.0.0.1', null],
+  ['', null],
+  ['not an address', null],
+])('canonicalAddress(%j) is %j', (text, expected) => {
+  expect(canonicalAddress(text)).toBe(expected);
 });

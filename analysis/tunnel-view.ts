@@ -1,9 +1,9 @@
-import type { LossClearedReason, LossSource, TunnelDirection } from '../model.js';
+import type { LossClearedReason, LossSource, TunnelDirection } from '../model/flow.js';
 import { healthFlags, healthState } from './health.js';
 import type { HealthEvidence } from './health.js';
 import { placeObservationPoints, pointKey, senderSide } from './observation-points.js';
 import type { ObservationPointSpec, PointPlacement } from './observation-points.js';
-import type { SecurityAssociation, Tunnel } from './tunnel.js';
+import type { SecurityAssociation, Tunnel } from '../model/tunnel.js';
 import type {
   BucketDirectionFigures,
   DirectionFigures,
@@ -12,14 +12,14 @@ import type {
   SaView,
   TunnelBucketView,
   TunnelSummary,
-} from './tunnel-api-shapes.js';
+} from './tunnel-figures.js';
 import {
   addBucketCounts,
   emptyBucketCounts,
   emptyClearedCounts,
   lossClearedReasons,
-} from './tunnel-bucket.js';
-import type { ClearedCounts, TunnelBucket, TunnelBucketCounts } from './tunnel-bucket.js';
+} from '../model/tunnel-bucket.js';
+import type { ClearedCounts, TunnelBucket, TunnelBucketCounts } from '../model/tunnel-bucket.js';
 import { twoPointSegments } from './two-point-loss.js';
 import type { TwoPointBucket, TwoPointSegment } from './two-point-loss.js';
 

@@ -1,4 +1,4 @@
-import type { TunnelDirection } from '../model.js';
+import type { TunnelDirection } from '../model/flow.js';
 
 /** An observation point as configured (DESIGN.md `observationPoints`); the store's own copy of the shape. */
 export interface ObservationPointSpec {

@@ -1,4 +1,4 @@
-import type { TunnelDirection } from '../model.js';
+import type { TunnelDirection } from './flow.js';
 
 /** How a tunnel's ESP travels: IP protocol 50, or UDP-encapsulated (NAT-T, RFC 3948). */
 export type Encapsulation = 'esp' | 'esp-in-udp';

@@ -1,4 +1,4 @@
-import type { LossClearedReason } from '../model.js';
+import type { LossClearedReason } from '../model/flow.js';
 
 /** One display bucket of one direction, as two observation points saw it. */
 export interface TwoPointBucket {

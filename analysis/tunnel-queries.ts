@@ -1,17 +1,11 @@
-import type { ExporterBucketTable } from '../store/exporter-buckets/exporter-bucket.table.js';
-import type { TunnelBucketView, TunnelSummary } from './tunnel-figures.js';
-import {
-  getTunnel,
-  getTunnels,
-  listSas,
-  listTunnels,
-  loadBuckets,
-} from '../store/tunnels/tunnel-repository.js';
-import type { TunnelDb } from '../store/tunnels/tunnel-repository.js';
-import type { ObservationPointSpec } from './observation-points.js';
+import type { ExporterBucket } from '../model/exporter-bucket.js';
+import type { Tunnel } from '../model/tunnel.js';
 import type { TunnelDirection } from '../model/flow.js';
+import type { ObservationPointSpec } from './observation-points.js';
+import type { TunnelBucketView, TunnelSummary } from './tunnel-figures.js';
+import type { PointRef, TunnelReader } from './tunnel-reader.js';
 import { viewTunnel } from './tunnel-view.js';
-import type { Kysely } from 'kysely';
+import type { TunnelView } from './tunnel-view.js';
 
 /** What the tunnel queries need to know of the configuration. */
 export interface TunnelQueryOptions {
@@ -50,141 +44,184 @@ export interface LossItem {
   readonly completeness: BucketCompleteness[];
 }
 
-type Db = TunnelDb & Kysely<{ exporter_buckets: ExporterBucketTable }>;
+/** A tunnel's figures over a window, and its series per step. */
+export interface TunnelDetail {
+  readonly summary: TunnelSummary;
+  readonly buckets: TunnelBucketView[];
+}
+
+/** The same, each step with the completeness of the observation points that fed it. */
+export interface TunnelSeries {
+  readonly summary: TunnelSummary;
+  readonly buckets: BucketWithCompleteness[];
+}
 
 /** Rows of the window plus one bucket after it: the view uses it to tell whether flows run on. */
 function rowsUntil(toMs: number, bucketMs: number): number {
   return Math.ceil(toMs / bucketMs) * bucketMs + bucketMs;
 }
 
+const alignDown = (ms: number, stepMs: number) => Math.floor(ms / stepMs) * stepMs;
+
+/**
+ * The views of several tunnels over one window, from one read of each kind (tunnels, SAs,
+ * buckets): never a query per tunnel.
+ */
+async function viewTunnels(
+  reader: TunnelReader,
+  tunnels: readonly Tunnel[],
+  fromMs: number,
+  toMs: number,
+  opts: TunnelQueryOptions,
+  stepMs = opts.bucketMs,
+): Promise<TunnelView[]> {
+  if (tunnels.length === 0) return [];
+  const ids = tunnels.map((t) => t.id);
+  const sas = await reader.listSas(ids, fromMs, toMs);
+  const rows = await reader.loadBuckets(
+    tunnels.length === 1 ? ids[0]! : null,
+    alignDown(fromMs, stepMs),
+    rowsUntil(toMs, stepMs),
+  );
+  const sasBy = groupBy(sas, (s) => s.tunnelId);
+  const rowsBy = groupBy(rows, (r) => r.tunnelId);
+  return tunnels.map((t) =>
+    viewTunnel(t, sasBy.get(t.id) ?? [], rowsBy.get(t.id) ?? [], { fromMs, toMs, ...opts, stepMs }),
+  );
+}
+
 export async function tunnelSummaries(
-  db: TunnelDb,
+  reader: TunnelReader,
   fromMs: number,
   toMs: number,
   opts: TunnelQueryOptions,
 ): Promise<TunnelSummary[]> {
-  const tunnels = await listTunnels(db, fromMs, toMs);
-  if (tunnels.length === 0) return [];
-  const sas = await listSas(
-    db,
-    tunnels.map((t) => t.id),
-    fromMs,
-    toMs,
-  );
-  const rows = await loadBuckets(
-    db,
-    null,
-    Math.floor(fromMs / opts.bucketMs) * opts.bucketMs,
-    rowsUntil(toMs, opts.bucketMs),
-  );
-  return tunnels.map(
-    (t) =>
-      viewTunnel(
-        t,
-        sas.filter((s) => s.tunnelId === t.id),
-        rows.filter((r) => r.tunnelId === t.id),
-        { fromMs, toMs, ...opts },
-      ).summary,
-  );
+  const tunnels = await reader.listTunnels(fromMs, toMs);
+  return (await viewTunnels(reader, tunnels, fromMs, toMs, opts)).map((v) => v.summary);
 }
 
+/** One tunnel over a window, per step. */
 export async function tunnelDetail(
-  db: TunnelDb,
+  reader: TunnelReader,
   id: string,
   fromMs: number,
   toMs: number,
   opts: TunnelQueryOptions,
-  stepMs?: number,
-): Promise<{ summary: TunnelSummary; buckets: TunnelBucketView[] } | undefined> {
-  const tunnel = await getTunnel(db, id);
+  stepMs = opts.bucketMs,
+): Promise<TunnelDetail | undefined> {
+  const [tunnel] = await reader.getTunnels([id]);
   if (tunnel === undefined) return undefined;
-  const sas = await listSas(db, [id], fromMs, toMs);
-  const step = stepMs ?? opts.bucketMs;
-  const rows = await loadBuckets(db, id, Math.floor(fromMs / step) * step, rowsUntil(toMs, step));
-  return viewTunnel(tunnel, sas, rows, { fromMs, toMs, ...opts, stepMs: step });
+  return (await viewTunnels(reader, [tunnel], fromMs, toMs, opts, stepMs))[0];
+}
+
+/** One tunnel over a window, per step, each step with the completeness of the points that fed it. */
+export async function tunnelSeries(
+  reader: TunnelReader,
+  id: string,
+  fromMs: number,
+  toMs: number,
+  opts: TunnelQueryOptions,
+  stepMs = opts.bucketMs,
+): Promise<TunnelSeries | undefined> {
+  const detail = await tunnelDetail(reader, id, fromMs, toMs, opts, stepMs);
+  if (detail === undefined) return undefined;
+  const points = pointsOf(detail);
+  const completeness = completenessByStep(
+    await reader.loadCompleteness(points, alignDown(fromMs, stepMs), toMs),
+    points,
+    stepMs,
+  );
+  return {
+    summary: detail.summary,
+    buckets: detail.buckets.map((b) => ({ ...b, completeness: completeness.get(b.start) ?? [] })),
+  };
+}
+
+function pointsOf(view: { readonly summary: TunnelSummary }): PointRef[] {
+  return view.summary.observationPoints.map((p) => ({ exporter: p.exporter, domainId: p.domainId }));
 }
 
 /**
- * Completeness of the exporters that fed a tunnel, per step: records, decode issues and
- * export sequence gaps, summed over the stored buckets inside each step.
+ * Completeness of the given observation points per step: records, decode issues and export
+ * sequence gaps, summed over the stored buckets inside each step.
  */
-export async function completenessByStep(
-  db: Db,
-  exporters: readonly { exporter: string; domainId: number }[],
-  fromMs: number,
-  toMs: number,
+export function completenessByStep(
+  rows: readonly ExporterBucket[],
+  points: readonly PointRef[],
   stepMs: number,
-): Promise<Map<number, BucketCompleteness[]>> {
+): Map<number, BucketCompleteness[]> {
+  const wanted = new Set(points.map((p) => `${p.exporter}|${p.domainId}`));
   const out = new Map<number, BucketCompleteness[]>();
-  if (exporters.length === 0) return out;
-  const rows = await db
-    .selectFrom('exporter_buckets')
-    .selectAll()
-    .where('exporter', 'in', [...new Set(exporters.map((e) => e.exporter))])
-    .where('bucket_start_ms', '>=', Math.floor(fromMs / stepMs) * stepMs)
-    .where('bucket_start_ms', '<', toMs)
-    .execute();
-  const wanted = new Set(exporters.map((e) => `${e.exporter}|${e.domainId}`));
   for (const r of rows) {
-    if (!wanted.has(`${r.exporter}|${r.domain_id}`)) continue;
-    const step = Math.floor(r.bucket_start_ms / stepMs) * stepMs;
+    if (!wanted.has(`${r.exporter}|${r.domainId}`)) continue;
+    const step = alignDown(r.bucketStartMs, stepMs);
     let list = out.get(step);
     if (list === undefined) out.set(step, (list = []));
-    let c = list.find((x) => x.exporter === r.exporter && x.domainId === r.domain_id);
-    if (c === undefined) {
-      c = {
-        exporter: r.exporter,
-        domainId: r.domain_id,
-        records: 0,
-        datagrams: 0,
-        issues: 0,
-        sequenceGaps: 0,
-      };
-      list.push(c);
-    }
-    const m = c as { -readonly [K in keyof BucketCompleteness]: BucketCompleteness[K] };
-    m.records += r.records;
-    m.datagrams += r.datagrams;
-    m.issues += r.issues;
-    m.sequenceGaps += r.sequence_gaps;
+    addCompleteness(list, r);
   }
+  return out;
+}
+
+type MutableCompleteness = { -readonly [K in keyof BucketCompleteness]: BucketCompleteness[K] };
+
+/** Adds one row into the list entry of its exporter and domain (created when missing). */
+function addCompleteness(list: BucketCompleteness[], c: BucketCompleteness): void {
+  const found = list.find((x) => x.exporter === c.exporter && x.domainId === c.domainId) as
+    MutableCompleteness | undefined;
+  if (found === undefined) {
+    list.push({
+      exporter: c.exporter,
+      domainId: c.domainId,
+      records: c.records,
+      datagrams: c.datagrams,
+      issues: c.issues,
+      sequenceGaps: c.sequenceGaps,
+    });
+    return;
+  }
+  found.records += c.records;
+  found.datagrams += c.datagrams;
+  found.issues += c.issues;
+  found.sequenceGaps += c.sequenceGaps;
+}
+
+/** The entries of several lists summed per exporter and domain. */
+export function mergeCompleteness(list: readonly BucketCompleteness[]): BucketCompleteness[] {
+  const out: BucketCompleteness[] = [];
+  for (const c of list) addCompleteness(out, c);
   return out;
 }
 
 /**
  * Loss across all tunnels in [fromMs, toMs), worst ratio first: every bucket (or run of
  * buckets, for two-point figures that only a run can give) with a measured loss whose
- * ratio is at least `minRatio`.
+ * ratio is at least `minRatio`. Reads buckets, tunnels, SAs and completeness once each.
  */
 export async function lossBuckets(
-  db: Db,
+  reader: TunnelReader,
   fromMs: number,
   toMs: number,
   minRatio: number,
   opts: TunnelQueryOptions,
 ): Promise<LossItem[]> {
-  const rows = await loadBuckets(
-    db,
+  const rows = await reader.loadBuckets(
     null,
-    Math.floor(fromMs / opts.bucketMs) * opts.bucketMs,
+    alignDown(fromMs, opts.bucketMs),
     rowsUntil(toMs, opts.bucketMs),
   );
   const ids = [...new Set(rows.map((r) => r.tunnelId))];
-  const tunnels = await getTunnels(db, ids);
-  const sas = await listSas(db, ids, fromMs, toMs);
+  const tunnels = await reader.getTunnels(ids);
+  const sasBy = groupBy(await reader.listSas(ids, fromMs, toMs), (s) => s.tunnelId);
+  const rowsBy = groupBy(rows, (r) => r.tunnelId);
+  const views = tunnels.map((t) =>
+    viewTunnel(t, sasBy.get(t.id) ?? [], rowsBy.get(t.id) ?? [], { fromMs, toMs, ...opts }),
+  );
+  const allPoints = uniquePoints(views.flatMap(pointsOf));
+  const completenessRows = await reader.loadCompleteness(allPoints, alignDown(fromMs, opts.bucketMs), toMs);
   const items: LossItem[] = [];
-  for (const t of tunnels) {
-    const view = viewTunnel(
-      t,
-      sas.filter((s) => s.tunnelId === t.id),
-      rows.filter((r) => r.tunnelId === t.id),
-      { fromMs, toMs, ...opts },
-    );
-    const points = view.summary.observationPoints.map((p) => ({
-      exporter: p.exporter,
-      domainId: p.domainId,
-    }));
-    const completeness = await completenessByStep(db, points, fromMs, toMs, opts.bucketMs);
+  for (const view of views) {
+    const t = view.summary;
+    const completeness = completenessByStep(completenessRows, pointsOf(view), opts.bucketMs);
     const seenSpans = new Set<string>();
     for (const b of view.buckets) {
       for (const [direction, fig] of [
@@ -235,24 +272,19 @@ export async function lossBuckets(
   return items.sort((x, y) => y.lossRatio - x.lossRatio || y.lost - x.lost || x.start - y.start);
 }
 
-export function mergeCompleteness(list: readonly BucketCompleteness[]): BucketCompleteness[] {
-  const by = new Map<string, BucketCompleteness>();
-  for (const c of list) {
-    const key = `${c.exporter}|${c.domainId}`;
-    const prev = by.get(key);
-    by.set(
-      key,
-      prev === undefined
-        ? { ...c }
-        : {
-            exporter: c.exporter,
-            domainId: c.domainId,
-            records: prev.records + c.records,
-            datagrams: prev.datagrams + c.datagrams,
-            issues: prev.issues + c.issues,
-            sequenceGaps: prev.sequenceGaps + c.sequenceGaps,
-          },
-    );
-  }
+function uniquePoints(points: readonly PointRef[]): PointRef[] {
+  const by = new Map<string, PointRef>();
+  for (const p of points) by.set(`${p.exporter}|${p.domainId}`, p);
   return [...by.values()];
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [item]);
+    else list.push(item);
+  }
+  return out;
 }

@@ -1,15 +1,21 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { TunnelQueryOptions } from '../analysis/tunnel-queries.js';
+import type { TunnelReader } from '../analysis/tunnel-reader.js';
 import type { Store } from '../store/open-store.js';
 import type { FlowWriterStats } from '../store/writer/flow-writer.js';
 
-/** Registers more routes on the API's router (the tunnels API, reports...). */
+/** Registers routes on the API's router. */
 export type ApiRoute = (router: Router) => void;
 
 /** What the API is given by the composition root. */
 export interface ApiDeps {
   readonly store: Store;
+  /** Tunnels, SAs and buckets for the tunnels API; the store's SQLite reader when absent. */
+  readonly tunnelReader?: TunnelReader;
+  /** Bucket size, observation points and loss ceiling (from the configuration). */
+  readonly analysis: TunnelQueryOptions;
   /** Served on GET /metrics; a fresh empty registry when absent. */
   readonly registry?: Registry;
   readonly logger?: Logger;
@@ -18,7 +24,7 @@ export interface ApiDeps {
   readonly writerStats?: () => FlowWriterStats;
   /** More health sections (retention, collector...), merged into /api/v1/health. */
   readonly health?: () => Readonly<Record<string, unknown>>;
-  /** Extra routes, registered after the built-in ones and before the 404 handler. */
+  /** More routes after the built-in ones, before the web page and the 404 handler (tests use it). */
   readonly routes?: readonly ApiRoute[];
   /** Replaces the placeholder page on GET / (the web UI). */
   readonly indexPage?: ApiRoute;

@@ -11,6 +11,8 @@ import { flowRoutes } from './routes/flows.js';
 import { healthRoutes } from './routes/health.js';
 import { indexPageRoute } from './routes/index-page.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { tunnelRoutes } from './routes/tunnels.js';
+import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 
 export interface Api {
   /** The express application (tests may drive it without listening). */
@@ -22,9 +24,9 @@ export interface Api {
 }
 
 /**
- * The HTTP API, inert until start(). Built-in routes first, then `deps.routes` (the
- * tunnels API and others register themselves there), then the 404 and error handlers,
- * so that every answer, including "no such route", has the same problem+json shape.
+ * The HTTP API, inert until start(). Every route is registered here (health, exporters,
+ * flows, metrics, tunnels, then the web page), then the 404 and error handlers, so that
+ * every answer, including "no such route", has the same problem+json shape.
  */
 export function createApi(config: Partial<ApiConfig>, deps: ApiDeps): Api {
   const { host, port } = apiConfigSchema.parse(config ?? {});
@@ -39,6 +41,11 @@ export function createApi(config: Partial<ApiConfig>, deps: ApiDeps): Api {
   exporterRoutes(deps)(router);
   flowRoutes(deps)(router);
   metricsRoutes(deps)(router);
+  tunnelRoutes({
+    store: deps.store,
+    reader: deps.tunnelReader ?? createTunnelReader(deps.store.db),
+    options: deps.analysis,
+  })(router);
   for (const register of deps.routes ?? []) register(router);
   (deps.indexPage ?? indexPageRoute)(router);
   app.use(router);

@@ -1,10 +1,10 @@
-import ipaddr from 'ipaddr.js';
 import { createReadStream, statSync } from 'node:fs';
 import { readCaptureStream } from '../collector/capture/read-capture-stream.js';
+import { canonicalAddress } from '../model/address-text.js';
+import { startCollectorStack } from './compose.js';
 import { createLogger } from './logger.js';
 import { progressLine } from './progress.js';
 import { resolveConfig } from './resolve-config.js';
-import { createCore } from './core.js';
 import type { ConfigOverrides } from './resolve-config.js';
 
 export interface IngestOptions extends ConfigOverrides {
@@ -28,10 +28,11 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
   const exporter = opts.exporter === undefined ? undefined : canonicalExporter(opts.exporter);
-  const core = await createCore(config, log);
+  const stack = await startCollectorStack(config, log, { listen: false });
+  const { collector, writer } = stack;
   const progress = opts.quiet ? undefined : progressLine(`ingest ${file}`);
   let datagrams = 0;
-  let flowsBefore = core.writerStats().written;
+  let flowsBefore = writer.stats().written;
   const issueCounts: Record<string, number> = {};
   let frames = 0;
   let interrupted = false;
@@ -49,7 +50,7 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
       for (const d of batch.datagrams) {
         // Retention counts from receipt: an old capture ingested today is kept for the
         // whole window, so the receive time is now, not the capture time.
-        await core.pipeline.handleOffline(d.payload, exporter ?? d.src, Date.now(), d.transport);
+        await collector.handleOffline(d.payload, exporter ?? d.src, Date.now(), d.transport);
         datagrams += 1;
       }
       frames = batch.frames;
@@ -61,12 +62,12 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     progress?.done();
-    await core.stop();
+    await stack.stop();
   }
-  const stored = core.writerStats().written - flowsBefore;
+  const stored = writer.stats().written - flowsBefore;
   flowsBefore = 0;
   const issues = Object.entries(issueCounts);
-  const exporters = core.counters.all().filter((c) => c.datagrams > 0);
+  const exporters = collector.counters.all().filter((c) => c.datagrams > 0);
   const decodeIssues = exporters.reduce((n, c) => n + Object.values(c.issues).reduce((a, b) => a + b, 0), 0);
   if (!opts.quiet || interrupted)
     process.stderr.write(
@@ -77,10 +78,9 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
   if (datagrams === 0) process.exitCode = 1;
 }
 
-/** The exporter key as the collector writes addresses (dotted quad, RFC 5952). */
+/** The exporter key as the collector writes addresses (model/address-text.ts). */
 function canonicalExporter(text: string): string {
-  const t = text.trim();
-  if (ipaddr.IPv4.isValidFourPartDecimal(t)) return ipaddr.IPv4.parse(t).toString();
-  if (ipaddr.IPv6.isValid(t)) return ipaddr.IPv6.parse(t).toRFC5952String();
-  throw new Error(`--exporter: "${text}" is not an IPv4 or IPv6 address`);
+  const canonical = canonicalAddress(text.trim());
+  if (canonical === null) throw new Error(`--exporter: "${text}" is not an IPv4 or IPv6 address`);
+  return canonical;
 }

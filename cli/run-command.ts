@@ -1,18 +1,15 @@
+import type { Logger } from 'pino';
 import { createApi } from '../api/create-api.js';
-import { tunnelRoutes } from '../api/routes/tunnels.js';
 import { webRoutes } from '../api/web/web-routes.js';
-import { createTcpListener } from '../collector/listen/tcp-listener.js';
-import { createUdpListener } from '../collector/listen/udp-listener.js';
 import { createRetention } from '../store/retention.js';
 import { registerStoreMetrics } from '../store/store-metrics.js';
-import { VERSION } from './version.js';
-import { createCore } from './core.js';
+import { startCollectorStack } from './compose.js';
+import type { CollectorStack } from './compose.js';
+import type { TunnelflowConfig } from './config-schema.js';
 import { createLogger } from './logger.js';
 import { resolveConfig } from './resolve-config.js';
 import type { ConfigOverrides } from './resolve-config.js';
-import type { TunnelflowConfig } from './config-schema.js';
-import type { Core } from './core.js';
-import type { Logger } from 'pino';
+import { VERSION } from './version.js';
 
 export interface RunOptions extends ConfigOverrides {
   readonly dumpConfig?: boolean;
@@ -21,7 +18,7 @@ export interface RunOptions extends ConfigOverrides {
 
 /** A running tunnelflow: the addresses it listens on, and how to stop it. */
 export interface RunningTunnelflow {
-  readonly core: Core;
+  readonly stack: CollectorStack;
   readonly netflowPort: number;
   readonly ipfixPort: number;
   readonly ipfixTcpPort: number;
@@ -31,8 +28,8 @@ export interface RunningTunnelflow {
 }
 
 /**
- * `tunnelflow run`: listeners → pipeline → store, the HTTP API and the retention timer in
- * one process. SIGTERM / SIGINT stop the listeners, flush every accepted record and all
+ * `tunnelflow run`: the collector (listeners → pipeline → store writer), the HTTP API and
+ * the retention timer in one process. SIGTERM / SIGINT stop the listeners, flush every accepted record and all
  * state, close the database, and exit 0.
  */
 export async function runCommand(opts: RunOptions): Promise<void> {
@@ -81,76 +78,48 @@ export async function runCommand(opts: RunOptions): Promise<void> {
 
 /** Starts everything `run` runs, in this process (tests use it directly). */
 export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Promise<RunningTunnelflow> {
-  const core = await createCore(config, log);
-  const { pipeline } = core;
+  const stack = await startCollectorStack(config, log, { listen: true });
+  const { store, writer, collector, registry } = stack;
+  const ports = stack.ports!;
   const c = config.collector;
-
-  const netflowUdp = createUdpListener(
-    { host: c.listen, port: c.netflowPort, receiveBufferBytes: c.receiveBufferBytes, name: 'netflow-udp' },
-    pipeline.handle,
-    log,
-  );
-  const ipfixUdp = createUdpListener(
-    { host: c.listen, port: c.ipfixPort, receiveBufferBytes: c.receiveBufferBytes, name: 'ipfix-udp' },
-    pipeline.handle,
-    log,
-  );
-  const ipfixTcp = createTcpListener(
-    {
-      host: c.listen,
-      port: c.ipfixPort,
-      name: 'ipfix-tcp',
-      onStreamError: (exporter) => {
-        const row = core.counters.get(exporter, 0, Date.now());
-        core.counters.addIssue(row, 'tcp-stream-broken');
-      },
-    },
-    pipeline.handle,
-    log,
-  );
-  const retention = createRetention(config.store.retention, { runner: core.writer, logger: log });
-  registerStoreMetrics(core.registry, {
-    writer: core.writer,
-    retention,
-    usedBytes: () => core.store.info().usedBytes,
-  });
+  const retention = createRetention(config.store.retention, { runner: writer, logger: log });
+  registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.info().usedBytes });
   const api = createApi(config.http, {
-    store: core.store,
-    registry: core.registry,
+    store,
+    analysis: {
+      bucketMs: config.bucketSeconds * 1000,
+      observationPoints: config.observationPoints,
+      ceilingRatio: config.loss.ceilingRatio,
+    },
+    registry,
     logger: log,
     version: VERSION,
-    writerStats: () => core.writer.stats(),
-    routes: [tunnelRoutes({ store: core.store, config })],
+    writerStats: () => writer.stats(),
     indexPage: (router) => router.use(webRoutes()),
     health: () => ({
       bucketSeconds: config.bucketSeconds,
       collector: { netflowPort: c.netflowPort, ipfixPort: c.ipfixPort, listen: c.listen },
       retention: retention.stats(),
-      normalizer: core.normalizer.counters(),
+      normalizer: collector.normalizerCounters(),
     }),
   });
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
-      await Promise.allSettled([netflowUdp.stop(), ipfixUdp.stop(), ipfixTcp.stop()]);
+      await collector.stop();
       await retention.stop();
       await api.stop();
-      await core.stop();
+      await stack.stop();
       log.info('stopped');
     })();
     return stopping;
   };
 
   try {
-    const [nf, ix, tcp, http] = await Promise.all([
-      netflowUdp.start(),
-      ipfixUdp.start(),
-      ipfixTcp.start(),
-      api.start(),
-    ]);
+    const http = await api.start();
     retention.start();
-    return { core, netflowPort: nf.port, ipfixPort: ix.port, ipfixTcpPort: tcp.port, http, stop };
+    return { stack, ...ports, http, stop };
   } catch (err) {
     log.error({ err }, 'cannot start');
     await stop();

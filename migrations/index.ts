@@ -15,14 +15,5 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261123020000-tunnel-key': tunnelKey,
 };
 
-/**
- * The provider handed to kysely's Migrator. `extra` lets another part of the store
- * (store/tunnels) bring its own timestamp-named migrations without editing this list.
- */
-export function createMigrationProvider(extra: Readonly<Record<string, Migration>> = {}): MigrationProvider {
-  for (const name of Object.keys(extra)) {
-    if (name in migrations) throw new Error(`migration name '${name}' is already used by the store`);
-  }
-  const all = { ...migrations, ...extra };
-  return { getMigrations: async () => all };
-}
+/** The provider handed to kysely's Migrator: the static list above. */
+export const migrationProvider: MigrationProvider = { getMigrations: async () => migrations };

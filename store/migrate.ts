@@ -1,6 +1,6 @@
 import { Migrator } from 'kysely';
-import type { Kysely, Migration } from 'kysely';
-import { createMigrationProvider } from '../migrations/index.js';
+import type { Kysely, MigrationProvider } from 'kysely';
+import { migrationProvider } from '../migrations/index.js';
 import { StoreOpenError } from './store-open-error.js';
 
 /**
@@ -14,14 +14,8 @@ export async function migrateToLatest(
   // Migrations see the database untyped (kysely's guidance), so the migrator does too.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   db: Kysely<any>,
-  extraMigrations: Readonly<Record<string, Migration>> = {},
+  provider: MigrationProvider = migrationProvider,
 ): Promise<string[]> {
-  let provider;
-  try {
-    provider = createMigrationProvider(extraMigrations);
-  } catch (error) {
-    throw new StoreOpenError(`cannot list migrations: ${messageOf(error)}`, { cause: error });
-  }
   const migrator = new Migrator({ db, provider });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((result) => result.status === 'Error');

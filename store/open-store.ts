@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { LogEvent, Migration } from 'kysely';
+import type { LogEvent } from 'kysely';
 import type { Logger } from 'pino';
 import { parseStoreConfig } from './config.js';
 import type { StoreConfig } from './config.js';
@@ -12,8 +12,6 @@ import { StoreOpenError } from './store-open-error.js';
 
 export interface StoreDeps {
   readonly logger?: Logger;
-  /** Migrations of other store parts (store/tunnels), merged into the static list by name. */
-  readonly extraMigrations?: Readonly<Record<string, Migration>>;
 }
 
 /** Sizes of the database, cheap to read (pragmas and one stat). */
@@ -79,8 +77,7 @@ export async function openStore(
   });
   let migrationsRun: string[];
   try {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against Kysely<any>
-    migrationsRun = await migrateToLatest(db as unknown as Kysely<any>, deps.extraMigrations);
+    migrationsRun = await migrateToLatest(db);
   } catch (error) {
     await db.destroy();
     throw error;

@@ -4,26 +4,20 @@ import { allOf } from '../../store/filter/filter-ast.js';
 import { compileFilter } from '../../store/filter/compile-filter.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { Store } from '../../store/open-store.js';
-import {
-  completenessByStep,
-  lossBuckets,
-  tunnelDetail,
-  tunnelSummaries,
-} from '../../analysis/tunnel-queries.js';
+import { lossBuckets, tunnelDetail, tunnelSeries, tunnelSummaries } from '../../analysis/tunnel-queries.js';
 import type { TunnelQueryOptions } from '../../analysis/tunnel-queries.js';
-import type { TunnelDb } from '../../store/tunnels/tunnel-repository.js';
+import type { TunnelReader } from '../../analysis/tunnel-reader.js';
 import { ApiError } from '../api-error.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../cursor.js';
 import { toFlowJson } from '../flow-json.js';
 import { parseLimit, parseQuery, parseTime, parsedParam, timeParam } from '../params.js';
 
 export interface TunnelRouteDeps {
+  /** Raw flows (the drill-down). */
   readonly store: Store;
-  readonly config: {
-    readonly bucketSeconds: number;
-    readonly loss: { readonly ceilingRatio: number };
-    readonly observationPoints: TunnelQueryOptions['observationPoints'];
-  };
+  /** Tunnels, SAs, buckets and completeness, engine-neutral. */
+  readonly reader: TunnelReader;
+  readonly options: TunnelQueryOptions;
   /** Wall clock, for the default window; injectable for tests. */
   readonly clock?: () => number;
 }
@@ -55,13 +49,10 @@ function parseStepSeconds(value: string): number | null {
  */
 export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
   const clock = deps.clock ?? Date.now;
-  const bucketMs = deps.config.bucketSeconds * 1000;
-  const opts: TunnelQueryOptions = {
-    bucketMs,
-    observationPoints: deps.config.observationPoints,
-    ceilingRatio: deps.config.loss.ceilingRatio,
-  };
-  const db = () => deps.store.db as unknown as TunnelDb;
+  const opts = deps.options;
+  const { bucketMs } = opts;
+  const bucketSeconds = bucketMs / 1000;
+  const { reader } = deps;
 
   const window = (q: { from?: number | undefined; to?: number | undefined }): [number, number] => {
     const to = q.to ?? clock();
@@ -89,12 +80,12 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
   return (router) => {
     router.get('/api/v1/tunnels', async (req, res) => {
       const [from, to] = window(parseQuery(z.strictObject(windowQuery), req.query));
-      res.json({ items: await tunnelSummaries(db(), from, to, opts), nextCursor: null });
+      res.json({ items: await tunnelSummaries(reader, from, to, opts), nextCursor: null });
     });
 
     router.get('/api/v1/tunnels/:id', async (req, res) => {
       const [from, to] = window(parseQuery(z.strictObject(windowQuery), req.query));
-      const detail = await tunnelDetail(db(), req.params.id, from, to, opts);
+      const detail = await tunnelDetail(reader, req.params.id, from, to, opts);
       if (detail === undefined) throw notFound(req.params.id);
       res.json(detail.summary);
     });
@@ -108,12 +99,12 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
         req.query,
       );
       const [from, to] = window(q);
-      const stepMs = (q.step ?? deps.config.bucketSeconds) * 1000;
+      const stepMs = (q.step ?? bucketSeconds) * 1000;
       if (stepMs % bucketMs !== 0) {
         throw new ApiError(
           400,
           'bad-parameter',
-          `parameter 'step' must be a multiple of the bucket size (${deps.config.bucketSeconds} s); got ${stepMs / 1000} s`,
+          `parameter 'step' must be a multiple of the bucket size (${bucketSeconds} s); got ${stepMs / 1000} s`,
           { parameter: 'step' },
         );
       }
@@ -125,17 +116,9 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
           { parameter: 'step' },
         );
       }
-      const detail = await tunnelDetail(db(), req.params.id, from, to, opts, stepMs);
-      if (detail === undefined) throw notFound(req.params.id);
-      const points = detail.summary.observationPoints.map((p) => ({
-        exporter: p.exporter,
-        domainId: p.domainId,
-      }));
-      const completeness = await completenessByStep(deps.store.db as never, points, from, to, stepMs);
-      res.json({
-        items: detail.buckets.map((b) => ({ ...b, completeness: completeness.get(b.start) ?? [] })),
-        nextCursor: null,
-      });
+      const series = await tunnelSeries(reader, req.params.id, from, to, opts, stepMs);
+      if (series === undefined) throw notFound(req.params.id);
+      res.json({ items: series.buckets, nextCursor: null });
     });
 
     router.get('/api/v1/loss', async (req, res) => {
@@ -153,7 +136,7 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
       );
       const [from, to] = window(q);
       const limit = parseLimit(q.limit, { default: 100, max: 10_000 });
-      const items = await lossBuckets(deps.store.db as never, from, to, q.minRatio ?? 0, opts);
+      const items = await lossBuckets(reader, from, to, q.minRatio ?? 0, opts);
       res.json({ items: items.slice(0, limit), nextCursor: null });
     });
 
@@ -167,13 +150,13 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
         throw new ApiError(
           400,
           'bad-parameter',
-          `'${req.params.start}' is not the start of a ${deps.config.bucketSeconds} s bucket; use a bucket's 'start' from /buckets`,
+          `'${req.params.start}' is not the start of a ${bucketSeconds} s bucket; use a bucket's 'start' from /buckets`,
           { parameter: 'start' },
         );
       }
       const id = req.params.id;
-      const detail = await tunnelDetail(db(), id, start, start + bucketMs, opts);
-      if (detail === undefined) throw notFound(id);
+      const series = await tunnelSeries(reader, id, start, start + bucketMs, opts);
+      if (series === undefined) throw notFound(id);
       const limit = parseLimit(q.limit, { default: 1000 });
       const fingerprint = queryFingerprint({ id, start });
       const after = q.cursor === undefined ? null : decodeCursor(q.cursor, fingerprint);
@@ -185,21 +168,12 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
         after: after === null ? null : { endMs: after.key, id: after.id },
         limit,
       });
-      const points = detail.summary.observationPoints.map((p) => ({
-        exporter: p.exporter,
-        domainId: p.domainId,
-      }));
-      const completeness = await completenessByStep(
-        deps.store.db as never,
-        points,
-        start,
-        start + bucketMs,
-        bucketMs,
-      );
+      const { summary } = series;
+      const { completeness = [], ...bucket } = series.buckets[0] ?? {};
       res.json({
-        tunnel: { id, name: detail.summary.name, peerA: detail.summary.peerA, peerB: detail.summary.peerB },
-        bucket: { start, end: start + bucketMs, ...(detail.buckets[0] ?? {}) },
-        completeness: completeness.get(start) ?? [],
+        tunnel: { id, name: summary.name, peerA: summary.peerA, peerB: summary.peerB },
+        bucket: { start, end: start + bucketMs, ...bucket },
+        completeness,
         items: page.items.map(toFlowJson),
         nextCursor:
           page.next === null ? null : encodeCursor({ key: page.next.endMs, id: page.next.id }, fingerprint),

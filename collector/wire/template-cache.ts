@@ -80,7 +80,15 @@ export type TemplateSnapshot = TemplateEntrySnapshot | OptionsStateSnapshot;
 
 export type TemplateCacheChange =
   | { readonly type: 'upsert'; readonly snapshot: TemplateSnapshot }
-  | { readonly type: 'remove'; readonly key: string };
+  | {
+      readonly type: 'remove';
+      readonly key: string;
+      /** The template's scope and id, so that a persister never parses `key`. */
+      readonly exporter: string;
+      readonly version: TemplateVersion;
+      readonly domainId: number;
+      readonly templateId: number;
+    };
 
 /** Sampling and time facts of one exporter/domain, read by collector/produce. */
 export interface DomainOptions {
@@ -414,7 +422,14 @@ export class TemplateCache {
     if (state.previousLengths.size >= this.maxTemplatesPerDomain) state.previousLengths.clear();
     if (entry.template.fixedRecordLength > 0)
       state.previousLengths.set(templateId, entry.template.fixedRecordLength);
-    this.emit({ type: 'remove', key: templateKey(state, templateId) });
+    this.emit({
+      type: 'remove',
+      key: templateKey(state, templateId),
+      exporter: state.exporter,
+      version: state.version,
+      domainId: state.domainId,
+      templateId,
+    });
   }
 
   applyOptions(state: DomainState, record: OptionsRecord, nowMs: number): void {

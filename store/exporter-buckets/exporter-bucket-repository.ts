@@ -1,5 +1,6 @@
 import type { StoreDb } from '../database.js';
-import type { ExporterBucket } from './exporter-bucket.js';
+import { rowToExporterBucket } from './exporter-bucket.table.js';
+import type { ExporterBucket } from '../../model/exporter-bucket.js';
 
 export interface ExporterBucketQuery {
   /** Buckets starting at or after this (epoch ms). */
@@ -23,13 +24,5 @@ export async function listExporterBuckets(
   if (query.exporter !== undefined) select = select.where('exporter', '=', query.exporter);
   if (query.domainId !== undefined) select = select.where('domain_id', '=', query.domainId);
   const rows = await select.orderBy('bucket_start_ms').orderBy('exporter').orderBy('domain_id').execute();
-  return rows.map((row) => ({
-    exporter: row.exporter,
-    domainId: row.domain_id,
-    bucketStartMs: row.bucket_start_ms,
-    records: row.records,
-    datagrams: row.datagrams,
-    issues: row.issues,
-    sequenceGaps: row.sequence_gaps,
-  }));
+  return rows.map(rowToExporterBucket);
 }

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable } from 'kysely';
+import type { ExporterBucket } from '../../model/exporter-bucket.js';
 
 /**
  * The `exporter_buckets` table: how complete each time bucket is per exporter and
@@ -17,3 +18,15 @@ export interface ExporterBucketTable {
 
 export type ExporterBucketRow = Selectable<ExporterBucketTable>;
 export type NewExporterBucketRow = Insertable<ExporterBucketTable>;
+
+export function rowToExporterBucket(row: ExporterBucketRow): ExporterBucket {
+  return {
+    exporter: row.exporter,
+    domainId: row.domain_id,
+    bucketStartMs: row.bucket_start_ms,
+    records: row.records,
+    datagrams: row.datagrams,
+    issues: row.issues,
+    sequenceGaps: row.sequence_gaps,
+  };
+}

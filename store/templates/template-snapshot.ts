@@ -11,3 +11,16 @@ export interface TemplateSnapshot extends TemplateKey {
   readonly body: unknown;
   readonly updatedMs: number;
 }
+
+/**
+ * The template id a decoder's template is stored under. The table keys templates by
+ * exporter, domain and template id; a v9 and an IPFIX template with the same id from one
+ * exporter and domain are told apart by adding 0x10000 for IPFIX (template ids are 16-bit,
+ * so the two ranges cannot meet), and a domain's options state (sampling rates, system init
+ * time), which has no template id, takes 0, which no template can have (ids < 256 are set
+ * ids, RFC 7011 §3.3.2).
+ */
+export function storedTemplateId(version: number, templateId: number | null): number {
+  const id = templateId ?? 0;
+  return version === 10 ? 0x10000 + id : id;
+}

@@ -1,26 +1,15 @@
-import type { Kysely } from 'kysely';
-import type { CollectorStateTable } from '../state/collector-state.js';
-import { rowToSa } from './sa.table.js';
-import type { SaTable } from './sa.table.js';
+import type { PointRef, TunnelReader } from '../../analysis/tunnel-reader.js';
+import type { ExporterBucket } from '../../model/exporter-bucket.js';
 import type { TunnelBucket } from '../../model/tunnel-bucket.js';
-import { rowToBucket } from './tunnel-bucket.table.js';
-import type { TunnelBucketTable } from './tunnel-bucket.table.js';
 import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
+import type { StoreDb } from '../database.js';
+import { rowToExporterBucket } from '../exporter-buckets/exporter-bucket.table.js';
+import { rowToSa } from './sa.table.js';
+import { rowToBucket } from './tunnel-bucket.table.js';
 import { rowToTunnel } from './tunnel.table.js';
-import type { TunnelTable } from './tunnel.table.js';
-
-/** The tables of migrations/20261123010000-tunnels.ts. */
-export interface TunnelTables {
-  tunnels: TunnelTable;
-  security_associations: SaTable;
-  tunnel_buckets: TunnelBucketTable;
-  collector_state: CollectorStateTable;
-}
-
-export type TunnelDb = Kysely<TunnelTables>;
 
 /** Tunnels seen at some point of [fromMs, toMs), in peer order. */
-export async function listTunnels(db: TunnelDb, fromMs: number, toMs: number): Promise<Tunnel[]> {
+export async function listTunnels(db: StoreDb, fromMs: number, toMs: number): Promise<Tunnel[]> {
   const rows = await db
     .selectFrom('tunnels')
     .selectAll()
@@ -33,14 +22,16 @@ export async function listTunnels(db: TunnelDb, fromMs: number, toMs: number): P
   return rows.map(rowToTunnel);
 }
 
-export async function getTunnel(db: TunnelDb, id: string): Promise<Tunnel | undefined> {
-  const row = await db.selectFrom('tunnels').selectAll().where('id', '=', id).executeTakeFirst();
-  return row === undefined ? undefined : rowToTunnel(row);
+/** Tunnels by id. */
+export async function getTunnels(db: StoreDb, ids: readonly string[]): Promise<Tunnel[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('tunnels').selectAll().where('id', 'in', ids).execute();
+  return rows.map(rowToTunnel);
 }
 
 /** SAs of the given tunnels alive at some point of [fromMs, toMs). */
 export async function listSas(
-  db: TunnelDb,
+  db: StoreDb,
   tunnelIds: readonly string[],
   fromMs: number,
   toMs: number,
@@ -63,7 +54,7 @@ export async function listSas(
  * `tunnelId` is null (the loss page).
  */
 export async function loadBuckets(
-  db: TunnelDb,
+  db: StoreDb,
   tunnelId: string | null,
   fromMs: number,
   toMs: number,
@@ -78,9 +69,36 @@ export async function loadBuckets(
   return rows.map(rowToBucket);
 }
 
-/** Tunnels by id, for the loss page. */
-export async function getTunnels(db: TunnelDb, ids: readonly string[]): Promise<Tunnel[]> {
-  if (ids.length === 0) return [];
-  const rows = await db.selectFrom('tunnels').selectAll().where('id', 'in', ids).execute();
-  return rows.map(rowToTunnel);
+/**
+ * Completeness rows of several observation points at once (one query, whatever the number
+ * of tunnels asked about): selected by exporter address in SQL, by domain here.
+ */
+export async function loadCompleteness(
+  db: StoreDb,
+  points: readonly PointRef[],
+  fromMs: number,
+  toMs: number,
+): Promise<ExporterBucket[]> {
+  if (points.length === 0) return [];
+  const rows = await db
+    .selectFrom('exporter_buckets')
+    .selectAll()
+    .where('exporter', 'in', [...new Set(points.map((p) => p.exporter))])
+    .where('bucket_start_ms', '>=', fromMs)
+    .where('bucket_start_ms', '<', toMs)
+    .orderBy('bucket_start_ms')
+    .execute();
+  const wanted = new Set(points.map((p) => `${p.exporter}|${p.domainId}`));
+  return rows.filter((r) => wanted.has(`${r.exporter}|${r.domain_id}`)).map(rowToExporterBucket);
+}
+
+/** The SQLite engine's TunnelReader: the functions above, bound to one database. */
+export function createTunnelReader(db: StoreDb): TunnelReader {
+  return {
+    listTunnels: (fromMs, toMs) => listTunnels(db, fromMs, toMs),
+    getTunnels: (ids) => getTunnels(db, ids),
+    listSas: (ids, fromMs, toMs) => listSas(db, ids, fromMs, toMs),
+    loadBuckets: (tunnelId, fromMs, toMs) => loadBuckets(db, tunnelId, fromMs, toMs),
+    loadCompleteness: (points, fromMs, toMs) => loadCompleteness(db, points, fromMs, toMs),
+  };
 }

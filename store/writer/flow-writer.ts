@@ -1,3 +1,4 @@
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { parseStoreConfig } from '../config.js';
 import type { ConnectionOptions } from '../connection.js';
@@ -9,7 +10,6 @@ import type { FromHost, ToHost, WriterHostInit } from './messages.js';
 import { isEmptyState, sealStoreBatch } from './sealed-state.js';
 import type { SealedState } from './sealed-state.js';
 import type { StoreBatch } from './store-batch.js';
-import type { StoreExtensionModule } from './store-extension.js';
 import { startCheckpointer } from './checkpointer.js';
 import type { Checkpointer } from './checkpointer.js';
 import { writerConfigSchema } from './config.js';
@@ -44,7 +44,7 @@ export interface FlowWriter {
   offer(flows: readonly NormalizedFlow[]): number;
   /** Offline path: waits for room instead of dropping. */
   write(flows: readonly NormalizedFlow[]): Promise<void>;
-  /** Templates, exporter counters, bucket deltas and extension payloads, ordered with the flows. */
+  /** Templates, counters, completeness, tunnels, SAs, bucket deltas and documents, ordered with the flows. */
   submit(batch: StoreBatch): void;
   /** Runs one retention step on the write connection, between two batches. */
   retentionStep(step: RetentionStep): Promise<RetentionStepResult>;
@@ -64,8 +64,8 @@ export interface FlowWriterDeps {
   /** The SQLite file, when not given by storeConfig (or to override it). */
   readonly path?: string;
   readonly logger?: Logger;
-  /** Modules that write extra tables in the same transactions (writer/store-extension.ts). */
-  readonly extensions?: readonly StoreExtensionModule[];
+  /** Called with the writer's worker thread once it runs (fault tests end it from outside). */
+  readonly onWorker?: (worker: Worker) => void;
 }
 
 /** The channel to the host, a worker thread or the host itself on this thread. */
@@ -98,7 +98,6 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
       mmapSizeMb: given.mmapSizeMb ?? store.mmapSizeMb,
       journalSizeLimitMb: given.journalSizeLimitMb ?? store.journalSizeLimitMb,
     },
-    extensions: deps.extensions ?? [],
     maxTransactionRows: Math.max(batchRows, 100_000),
     // 50k pages (200 MB) when the checkpointer thread does the work, 10k (40 MB) when
     // the writer's connection checkpoints alone.
@@ -236,7 +235,7 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
 
   const openChannel = async (): Promise<HostChannel> => {
     if (!writerConfig.worker) return openInlineChannel(init, onReply);
-    return openWorkerChannel(init, onReply, (reason) => breakDown(reason));
+    return openWorkerChannel(init, onReply, (reason) => breakDown(reason), deps.onWorker);
   };
 
   const start = (): Promise<void> => {
@@ -399,8 +398,10 @@ async function openWorkerChannel(
   init: WriterHostInit,
   onReply: (reply: FromHost) => void,
   onBroken: (reason: string) => void,
+  onWorker: FlowWriterDeps['onWorker'],
 ): Promise<HostChannel> {
   const worker = spawnWorker('writer-worker', init);
+  onWorker?.(worker);
   let closing = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
@@ -441,7 +442,7 @@ async function openInlineChannel(
   init: WriterHostInit,
   onReply: (reply: FromHost) => void,
 ): Promise<HostChannel> {
-  const host = await WriterHost.open(init);
+  const host = WriterHost.open(init);
   let queue: ToHost[] = [];
   let scheduled = false;
   let closed = false;

@@ -3,12 +3,10 @@ import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
 import type { SealedState } from './sealed-state.js';
 import type { SinkResult } from './sqlite-sink.js';
-import type { StoreExtensionModule } from './store-extension.js';
 
 /** What the writer's host needs to open its connection (worker data). */
 export interface WriterHostInit {
   readonly connection: ConnectionOptions;
-  readonly extensions: readonly StoreExtensionModule[];
   /** Rows the host may merge into one transaction when batches queue up. */
   readonly maxTransactionRows: number;
   /** The write connection's own WAL checkpoint threshold, in pages. */

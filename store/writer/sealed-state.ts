@@ -1,5 +1,8 @@
-import type { ExporterBucket } from '../exporter-buckets/exporter-bucket.js';
+import type { ExporterBucket } from '../../model/exporter-bucket.js';
+import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
+import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 import type { ExporterCounters } from '../exporters/exporter-counters.js';
+import type { CollectorStateEntry } from '../state/collector-state.table.js';
 import type { TemplateKey, TemplateSnapshot } from '../templates/template-snapshot.js';
 import type { StoreBatch } from './store-batch.js';
 
@@ -9,7 +12,10 @@ export interface SealedState {
   readonly deleteTemplates: readonly TemplateKey[];
   readonly exporters: ReadonlyArray<Omit<ExporterCounters, 'issues'> & { readonly issuesJson: string }>;
   readonly exporterBuckets: readonly ExporterBucket[];
-  readonly extra: ReadonlyArray<readonly [string, unknown]>;
+  readonly tunnels: readonly Tunnel[];
+  readonly sas: readonly SecurityAssociation[];
+  readonly tunnelBuckets: readonly TunnelBucketDelta[];
+  readonly collectorState: readonly CollectorStateEntry[];
 }
 
 export interface SealOutcome {
@@ -53,17 +59,16 @@ export function sealStoreBatch(batch: StoreBatch): SealOutcome {
     const { issues: _issues, ...rest } = counters;
     exporters.push({ ...rest, version: rest.version ?? null, issuesJson });
   }
-  const extra: Array<readonly [string, unknown]> = [];
-  if (batch.extra !== null && typeof batch.extra === 'object') {
-    for (const [name, payload] of Object.entries(batch.extra)) extra.push([name, payload]);
-  }
   return {
     state: {
       saveTemplates,
       deleteTemplates: listOf(batch.deleteTemplates).map(pickTemplateKey),
       exporters,
       exporterBuckets: listOf(batch.exporterBuckets).map((b) => ({ ...b })),
-      extra,
+      tunnels: listOf(batch.tunnels),
+      sas: listOf(batch.sas),
+      tunnelBuckets: listOf(batch.tunnelBuckets),
+      collectorState: listOf(batch.collectorState),
     },
     rejected,
     firstRejection,
@@ -77,7 +82,10 @@ export function isEmptyState(state: SealedState): boolean {
     state.deleteTemplates.length === 0 &&
     state.exporters.length === 0 &&
     state.exporterBuckets.length === 0 &&
-    state.extra.length === 0
+    state.tunnels.length === 0 &&
+    state.sas.length === 0 &&
+    state.tunnelBuckets.length === 0 &&
+    state.collectorState.length === 0
   );
 }
 

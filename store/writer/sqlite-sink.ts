@@ -25,14 +25,16 @@ import {
 } from './insert-plan.js';
 import type { InsertPlan, Value } from './insert-plan.js';
 import type { SealedState } from './sealed-state.js';
-import type { StoreExtensionWriter } from './store-extension.js';
+import { saToRow } from '../tunnels/sa.table.js';
+import { bucketDeltaToRow, tunnelBucketCounterColumns } from '../tunnels/tunnel-bucket.table.js';
+import { tunnelToRow } from '../tunnels/tunnel.table.js';
 
 /** What one committed batch did. */
 export interface SinkResult {
   readonly rows: number;
   /** Rows refused one by one (a NOT NULL column missing, a value SQLite would not bind). */
   readonly rejectedRows: number;
-  /** State items (template, counter, extension payload) refused one by one. */
+  /** State items (template, counter, tunnel, SA, bucket, document) refused one by one. */
   readonly rejectedItems: number;
   /** The first refusal's reason, for the log. */
   readonly firstRejection: string | null;
@@ -65,11 +67,14 @@ interface PreparedShape {
  */
 export class SqliteSink {
   readonly #sqlite: SqliteDatabase;
-  readonly #extensions: ReadonlyMap<string, StoreExtensionWriter>;
   readonly #saveTemplate: Statement;
   readonly #deleteTemplate: Statement;
   readonly #upsertExporter: Statement;
   readonly #addBucket: Statement;
+  readonly #upsertTunnel: Statement;
+  readonly #upsertSa: Statement;
+  readonly #addTunnelBucket: Statement;
+  readonly #saveCollectorState: Statement;
   readonly #raiseMaxDuration: Statement<[string, number]>;
   readonly #totalChanges: Statement<[], number>;
   readonly #retention: RetentionStepper;
@@ -77,9 +82,8 @@ export class SqliteSink {
   readonly #shapes = new Map<number, PreparedShape>();
   #maxDurationMs: number;
 
-  constructor(sqlite: SqliteDatabase, extensions: ReadonlyMap<string, StoreExtensionWriter> = new Map()) {
+  constructor(sqlite: SqliteDatabase) {
     this.#sqlite = sqlite;
-    this.#extensions = extensions;
     this.#saveTemplate = sqlite.prepare(
       `INSERT INTO templates (exporter, domain_id, template_id, version, body, updated_ms) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (exporter, domain_id, template_id) DO UPDATE SET
@@ -109,6 +113,38 @@ export class SqliteSink {
        ON CONFLICT (exporter, domain_id, bucket_start_ms) DO UPDATE SET
          records = records + excluded.records, datagrams = datagrams + excluded.datagrams,
          issues = issues + excluded.issues, sequence_gaps = sequence_gaps + excluded.sequence_gaps`,
+    );
+    // Tunnels and SAs: first seen keeps the minimum, last seen the maximum, the rest the
+    // latest value (a tunnel evicted from the normalizer's memory comes back with its id).
+    this.#upsertTunnel = sqlite.prepare(`
+      INSERT INTO tunnels (id, name, peer_a, peer_b, encapsulation, ip_version, first_seen_ms, last_seen_ms)
+      VALUES (@id, @name, @peer_a, @peer_b, @encapsulation, @ip_version, @first_seen_ms, @last_seen_ms)
+      ON CONFLICT (id) DO UPDATE SET
+        name = coalesce(excluded.name, tunnels.name),
+        first_seen_ms = min(tunnels.first_seen_ms, excluded.first_seen_ms),
+        last_seen_ms = max(tunnels.last_seen_ms, excluded.last_seen_ms)`);
+    this.#upsertSa = sqlite.prepare(`
+      INSERT INTO security_associations
+        (id, tunnel_id, direction, src, dst, spi, generation, first_seen_ms, last_seen_ms, ended_ms, end_reason, paired_sa_id)
+      VALUES
+        (@id, @tunnel_id, @direction, @src, @dst, @spi, @generation, @first_seen_ms, @last_seen_ms, @ended_ms, @end_reason, @paired_sa_id)
+      ON CONFLICT (id) DO UPDATE SET
+        first_seen_ms = min(security_associations.first_seen_ms, excluded.first_seen_ms),
+        last_seen_ms = max(security_associations.last_seen_ms, excluded.last_seen_ms),
+        ended_ms = excluded.ended_ms,
+        end_reason = excluded.end_reason,
+        paired_sa_id = excluded.paired_sa_id`);
+    // Tunnel bucket rows are deltas too.
+    const bucketKey = ['tunnel_id', 'bucket_start_ms', 'direction', 'exporter', 'domain_id'];
+    const bucketColumns = [...bucketKey, ...tunnelBucketCounterColumns];
+    this.#addTunnelBucket = sqlite.prepare(`
+      INSERT INTO tunnel_buckets (${bucketColumns.join(', ')})
+      VALUES (${bucketColumns.map((c) => `@${c}`).join(', ')})
+      ON CONFLICT (${bucketKey.join(', ')}) DO UPDATE SET
+        ${tunnelBucketCounterColumns.map((c) => `${c} = ${c} + excluded.${c}`).join(',\n        ')}`);
+    this.#saveCollectorState = sqlite.prepare(
+      `INSERT INTO collector_state (key, value, updated_ms) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
     );
     this.#raiseMaxDuration = sqlite.prepare(
       `INSERT INTO store_meta (key, value) VALUES (?, ?)
@@ -151,7 +187,7 @@ export class SqliteSink {
   }
 
   close(): void {
-    for (const extension of this.#extensions.values()) extension.close?.();
+    // Prepared statements need no closing; the host closes the connection.
   }
 
   #insertFlows(flows: EncodedFlows, outcome: Outcome): void {
@@ -337,16 +373,18 @@ export class SqliteSink {
         ),
       );
     }
-    for (const [name, payload] of item.extra) {
-      const extension = this.#extensions.get(name);
-      if (extension === undefined) {
-        reject(outcome, `no store extension named '${name}'`);
-        continue;
-      }
-      // A nested better-sqlite3 transaction is a savepoint: a failing payload is rolled
-      // back alone and the rest of the batch still commits.
-      this.#guard(outcome, `extension '${name}' refused a payload`, () =>
-        this.#sqlite.transaction(() => extension.apply(payload))(),
+    for (const t of item.tunnels) {
+      this.#guard(outcome, 'tunnel refused', () => this.#upsertTunnel.run(tunnelToRow(t)));
+    }
+    for (const sa of item.sas) {
+      this.#guard(outcome, 'security association refused', () => this.#upsertSa.run(saToRow(sa)));
+    }
+    for (const b of item.tunnelBuckets) {
+      this.#guard(outcome, 'tunnel bucket refused', () => this.#addTunnelBucket.run(bucketDeltaToRow(b)));
+    }
+    for (const e of item.collectorState) {
+      this.#guard(outcome, 'collector state refused', () =>
+        this.#saveCollectorState.run(e.key, e.value, e.updatedMs),
       );
     }
   }

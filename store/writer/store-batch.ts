@@ -1,10 +1,14 @@
-import type { ExporterBucket } from '../exporter-buckets/exporter-bucket.js';
+import type { ExporterBucket } from '../../model/exporter-bucket.js';
+import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
+import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 import type { ExporterCounters } from '../exporters/exporter-counters.js';
+import type { CollectorStateEntry } from '../state/collector-state.table.js';
 import type { TemplateKey, TemplateSnapshot } from '../templates/template-snapshot.js';
 
 /**
  * State other than flows, written in the same ordered stream of transactions as the
- * flows: what is submitted after a flow is never committed before it.
+ * flows: what is submitted after a flow is never committed before it. Plain data: it
+ * travels to the writer's worker by structured cloning.
  */
 export interface StoreBatch {
   /** Templates to save (insert or replace). */
@@ -15,9 +19,12 @@ export interface StoreBatch {
   readonly exporters?: readonly ExporterCounters[];
   /** Bucket completeness deltas, added to what is stored. */
   readonly exporterBuckets?: readonly ExporterBucket[];
-  /**
-   * Payloads for store extensions (writer/store-extension.ts), by extension name. They
-   * must survive structured cloning (plain data) because they travel to the worker.
-   */
-  readonly extra?: Readonly<Record<string, unknown>>;
+  /** Tunnels, upserted: first seen only ever falls, last seen only ever rises. */
+  readonly tunnels?: readonly Tunnel[];
+  /** SAs, upserted like tunnels; end and pairing take the latest value. */
+  readonly sas?: readonly SecurityAssociation[];
+  /** Tunnel bucket deltas, added into their rows. */
+  readonly tunnelBuckets?: readonly TunnelBucketDelta[];
+  /** Collector documents (the normalizer's memory), replaced by key. */
+  readonly collectorState?: readonly CollectorStateEntry[];
 }

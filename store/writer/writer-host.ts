@@ -1,10 +1,7 @@
-import { isAbsolute } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { openConnection } from '../connection.js';
 import type { FromHost, ToHost, WriterHostInit } from './messages.js';
 import { SqliteSink } from './sqlite-sink.js';
-import type { CreateStoreExtension, StoreExtensionWriter } from './store-extension.js';
 
 /**
  * The database side of the flow writer: owns the write connection and turns messages
@@ -23,8 +20,8 @@ export class WriterHost {
     this.#maxTransactionRows = maxTransactionRows;
   }
 
-  /** Opens the connection and loads the extensions; throws when the store is unusable. */
-  static async open(init: WriterHostInit): Promise<WriterHost> {
+  /** Opens the connection; throws when the store is unusable. */
+  static open(init: WriterHostInit): WriterHost {
     const sqlite = openConnection(init.connection);
     try {
       // Far apart (the default 1k pages would checkpoint every few batches): a page
@@ -40,20 +37,7 @@ export class WriterHost {
           `database '${init.connection.path}' has no flows table: open it with openStore() first, which migrates it`,
         );
       }
-      const extensions = new Map<string, StoreExtensionWriter>();
-      for (const extension of init.extensions) {
-        const specifier = isAbsolute(extension.module)
-          ? pathToFileURL(extension.module).href
-          : extension.module;
-        const loaded = (await import(specifier)) as { createStoreExtension?: CreateStoreExtension };
-        if (typeof loaded.createStoreExtension !== 'function') {
-          throw new Error(
-            `store extension '${extension.name}' (${extension.module}) does not export createStoreExtension`,
-          );
-        }
-        extensions.set(extension.name, loaded.createStoreExtension(sqlite));
-      }
-      return new WriterHost(sqlite, new SqliteSink(sqlite, extensions), init.maxTransactionRows);
+      return new WriterHost(sqlite, new SqliteSink(sqlite), init.maxTransactionRows);
     } catch (error) {
       sqlite.close();
       throw error;

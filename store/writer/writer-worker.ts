@@ -10,7 +10,7 @@ if (port === null) throw new Error('writer-worker.ts must run as a worker thread
 const post = (reply: FromHost): void => port.postMessage(reply);
 
 try {
-  const host = await WriterHost.open(workerData as WriterHostInit);
+  const host = WriterHost.open(workerData as WriterHostInit);
   port.on('message', (first: ToHost) => {
     // Take everything already queued so that the host can merge batches.
     const messages: ToHost[] = [first];

@@ -13,6 +13,9 @@ import { createFlowWriter } from '../../store/writer/flow-writer.js';
 import type { FlowWriter } from '../../store/writer/flow-writer.js';
 import { tempDir } from '../store/temp-store.js';
 
+/** The analysis options of the default configuration (60 s buckets, no observation points). */
+export const TEST_ANALYSIS = { bucketMs: 60_000, observationPoints: [], ceilingRatio: 0.5 } as const;
+
 /** A store filled with the given flows and state, and the API on 127.0.0.1:0 in front of it. */
 export interface ApiTestServer {
   readonly store: Store;
@@ -57,6 +60,7 @@ export async function startApiTestServer(
     { host: '127.0.0.1', port: 0 },
     {
       store,
+      analysis: TEST_ANALYSIS,
       registry,
       logger,
       version: '0.1.0-test',

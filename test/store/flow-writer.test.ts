@@ -1,5 +1,4 @@
-import { fileURLToPath } from 'node:url';
-import type { Kysely } from 'kysely';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadExporterCounters } from '../../store/exporters/exporter-repository.js';
 import type { ExporterCounters } from '../../store/exporters/exporter-counters.js';
@@ -7,6 +6,10 @@ import { listExporterBuckets } from '../../store/exporter-buckets/exporter-bucke
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { StoredFlow } from '../../store/flows/stored-flow.js';
 import type { NormalizedFlow } from '../../model/flow.js';
+import { emptyBucketCounts } from '../../model/tunnel-bucket.js';
+import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
+import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
+import { loadCollectorState } from '../../store/state/collector-state-repository.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import { loadTemplates } from '../../store/templates/template-repository.js';
@@ -20,9 +23,9 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 let counter = 0;
 
-async function freshStore(extraMigrations = {}): Promise<Store> {
+async function freshStore(): Promise<Store> {
   counter += 1;
-  return openStore({ path: tmp.path(`writer-${counter}.db`) }, { extraMigrations });
+  return openStore({ path: tmp.path(`writer-${counter}.db`) });
 }
 
 async function allFlows(store: Store): Promise<StoredFlow[]> {
@@ -325,39 +328,65 @@ describe.each([
     await store.close();
   });
 
-  test('extension payloads commit in the same transactions, a failing payload alone is rolled back', async () => {
-    const marks = {
-      '29990101000000-marks': {
-        // eslint-disable-next-line @typescript-eslint/no-explicit-any -- migrations are typed against Kysely<any>
-        up: async (db: Kysely<any>) => {
-          await db.schema
-            .createTable('marks')
-            .addColumn('mark', 'text')
-            .addColumn('flows_before', 'integer')
-            .execute();
-        },
-      },
-    };
-    const store = await freshStore(marks);
-    const writer = createFlowWriter(
-      { worker },
-      {
-        storeConfig: store.config,
-        extensions: [
-          { name: 'marks', module: fileURLToPath(new URL('./fixtures/marks-extension.ts', import.meta.url)) },
-        ],
-      },
-    );
+  test('tunnels, SAs, bucket deltas and documents commit with the flows; a refused item is refused alone', async () => {
+    const store = await freshStore();
+    const writer = createFlowWriter({ worker }, { storeConfig: store.config });
     await writer.start();
     const flows = corpusFlows('a_healthy_v4', 'softflowd_ipfix');
     writer.offer(flows);
-    writer.submit({ extra: { marks: { mark: 'after-flows' } } });
-    writer.submit({ extra: { marks: { mark: 'bad' } } });
-    writer.submit({ extra: { nobody: { mark: 'lost' } } });
+    const tunnel: Tunnel = {
+      id: '192.0.2.1_192.0.2.2_esp',
+      name: null,
+      peerA: '192.0.2.1',
+      peerB: '192.0.2.2',
+      encapsulation: 'esp',
+      ipVersion: 4,
+      firstSeenMs: 2_000,
+      lastSeenMs: 3_000,
+    };
+    const sa: SecurityAssociation = {
+      id: 'sa-1',
+      tunnelId: tunnel.id,
+      direction: 'a-b',
+      src: tunnel.peerA,
+      dst: tunnel.peerB,
+      spi: 7,
+      generation: 0,
+      firstSeenMs: 2_000,
+      lastSeenMs: 3_000,
+      endedMs: null,
+      endReason: null,
+      pairedSaId: null,
+    };
+    const delta: TunnelBucketDelta = {
+      tunnelId: tunnel.id,
+      bucketStartMs: 0,
+      direction: 'a-b',
+      exporter: '192.0.2.9',
+      domainId: 0,
+      ...emptyBucketCounts(),
+      packets: 5,
+    };
+    // A tunnel without peers breaks a NOT NULL column: refused alone, the rest commits.
+    const broken = { ...tunnel, id: 'broken', peerA: null } as unknown as Tunnel;
+    writer.submit({ tunnels: [tunnel, broken], sas: [sa], tunnelBuckets: [delta] });
+    writer.submit({
+      tunnels: [{ ...tunnel, firstSeenMs: 1_000, lastSeenMs: 2_500 }],
+      tunnelBuckets: [delta],
+      collectorState: [{ key: 'k', value: '{"a":1}', updatedMs: 9 }],
+    });
     await writer.flush();
-    const rows = store.sqlite.prepare('SELECT mark, flows_before FROM marks').all();
-    expect(rows).toEqual([{ mark: 'after-flows', flows_before: flows.length }]);
-    expect(writer.stats().rejected).toBe(2);
+    const db = store.db;
+    expect(await db.selectFrom('tunnels').select(['id', 'first_seen_ms', 'last_seen_ms']).execute()).toEqual([
+      { id: tunnel.id, first_seen_ms: 1_000, last_seen_ms: 3_000 },
+    ]);
+    expect(await db.selectFrom('security_associations').select(['id', 'spi']).execute()).toEqual([
+      { id: 'sa-1', spi: 7 },
+    ]);
+    expect(await db.selectFrom('tunnel_buckets').select('packets').execute()).toEqual([{ packets: 10 }]);
+    expect(await loadCollectorState(db, 'k')).toEqual({ a: 1 });
+    expect(writer.stats().rejected).toBe(1);
+    expect(writer.stats().lastError).toMatch(/tunnel refused/);
     expect(await flowCount(store)).toBe(flows.length);
     await writer.stop();
     await store.close();
@@ -382,33 +411,26 @@ describe('flow writer (worker thread)', () => {
 
   test('a worker that dies loses only what was in flight, counted; nothing hangs or throws', async () => {
     const store = await freshStore();
-    const writer = createFlowWriter(
-      {},
-      {
-        storeConfig: store.config,
-        extensions: [
-          { name: 'exit', module: fileURLToPath(new URL('./fixtures/exit-extension.ts', import.meta.url)) },
-        ],
-      },
-    );
+    let thread: Worker | undefined;
+    const writer = createFlowWriter({}, { storeConfig: store.config, onWorker: (w) => (thread = w) });
     await writer.start();
     const flows = corpusFlows('a_healthy_v4', 'softflowd_ipfix');
     writer.offer(flows);
     await writer.flush();
     expect(writer.stats().written).toBe(flows.length);
     writer.offer(flows);
-    writer.submit({ extra: { exit: {} } });
+    await thread!.terminate();
     await writer.flush();
     const stats = writer.stats();
-    expect(stats.failed).toBe(flows.length);
+    // Every record offered is either committed or counted as failed: none vanishes.
+    expect(stats.written + stats.failed).toBe(2 * flows.length);
     expect(stats.pending).toBe(0);
-    expect(stats.lastError).toMatch(/writer worker exited with code 3/);
+    expect(stats.lastError).toMatch(/writer worker exited with code 1/);
     expect(writer.offer(flows)).toBe(0);
     expect(writer.stats().dropped).toBe(flows.length);
     await expect(writer.write(flows)).rejects.toThrow(/broken/);
     await writer.stop();
-    // The first batch was committed before the worker died.
-    expect(await flowCount(store)).toBe(flows.length);
+    expect(await flowCount(store)).toBe(stats.written);
     await store.close();
   });
 

@@ -1,6 +1,6 @@
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
-import { createMigrationProvider } from '../../migrations/index.js';
+import { migrationProvider } from '../../migrations/index.js';
 import { compileFilter } from '../../store/filter/compile-filter.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import { tunnelKey } from '../../store/flows/tunnel-key.js';
@@ -69,7 +69,7 @@ describe('flows.tunnel_key', () => {
     const old = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
     const migrated = await new Migrator({
       db: old,
-      provider: createMigrationProvider(),
+      provider: migrationProvider,
     }).migrateTo('20261123010000-tunnels');
     expect(migrated.error).toBeUndefined();
     const insert = sqlite.prepare(

@@ -312,8 +312,16 @@ describe('snapshot and restore', () => {
     decodeDatagram(announce, 'r', cache);
     expect(seen.map((c) => c.type)).toEqual(['upsert', 'upsert']);
     decodeDatagram(ipfixMessage({}, [ipfixWithdrawalSet([256])]), 'r', cache);
-    expect(seen.at(-1)).toEqual({ type: 'remove', key: 't|10|0|256|r' });
-    expect(cache.drainChanges()).toEqual([{ type: 'remove', key: 't|10|0|256|r' }]);
+    const removed = {
+      type: 'remove',
+      key: 't|10|0|256|r',
+      exporter: 'r',
+      version: 10,
+      domainId: 0,
+      templateId: 256,
+    };
+    expect(seen.at(-1)).toEqual(removed);
+    expect(cache.drainChanges()).toEqual([removed]);
     expect(cache.drainChanges()).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import type { Tunnel } from '../model/tunnel.js';
 import type { TunnelDirection } from '../model/flow.js';
 import type { ObservationPointSpec } from './observation-points.js';
 import type { TunnelBucketView, TunnelSummary } from './tunnel-figures.js';
-import type { PointRef, TunnelReader } from './tunnel-reader.js';
+import type { PointRef, TunnelReader } from '../model/tunnel-reader.js';
 import { viewTunnel } from './tunnel-view.js';
 import type { TunnelView } from './tunnel-view.js';
 

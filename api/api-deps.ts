@@ -2,7 +2,7 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TunnelQueryOptions } from '../analysis/tunnel-queries.js';
-import type { TunnelReader } from '../analysis/tunnel-reader.js';
+import type { TunnelReader } from '../model/tunnel-reader.js';
 import type { Store } from '../store/open-store.js';
 import type { FlowWriterStats } from '../store/writer/flow-writer.js';
 

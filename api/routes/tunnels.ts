@@ -6,7 +6,7 @@ import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { Store } from '../../store/open-store.js';
 import { lossBuckets, tunnelDetail, tunnelSeries, tunnelSummaries } from '../../analysis/tunnel-queries.js';
 import type { TunnelQueryOptions } from '../../analysis/tunnel-queries.js';
-import type { TunnelReader } from '../../analysis/tunnel-reader.js';
+import type { TunnelReader } from '../../model/tunnel-reader.js';
 import { ApiError } from '../api-error.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../cursor.js';
 import { toFlowJson } from '../flow-json.js';

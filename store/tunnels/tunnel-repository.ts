@@ -1,4 +1,4 @@
-import type { PointRef, TunnelReader } from '../../analysis/tunnel-reader.js';
+import type { PointRef, TunnelReader } from '../../model/tunnel-reader.js';
 import type { ExporterBucket } from '../../model/exporter-bucket.js';
 import type { TunnelBucket } from '../../model/tunnel-bucket.js';
 import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';

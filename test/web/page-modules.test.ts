@@ -34,7 +34,8 @@ interface StateModule {
   parseTime(text: string | null): number | null;
   readState(search: string): PageState;
   writeState(state: PageState): string;
-  stepFor(state: { step: number | null }, fromMs: number, toMs: number): number;
+  stepFor(state: { step: number | null }, fromMs: number, toMs: number, bucketSeconds?: number): number;
+  stepsFor(bucketSeconds: number): number[];
 }
 
 async function load<T>(file: string): Promise<T> {
@@ -159,5 +160,25 @@ describe('state.js', () => {
   test('a chosen bucket size is kept, rounded to whole minutes', () => {
     expect(state.stepFor({ step: 300 }, 0, 3600e3)).toBe(300);
     expect(state.stepFor({ step: 90 }, 0, 3600e3)).toBe(120);
+  });
+
+  test.each([
+    // collector bucket, chosen step, range → step the page asks for
+    [10, null, 600e3, 10],
+    [10, 25, 3600e3, 30],
+    [10, null, 86400e3, 60],
+    [300, null, 3600e3, 300],
+    [300, 60, 3600e3, 300],
+    [300, null, 7 * 86400e3, 900],
+    [7, null, 3600e3, 7],
+  ])('with %d s collector buckets, step %j over %d ms is %d s', (bucket, step, span, expected) => {
+    expect(state.stepFor({ step }, 0, span, bucket)).toBe(expected);
+    expect(expected % bucket).toBe(0);
+  });
+
+  test('the steps offered are the collector bucket and its multiples', () => {
+    expect(state.stepsFor(60)).toEqual([60, 300, 900, 3600, 21600, 86400]);
+    expect(state.stepsFor(300)).toEqual([300, 900, 3600, 21600, 86400]);
+    expect(state.stepsFor(7)).toEqual([7]);
   });
 });

@@ -14,6 +14,7 @@ import {
   parseTime,
   readState,
   stepFor,
+  stepsFor,
   writeState,
 } from './state.js';
 import { emptyNote, problemBox, tunnelTitle } from './widgets.js';
@@ -181,10 +182,47 @@ function syncForm(range, stepS) {
   );
 }
 
+/**
+ * The collector's bucket size (`bucketSeconds` of /api/v1/health), asked once: steps are
+ * multiples of it. 60 s (the default) until it is known or when health cannot say.
+ */
+let bucketSeconds = null;
+async function collectorBucketSeconds() {
+  if (bucketSeconds !== null) return bucketSeconds;
+  try {
+    const health = await getJson(apiUrl('health')).catch((err) => {
+      if (err instanceof ApiProblem && err.body) return err.body;
+      throw err;
+    });
+    const value = Number(health?.bucketSeconds);
+    bucketSeconds = Number.isInteger(value) && value > 0 ? value : 60;
+  } catch {
+    return 60;
+  }
+  offerSteps(bucketSeconds);
+  return bucketSeconds;
+}
+
+/** The step menu offers only what the API accepts for this collector's bucket. */
+function offerSteps(bucketS) {
+  if (![...form.step.options].some((o) => o.value === String(bucketS))) {
+    const own = document.createElement('option');
+    own.value = String(bucketS);
+    own.textContent = duration(bucketS * 1000);
+    form.step.insertBefore(own, form.step.options[1] ?? null);
+  }
+  const allowed = new Set(stepsFor(bucketS).map(String));
+  for (const option of form.step.options) {
+    if (option.value !== '') option.hidden = !allowed.has(option.value);
+  }
+}
+
 async function render() {
   const gen = ++generation;
   const current = () => gen === generation;
-  syncForm(null, 60);
+  const bucketS = await collectorBucketSeconds();
+  if (!current()) return;
+  syncForm(null, bucketS);
   const pageError = $('#page-error');
   let range;
   try {
@@ -197,7 +235,7 @@ async function render() {
   }
   if (!current()) return;
   pageError.hidden = true;
-  const stepS = stepFor(state, range.fromMs, range.toMs);
+  const stepS = stepFor(state, range.fromMs, range.toMs, bucketS);
   syncForm(range, stepS);
   const window_ = { from: range.fromMs, to: range.toMs };
 

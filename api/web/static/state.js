@@ -19,7 +19,7 @@ export const PRESETS = {
 export const DEFAULT_RANGE = '24h';
 export const DEFAULT_MIN_RATIO = 0.001;
 
-/** Bucket sizes the page offers, in seconds; the API wants multiples of 60. */
+/** Bucket sizes the page offers, in seconds; the API wants multiples of the collector's bucket. */
 export const STEPS = [60, 300, 900, 3600, 21600, 86400];
 /** Most buckets one chart or table asks for when the step is chosen automatically. */
 const MAX_AUTO_BUCKETS = 1440;
@@ -106,11 +106,23 @@ function nonNegative(text) {
   return Number.isFinite(n) && n >= 0 ? n : null;
 }
 
-/** The bucket size in seconds for a range: the chosen one, or the smallest that keeps charts readable. */
-export function stepFor(state, fromMs, toMs) {
-  if (state.step) return Math.max(60, Math.round(state.step / 60) * 60);
+/**
+ * The bucket size in seconds for a range: the chosen one rounded to a multiple of the
+ * collector's bucket (`bucketSeconds`, from /api/v1/health), or the smallest offered
+ * multiple that keeps charts readable.
+ */
+export function stepFor(state, fromMs, toMs, bucketSeconds = 60) {
+  const bucket = bucketSeconds > 0 ? bucketSeconds : 60;
+  if (state.step) return Math.max(bucket, Math.round(state.step / bucket) * bucket);
   const span = (toMs - fromMs) / 1000;
-  return STEPS.find((s) => span / s <= MAX_AUTO_BUCKETS) ?? STEPS[STEPS.length - 1];
+  const steps = stepsFor(bucket);
+  return steps.find((s) => span / s <= MAX_AUTO_BUCKETS) ?? steps[steps.length - 1];
+}
+
+/** The steps the page offers for a collector bucket: the bucket itself, then the multiples of it in STEPS. */
+export function stepsFor(bucketSeconds) {
+  const multiples = STEPS.filter((s) => s > bucketSeconds && s % bucketSeconds === 0);
+  return [bucketSeconds, ...multiples];
 }
 
 /** Floor and ceiling of a time to a step (seconds), in ms. */

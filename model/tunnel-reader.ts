@@ -1,6 +1,6 @@
-import type { ExporterBucket } from '../model/exporter-bucket.js';
-import type { TunnelBucket } from '../model/tunnel-bucket.js';
-import type { SecurityAssociation, Tunnel } from '../model/tunnel.js';
+import type { ExporterBucket } from './exporter-bucket.js';
+import type { TunnelBucket } from './tunnel-bucket.js';
+import type { SecurityAssociation, Tunnel } from './tunnel.js';
 
 /** An observation point: one exporter and observation domain. */
 export interface PointRef {

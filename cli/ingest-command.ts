@@ -1,6 +1,6 @@
 import { createReadStream, statSync } from 'node:fs';
 import { readCaptureStream } from '../collector/capture/read-capture-stream.js';
-import { canonicalAddress } from '../model/address-text.js';
+import { canonicalAddress } from '../model/address-parse.js';
 import { startCollectorStack } from './compose.js';
 import { createLogger } from './logger.js';
 import { progressLine } from './progress.js';

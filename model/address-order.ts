@@ -1,5 +1,5 @@
 // Numeric order of addresses (IPv4 before IPv6): tunnel peers A/B, sorted listings.
-import { parseIpv4, parseIpv6 } from './address-text.js';
+import { parseIpv4, parseIpv6 } from './address-parse.js';
 
 const sortKeyCache = new Map<string, string>();
 const sortKeyCacheLimit = 65_536;

@@ -1,4 +1,4 @@
-import { canonicalAddress } from '../../model/address-text.js';
+import { canonicalAddress } from '../../model/address-parse.js';
 import { z } from 'zod';
 
 const addressSchema = z.string().transform((text, ctx) => {

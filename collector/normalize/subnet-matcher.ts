@@ -1,4 +1,4 @@
-import { parseIpv4, parseIpv6 } from '../../model/address-text.js';
+import { parseIpv4, parseIpv6 } from '../../model/address-parse.js';
 
 /** An address parsed once so it can be tested against many subnets. */
 export type ParsedAddress =

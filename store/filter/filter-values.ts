@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { canonicalAddress } from '../../model/address-text.js';
+import { canonicalAddress } from '../../model/address-parse.js';
 import type { FlowKind } from '../../model/flow.js';
 
 /** IP protocol names the filter knows (IANA protocol numbers). */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { addressSortKey, compareAddresses } from '../../model/address-order.js';
-import { parseIpv4 } from '../../model/address-text.js';
+import { parseIpv4 } from '../../model/address-parse.js';
 import { parseNormalizeConfig } from '../../collector/normalize/config.js';
 import { saId, spiHex, tunnelId } from '../../collector/normalize/ids.js';
 import { compileSubnets, parseAddress } from '../../collector/normalize/subnet-matcher.js';

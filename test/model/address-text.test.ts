@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { expect, test } from 'vitest';
-import { canonicalAddress, ipv4Text, ipv6Text } from '../../model/address-text.js';
+import { canonicalAddress } from '../../model/address-parse.js';
+import { ipv4Text, ipv6Text } from '../../model/address-text.js';
 
 /** 16 bytes, biased to zero groups so that `::` runs of every length and place occur. */
 const ipv6Bytes = fc

@@ -69,13 +69,21 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
   const issues = Object.entries(issueCounts);
   const exporters = collector.counters.all().filter((c) => c.datagrams > 0);
   const decodeIssues = exporters.reduce((n, c) => n + Object.values(c.issues).reduce((a, b) => a + b, 0), 0);
-  if (!opts.quiet || interrupted)
+  if (!opts.quiet || interrupted || datagrams === 0)
     process.stderr.write(
       `${interrupted ? 'interrupted: ' : ''}${file}: ${frames} frames, ${datagrams} export datagrams, ${stored} flows stored` +
         `${decodeIssues > 0 ? `, ${decodeIssues} decode issues (see /api/v1/exporters)` : ''}` +
         `${issues.length > 0 ? `; capture issues: ${issues.map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}\n`,
     );
-  if (datagrams === 0) process.exitCode = 1;
+  // A valid capture without export datagrams is a valid answer (softflowd v5 on an
+  // IPv6-only network exports nothing): the line above says "0 export datagrams". A file
+  // that is no capture at all is the user's mistake, and an error.
+  if (
+    frames === 0 &&
+    ((issueCounts['unknown-format'] ?? 0) > 0 || (issueCounts['truncated-file'] ?? 0) > 0)
+  ) {
+    throw new Error(`${file} is not a pcap or pcapng capture (nothing was stored)`);
+  }
 }
 
 /** The exporter key as the collector writes addresses (model/address-text.ts). */

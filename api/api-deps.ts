@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { TunnelQueryOptions } from '../analysis/tunnel-queries.js';
 import type { TunnelReader } from '../model/tunnel-reader.js';
+import type { RefusedSource } from '../model/refused-source.js';
 import type { Store } from '../store/open-store.js';
 import type { FlowWriterStats } from '../store/writer/flow-writer.js';
 
@@ -22,6 +23,8 @@ export interface ApiDeps {
   /** The version reported by /api/v1/health. */
   readonly version?: string;
   readonly writerStats?: () => FlowWriterStats;
+  /** Sources the collector refused (its exporter allowlist), for /api/v1/exporters. */
+  readonly refusedSources?: () => readonly RefusedSource[];
   /** More health sections (retention, collector...), merged into /api/v1/health. */
   readonly health?: () => Readonly<Record<string, unknown>>;
   /** More routes after the built-in ones, before the web page and the 404 handler (tests use it). */

@@ -95,6 +95,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
     logger: log,
     version: VERSION,
     writerStats: () => writer.stats(),
+    refusedSources: () => collector.refusedSources(),
     indexPage: (router) => router.use(webRoutes()),
     health: () => ({
       bucketSeconds: config.bucketSeconds,

@@ -6,6 +6,8 @@ import { loadCollectorState } from '../store/state/collector-state-repository.js
 import { loadTemplates } from '../store/templates/template-repository.js';
 import type { CollectorConfig } from './config.js';
 import { ExporterCounters } from './exporter-counters.js';
+import type { RefusedSource } from '../model/refused-source.js';
+import { ExporterGate } from './listen/exporter-gate.js';
 import { createTcpListener } from './listen/tcp-listener.js';
 import { createUdpListener } from './listen/udp-listener.js';
 import type { NormalizeConfig } from './normalize/config.js';
@@ -50,6 +52,8 @@ export interface Collector {
   /** Offline path (ingest): waits for the sink instead of dropping. */
   handleOffline(payload: Buffer, exporter: string, receivedMs: number, transport?: Transport): Promise<void>;
   readonly counters: ExporterCounters;
+  /** Sources refused by `collector.allowedExporters`, with what they sent. */
+  refusedSources(): RefusedSource[];
   /** The template cache (restored at start). */
   readonly templates: TemplateCache;
   /** The normalizer (tunnels, SAs, counters); throws before start(). */
@@ -71,6 +75,7 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
   const { store, sink, logger: log } = deps;
   const c = config.collector;
   const counters = new ExporterCounters(deps.registry);
+  const gate = new ExporterGate(c.allowedExporters, deps.registry);
   const templates = new TemplateCache({ templateTtlMs: c.templateTimeoutSeconds * 1000 });
   let normalizer: Normalizer | null = null;
   let pipeline: Pipeline | null = null;
@@ -108,7 +113,13 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
   async function openListeners(p: Pipeline): Promise<CollectorPorts> {
     const udp = (name: string, port: number) =>
       createUdpListener(
-        { host: c.listen, port, receiveBufferBytes: c.receiveBufferBytes, name },
+        {
+          host: c.listen,
+          port,
+          receiveBufferBytes: c.receiveBufferBytes,
+          name,
+          admit: (source, now) => gate.admitDatagram(source, now),
+        },
         p.handle,
         log,
       );
@@ -119,6 +130,7 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
         host: c.listen,
         port: c.ipfixPort,
         name: 'ipfix-tcp',
+        admit: (source, now) => gate.admitConnection(source, now),
         onStreamError: (exporter) =>
           counters.addIssue(counters.get(exporter, 0, Date.now()), 'tcp-stream-broken'),
       },
@@ -132,6 +144,7 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
 
   return {
     counters,
+    refusedSources: () => gate.refused(),
     templates,
     normalizer: () => {
       if (normalizer === null) throw new Error('the collector is not started');

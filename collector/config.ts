@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrSchema } from './normalize/config.js';
 
 /**
  * Collector settings: where the listeners bind and how large a receive buffer they
@@ -26,6 +27,12 @@ export const collectorConfigSchema = z
       .default(32 * 1024 * 1024),
     /** Templates not refreshed for this long are forgotten (NetFlow v9 has no withdrawal). */
     templateTimeoutSeconds: z.number().int().min(1).default(3600),
+    /**
+     * Exporters allowed to send (CIDRs; a bare address is one host). Datagrams and TCP
+     * connections from anyone else are dropped before decoding and counted per source.
+     * Empty: everyone.
+     */
+    allowedExporters: z.array(cidrSchema).default([]),
     /** Counters are written to the store this often. */
     countersFlushMs: z.number().int().min(100).default(1000),
   })

@@ -10,6 +10,8 @@ export interface TcpListenerOptions {
   readonly name: string;
   /** Called when a connection's stream breaks (bad length or version), before it is closed. */
   readonly onStreamError?: (exporter: string, reason: string) => void;
+  /** False closes a new connection at once, before anything is read (the exporter allowlist). */
+  readonly admit?: (source: string, nowMs: number) => boolean;
 }
 
 export interface TcpListener {
@@ -31,8 +33,12 @@ export function createTcpListener(
 ): TcpListener {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {
-    sockets.add(socket);
     const exporter = canonicalPeerAddress(socket.remoteAddress ?? 'unknown');
+    if (opts.admit !== undefined && !opts.admit(exporter, Date.now())) {
+      socket.resetAndDestroy();
+      return;
+    }
+    sockets.add(socket);
     const framer = new IpfixTcpFramer();
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {

@@ -15,6 +15,8 @@ export interface UdpListenerOptions {
   readonly port: number;
   readonly receiveBufferBytes: number;
   readonly name: string;
+  /** False drops the datagram before the handler sees it (the exporter allowlist). */
+  readonly admit?: (source: string, nowMs: number) => boolean;
 }
 
 export interface UdpListener {
@@ -37,9 +39,12 @@ export function createUdpListener(
     reuseAddr: false,
     recvBufferSize: opts.receiveBufferBytes,
   });
-  socket.on('message', (msg, rinfo) =>
-    onDatagram(msg, canonicalPeerAddress(rinfo.address), Date.now(), 'udp'),
-  );
+  const admit = opts.admit;
+  socket.on('message', (msg, rinfo) => {
+    const source = canonicalPeerAddress(rinfo.address);
+    const now = Date.now();
+    if (admit === undefined || admit(source, now)) onDatagram(msg, source, now, 'udp');
+  });
 
   return {
     start: () =>

@@ -10,7 +10,8 @@ const addressSchema = z.string().transform((text, ctx) => {
   return canonical;
 });
 
-const cidrSchema = z.string().transform((text, ctx) => {
+/** A subnet in CIDR notation, canonical (`10.21.0.0/24`); a bare address is a host prefix. */
+export const cidrSchema = z.string().transform((text, ctx) => {
   const [address, prefixText, extra] = text.trim().split('/');
   const canonical = address === undefined ? null : canonicalAddress(address);
   const prefix = prefixText === undefined ? (canonical?.includes(':') ? 128 : 32) : Number(prefixText);

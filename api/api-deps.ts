@@ -31,6 +31,8 @@ export interface ApiDeps {
   readonly routes?: readonly ApiRoute[];
   /** Replaces the placeholder page on GET / (the web UI). */
   readonly indexPage?: ApiRoute;
+  /** Where TUNNELFLOW_HTTP_TOKENS is read from; process.env when absent. */
+  readonly env?: NodeJS.ProcessEnv;
   /** Process start, for uptime; now when absent. */
   readonly startedMs?: number;
 }

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
 import type { ApiDeps } from './api-deps.js';
+import { checkExposure, requireToken, resolveTokens } from './auth.js';
 import { apiConfigSchema } from './config.js';
+import { perClientRateLimit } from './rate-limit.js';
 import type { ApiConfig } from './config.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { exporterRoutes } from './routes/exporters.js';
@@ -29,10 +31,17 @@ export interface Api {
  * every answer, including "no such route", has the same problem+json shape.
  */
 export function createApi(config: Partial<ApiConfig>, deps: ApiDeps): Api {
-  const { host, port } = apiConfigSchema.parse(config ?? {});
+  const parsed = apiConfigSchema.parse(config ?? {});
+  const { host, port } = parsed;
+  const tokens = resolveTokens(parsed, deps.env ?? process.env);
+  checkExposure(parsed, tokens);
   const logger = deps.logger ?? pino({ enabled: false });
   const app = express();
   app.disable('x-powered-by');
+  // Before anything else: a client over its limit, or without a token, costs no more work.
+  const limiter = perClientRateLimit(parsed.rateLimit);
+  if (limiter !== null) app.use(limiter);
+  if (tokens.length > 0) app.use(requireToken(tokens, parsed.openMetrics));
   // Bodies are small JSON documents (report requests); anything bigger is a mistake.
   app.use(express.json({ limit: '64kb' }));
 

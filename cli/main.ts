@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { ApiConfigError } from '../api/auth.js';
 import { ConfigError } from './load-config.js';
 import { VERSION } from './version.js';
 
@@ -127,7 +128,7 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof ApiConfigError) {
     process.stderr.write(`tunnelflow: ${err.message}\n`);
     process.exit(2);
   }

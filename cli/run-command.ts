@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { checkExposure, resolveTokens } from '../api/auth.js';
 import { createApi } from '../api/create-api.js';
 import { webRoutes } from '../api/web/web-routes.js';
 import { createRetention } from '../store/retention.js';
@@ -35,7 +36,9 @@ export interface RunningTunnelflow {
 export async function runCommand(opts: RunOptions): Promise<void> {
   const config = resolveConfig(opts);
   if (opts.dumpConfig) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+    // Tokens are secrets: the dump says how many there are, never what they are.
+    const http = { ...config.http, tokens: config.http.tokens.map(() => '(redacted)') };
+    process.stdout.write(`${JSON.stringify({ ...config, http }, null, 2)}\n`);
     return;
   }
   const log = createLogger(opts.logLevel);
@@ -78,6 +81,8 @@ export async function runCommand(opts: RunOptions): Promise<void> {
 
 /** Starts everything `run` runs, in this process (tests use it directly). */
 export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Promise<RunningTunnelflow> {
+  // An API that would be open to the network is refused before anything is opened.
+  checkExposure(config.http, resolveTokens(config.http, process.env));
   const stack = await startCollectorStack(config, log, { listen: true });
   const { store, writer, collector, registry } = stack;
   const ports = stack.ports!;

@@ -48,7 +48,7 @@ describe('with tokens', () => {
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(res.headers.get('www-authenticate')).toBe('Bearer realm="tunnelflow"');
-      expect((await res.json()).detail).toMatch(/Authorization: Bearer/);
+      expect(((await res.json()) as { detail: string }).detail).toMatch(/Authorization: Bearer/);
     },
   );
 
@@ -57,7 +57,7 @@ describe('with tokens', () => {
       headers: { authorization: 'Bearer not-a-token-at-all!' },
     });
     expect(wrong.status).toBe(401);
-    expect((await wrong.json()).detail).toMatch(/not one of the configured ones/);
+    expect(((await wrong.json()) as { detail: string }).detail).toMatch(/not one of the configured ones/);
     for (const token of [TOKEN, OTHER]) {
       const res = await fetch(`${base}/api/v1/health`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
@@ -141,7 +141,7 @@ test('per-client rate limit: over the limit is 429 problem+json with Retry-After
     expect(over.status).toBe(429);
     expect(over.headers.get('content-type')).toMatch(/application\/problem\+json/);
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await over.json()).detail).toMatch(/more than 5 requests in 60 s/);
+    expect(((await over.json()) as { detail: string }).detail).toMatch(/more than 5 requests in 60 s/);
   } finally {
     await api.stop();
   }

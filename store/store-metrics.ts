@@ -72,6 +72,11 @@ export function registerStoreMetrics(registry: Registry, sources: StoreMetricSou
       () => writer.stats().pending,
     );
     gauge(
+      'tunnelflow_store_writer_failing',
+      '1 while write transactions fail (a full disk, an I/O error), 0 once one commits again.',
+      () => (writer.stats().failing ? 1 : 0),
+    );
+    gauge(
       'tunnelflow_store_last_commit_timestamp_seconds',
       'Wall-clock time of the last commit.',
       () => writer.stats().lastCommitMs / 1000,

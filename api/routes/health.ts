@@ -3,7 +3,8 @@ import type { ApiDeps } from '../api-deps.js';
 
 /**
  * GET /api/v1/health: 200 with status "ok" when the database answers, 503 with status
- * "degraded" when it does not or when the writer has lost rows to failed transactions.
+ * "degraded" when it does not or while the writer's transactions fail (a full disk); the
+ * rows lost so far stay in `writer.failed`.
  */
 export function healthRoutes(deps: ApiDeps): (router: Router) => void {
   const startedMs = deps.startedMs ?? Date.now();
@@ -18,7 +19,7 @@ export function healthRoutes(deps: ApiDeps): (router: Router) => void {
         database = { error: error instanceof Error ? error.message : String(error) };
       }
       const writer = deps.writerStats?.() ?? null;
-      if (writer !== null && writer.failed > 0) ok = false;
+      if (writer !== null && writer.failing) ok = false;
       res.status(ok ? 200 : 503).json({
         status: ok ? 'ok' : 'degraded',
         version: deps.version ?? null,

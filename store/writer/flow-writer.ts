@@ -35,7 +35,12 @@ export interface FlowWriterStats {
   /** Transactions committed (fewer than batches when the writer merged queued batches). */
   readonly transactions: number;
   readonly lastError: string | null;
+  /** True from a failed transaction (or a lost worker) until the next one commits. */
+  readonly failing: boolean;
 }
+
+/** While transactions keep failing (a full disk), the log says so at most this often. */
+const FAILURE_LOG_MS = 10_000;
 
 export interface FlowWriter {
   /** Opens the write connection (in its worker). Flows offered before are kept and written after. */
@@ -169,9 +174,42 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
     while (roomWaiters.length > 0 && pendingRows() < maxPendingRows) roomWaiters.shift()!();
   };
 
-  const fail = (message: string): void => {
+  // A full disk fails every transaction until space returns: the first failure is logged
+  // with what it means, the rest are summed into one line every FAILURE_LOG_MS, and the
+  // first commit afterwards says writing works again and how much was lost meanwhile.
+  let failing = false;
+  let failedSinceLog = 0;
+  let failedWhileFailing = 0;
+  let lastFailureLogMs = 0;
+  const fail = (message: string, rows = 0): void => {
     lastError = message;
-    logger?.error({ err: message }, 'flow writer failed');
+    failedWhileFailing += rows;
+    const now = Date.now();
+    if (!failing) {
+      failing = true;
+      lastFailureLogMs = now;
+      logger?.error(
+        { err: message, rows },
+        'store write failed: records are dropped and counted (writer.failed) until a write succeeds again',
+      );
+      return;
+    }
+    failedSinceLog += rows;
+    if (now - lastFailureLogMs >= FAILURE_LOG_MS) {
+      logger?.error(
+        { err: message, rows: failedSinceLog, seconds: Math.round((now - lastFailureLogMs) / 1000) },
+        'store writes still failing',
+      );
+      failedSinceLog = 0;
+      lastFailureLogMs = now;
+    }
+  };
+  const recovered = (): void => {
+    if (!failing) return;
+    failing = false;
+    logger?.warn({ lostRows: failedWhileFailing }, 'store writes succeed again');
+    failedSinceLog = 0;
+    failedWhileFailing = 0;
   };
 
   const onReply = (reply: FromHost): void => {
@@ -183,6 +221,7 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
         if (reply.transaction !== lastTransaction) transactions += 1;
         lastTransaction = reply.transaction;
         lastCommitMs = Date.now();
+        recovered();
         const refused = result.rejectedRows + result.rejectedItems;
         if (refused > 0) {
           rejected += refused;
@@ -197,7 +236,7 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
       }
       case 'failed':
         failed += inflight.get(reply.seq) ?? 0;
-        fail(reply.error);
+        fail(reply.error, inflight.get(reply.seq) ?? 0);
         settle(reply.seq);
         break;
       case 'retention-done':
@@ -388,6 +427,7 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
     failed,
     transactions,
     lastError,
+    failing,
   });
 
   return { start, offer, write, submit, retentionStep, flush, stop, stats };

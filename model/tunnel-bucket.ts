@@ -76,6 +76,41 @@ export type TunnelBucketDelta = TunnelBucketKey & TunnelBucketCounts;
 /** A stored bucket (the sum of every delta with the same key), in domain form. */
 export type TunnelBucket = TunnelBucketKey & Readonly<TunnelBucketCounts>;
 
+/**
+ * A delta with every counter zero. One object literal with every field, so that every delta
+ * has the same hidden class: built with a spread of emptyBucketCounts(), the pipeline
+ * measured 1.08x the CPU of the version before the normalizer's carve; with this, 1.00x.
+ */
+export function newBucketDelta(
+  tunnelId: string,
+  bucketStartMs: number,
+  direction: TunnelDirection,
+  exporter: string,
+  domainId: number,
+): TunnelBucketDelta {
+  return {
+    tunnelId,
+    bucketStartMs,
+    direction,
+    exporter,
+    domainId,
+    packets: 0,
+    octets: 0,
+    flows: 0,
+    espPackets: 0,
+    fragments: 0,
+    icmpFragNeeded: 0,
+    ikePackets: 0,
+    leakPackets: 0,
+    reportedLost: 0,
+    reportedPackets: 0,
+    sequenceLost: 0,
+    sequencePackets: 0,
+    cleared: emptyClearedCounts(),
+    carriedIn: 0,
+  };
+}
+
 export function emptyBucketCounts(): TunnelBucketCounts {
   return {
     packets: 0,

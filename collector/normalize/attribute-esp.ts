@@ -1,0 +1,36 @@
+import type { FlowRecord, NormalizedFlow } from '../../model/flow.js';
+import type { Encapsulation } from '../../model/tunnel.js';
+import { carriesLoss, checkLoss, noLoss, normalizedFlow } from './attribution.js';
+import type { Attribution } from './attribution.js';
+import type { BaseKind } from './classify-kind.js';
+import type { LossVerdict } from './loss-validation.js';
+import { directionOf } from './tunnel-registry.js';
+
+/**
+ * ESP, ESP-in-UDP and ESP fragments: the tunnel of the peer pair (created on first sight),
+ * the SA, the loss check and the bucket counters. The flow's `validatedLoss` is the
+ * exporter's own loss value after validation or, when the record has none, the loss from its
+ * ESP sequence numbers (DESIGN.md counts a probe's sequence fields as reported too); the
+ * bucket keeps the two apart (`reportedLost` / `sequenceLost`).
+ */
+export function attributeEsp(ctx: Attribution, r: FlowRecord, kind: BaseKind): NormalizedFlow {
+  const encapsulation: Encapsulation = r.proto === 17 ? 'esp-in-udp' : 'esp';
+  const t =
+    ctx.tunnels.find(r.src, r.dst, encapsulation) ??
+    ctx.tunnels.create(r.src, r.dst, encapsulation, r.startMs, r.endMs);
+  ctx.tunnels.touch(t, r.startMs, r.endMs);
+  if (t.lastEspMs === null || r.endMs > t.lastEspMs) t.lastEspMs = r.endMs;
+  const direction = directionOf(t, r.src);
+  // A fragment flow without SPI cannot name its SA; it belongs to the direction's current one.
+  const sa =
+    kind === 'esp-fragment' && r.spi === null
+      ? ctx.sas.current(t, direction)
+      : ctx.sas.saFor(r, t, direction);
+  let loss: LossVerdict | null = null;
+  if (carriesLoss(r)) {
+    const across = r.spi === null && ctx.sas.changedDuring(t, direction, sa, r.startMs, r.endMs);
+    loss = checkLoss(ctx, r, kind, across);
+  }
+  ctx.buckets.addEsp(t.id, direction, r, kind, loss ?? noLoss);
+  return normalizedFlow(ctx, r, kind, t.id, sa === null ? null : sa.id, direction, loss);
+}

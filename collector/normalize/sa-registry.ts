@@ -1,0 +1,231 @@
+import type { FlowRecord, TunnelDirection } from '../../model/flow.js';
+import type { SecurityAssociation } from '../../model/tunnel.js';
+import type { BatchState } from './batch-state.js';
+import { saId } from './ids.js';
+import type { SaState, TunnelState } from './normalizer-state.js';
+import { pairSecurityAssociations } from './sa-pairing.js';
+
+const pairingDirections: readonly TunnelDirection[] = ['a-b', 'b-a'];
+
+/**
+ * The SAs the normalizer remembers (DESIGN.md "Tunnels and security associations"): one per
+ * direction and SPI (or per address pair without SPI), a new generation after an idle gap, a
+ * rekey when a new SPI takes over a direction, pairing of the two directions, and a bounded
+ * history per tunnel direction (older SAs stay in the store only).
+ */
+export class SaRegistry {
+  readonly #sas = new Map<string, SaState>();
+  /** src|dst|spi → the latest generation's SA id. */
+  readonly #byKey = new Map<string, string>();
+  readonly #history: number;
+  readonly #idleMs: number;
+  readonly #batch: BatchState;
+
+  constructor(opts: { readonly saHistory: number; readonly saIdleMs: number }, batch: BatchState) {
+    this.#history = opts.saHistory;
+    this.#idleMs = opts.saIdleMs;
+    this.#batch = batch;
+  }
+
+  get(id: string): SaState | undefined {
+    return this.#sas.get(id);
+  }
+
+  values(): IterableIterator<SaState> {
+    return this.#sas.values();
+  }
+
+  /** Takes an SA back from a snapshot; the latest generation of a key stays current. */
+  restore(s: SaState): void {
+    this.#sas.set(s.id, { ...s });
+    const current = this.#byKey.get(s.key);
+    const currentSa = current === undefined ? undefined : this.#sas.get(current);
+    if (currentSa === undefined || currentSa.generation < s.generation) this.#byKey.set(s.key, s.id);
+  }
+
+  /** The SA a record belongs to: the current one of its key, a new generation, or a new SA. */
+  saFor(r: FlowRecord, t: TunnelState, direction: TunnelDirection): SaState {
+    const key = `${r.src}|${r.dst}|${r.spi === null ? '' : r.spi}`;
+    const currentId = this.#byKey.get(key);
+    let sa = currentId === undefined ? undefined : this.#sas.get(currentId);
+    let generation = 0;
+    if (sa !== undefined && sa.tunnelId !== t.id) {
+      // The key moved to another tunnel (e.g. evicted and recreated); start afresh.
+      generation = sa.generation + 1;
+      sa = undefined;
+    }
+    if (sa !== undefined && r.startMs - sa.lastSeenMs > this.#idleMs) {
+      if (sa.endedMs === null) this.#end(sa, sa.lastSeenMs, 'idle');
+      generation = sa.generation + 1;
+      sa = undefined;
+    }
+    if (sa === undefined) return this.#create(r, t, direction, key, generation);
+    if (sa.endedMs !== null && sa.endReason === 'idle') {
+      // Ended by a sweep driven by another exporter's clock, yet seen within the idle gap: alive.
+      sa.endedMs = null;
+      sa.endReason = null;
+      this.#batch.pairingDirty.add(t.id);
+    }
+    if (r.startMs < sa.firstSeenMs) sa.firstSeenMs = r.startMs;
+    if (r.endMs > sa.lastSeenMs) sa.lastSeenMs = r.endMs;
+    if (sa.pairedSaId === null) this.#batch.pairingDirty.add(t.id);
+    this.#batch.changedSas.add(sa.id);
+    return sa;
+  }
+
+  /** The newest SA of a tunnel direction (what an SPI-less fragment flow belongs to). */
+  current(t: TunnelState, direction: TunnelDirection): SaState | null {
+    const history = t.saIds[direction];
+    const id = history[history.length - 1];
+    return id === undefined ? null : (this.#sas.get(id) ?? null);
+  }
+
+  /** True when another SA of the direction first appeared inside (startMs, endMs]. */
+  changedDuring(
+    t: TunnelState,
+    direction: TunnelDirection,
+    own: SaState | null,
+    startMs: number,
+    endMs: number,
+  ): boolean {
+    for (const id of t.saIds[direction]) {
+      if (own !== null && id === own.id) continue;
+      const sa = this.#sas.get(id);
+      if (sa !== undefined && sa.firstSeenMs > startMs && sa.firstSeenMs <= endMs) return true;
+    }
+    return false;
+  }
+
+  /** Pairs the SAs of a tunnel's two directions again (sa-pairing.ts); changed SAs go to the store. */
+  updatePairing(t: TunnelState): void {
+    const sides: SaState[][] = [[], []];
+    for (let d = 0; d < 2; d++) {
+      for (const id of t.saIds[pairingDirections[d]!]) {
+        const sa = this.#sas.get(id);
+        if (sa !== undefined) sides[d]!.push(sa);
+      }
+    }
+    const pairs = pairSecurityAssociations(sides[0]!, sides[1]!);
+    for (const side of sides) {
+      for (const sa of side) {
+        const partner = pairs.get(sa.id) ?? null;
+        if (partner !== sa.pairedSaId) {
+          if (partner !== null && sa.direction === 'a-b') this.#batch.counters.saPairsFormed++;
+          sa.pairedSaId = partner;
+          this.#batch.changedSas.add(sa.id);
+        }
+      }
+    }
+  }
+
+  /** Ends every SA silent for longer than the idle time at `clockMs` (record time). */
+  endIdle(clockMs: number): void {
+    for (const sa of this.#sas.values()) {
+      if (sa.endedMs === null && clockMs - sa.lastSeenMs > this.#idleMs) this.#end(sa, sa.lastSeenMs, 'idle');
+    }
+  }
+
+  /** Forgets the SAs of an evicted tunnel (they stay in the store). */
+  forgetTunnel(t: TunnelState): void {
+    for (const direction of pairingDirections) {
+      for (const id of t.saIds[direction]) this.#forget(id);
+    }
+  }
+
+  #end(sa: SaState, atMs: number, reason: 'rekey' | 'idle'): void {
+    sa.endedMs = atMs;
+    sa.endReason = reason;
+    this.#batch.changedSas.add(sa.id);
+    this.#batch.pairingDirty.add(sa.tunnelId);
+    if (reason === 'rekey') this.#batch.counters.rekeys++;
+    else this.#batch.counters.sasExpired++;
+  }
+
+  #create(
+    r: FlowRecord,
+    t: TunnelState,
+    direction: TunnelDirection,
+    key: string,
+    generation: number,
+  ): SaState {
+    const sa: SaState = {
+      id: saId(r.src, r.dst, r.spi, generation),
+      key,
+      tunnelId: t.id,
+      direction,
+      src: r.src,
+      dst: r.dst,
+      spi: r.spi,
+      generation,
+      firstSeenMs: r.startMs,
+      lastSeenMs: r.endMs,
+      endedMs: null,
+      endReason: null,
+      pairedSaId: null,
+    };
+    // A new SPI in a direction is a rekey: the SPI-keyed SAs still current there end when it
+    // first appears. Records can arrive out of order, so an SA that first appeared after this
+    // one is the successor instead and this one ends at once. SPI-less SAs are one per
+    // address pair, so they never rekey each other.
+    const history = t.saIds[direction];
+    if (r.spi !== null) {
+      for (const id of history) {
+        const other = this.#sas.get(id);
+        if (other === undefined || other.spi === null || other.endedMs !== null) continue;
+        if (other.firstSeenMs <= sa.firstSeenMs) this.#end(other, sa.firstSeenMs, 'rekey');
+        else if (sa.endedMs === null || other.firstSeenMs < sa.endedMs) {
+          sa.endedMs = other.firstSeenMs;
+          sa.endReason = 'rekey';
+        }
+      }
+      if (sa.endReason === 'rekey') this.#batch.counters.rekeys++;
+    }
+    this.#sas.set(sa.id, sa);
+    this.#byKey.set(key, sa.id);
+    history.push(sa.id);
+    this.#trim(history);
+    this.#batch.counters.sasCreated++;
+    this.#batch.changedSas.add(sa.id);
+    this.#batch.pairingDirty.add(t.id);
+    return sa;
+  }
+
+  /** Drops the oldest ended SAs beyond `saHistory` (the oldest of all when none has ended). */
+  #trim(history: string[]): void {
+    while (history.length > this.#history) {
+      let dropAt = history.findIndex((id) => {
+        const sa = this.#sas.get(id);
+        return sa === undefined || sa.endedMs !== null;
+      });
+      if (dropAt < 0) dropAt = 0;
+      const [id] = history.splice(dropAt, 1);
+      if (id === undefined) return;
+      this.#forget(id);
+    }
+  }
+
+  /** The one way an SA leaves memory: its id, and its key when it is that key's current SA. */
+  #forget(id: string): void {
+    const sa = this.#sas.get(id);
+    this.#sas.delete(id);
+    if (sa !== undefined && this.#byKey.get(sa.key) === id) this.#byKey.delete(sa.key);
+  }
+}
+
+/** The SA as the store and the API see it. */
+export function toSa(s: SaState): SecurityAssociation {
+  return {
+    id: s.id,
+    tunnelId: s.tunnelId,
+    direction: s.direction,
+    src: s.src,
+    dst: s.dst,
+    spi: s.spi,
+    generation: s.generation,
+    firstSeenMs: s.firstSeenMs,
+    lastSeenMs: s.lastSeenMs,
+    endedMs: s.endedMs,
+    endReason: s.endReason,
+    pairedSaId: s.pairedSaId,
+  };
+}

@@ -1,0 +1,164 @@
+import { compareAddresses } from '../../model/address-order.js';
+import type { TunnelDirection } from '../../model/flow.js';
+import type { Encapsulation, Tunnel } from '../../model/tunnel.js';
+import type { BatchState } from './batch-state.js';
+import { tunnelId } from './ids.js';
+import type { TunnelState } from './normalizer-state.js';
+
+/** The direction a record travels in its tunnel: `a-b` when peer A sent it. */
+export function directionOf(t: TunnelState, src: string): TunnelDirection {
+  return src === t.peerA ? 'a-b' : 'b-a';
+}
+
+/**
+ * The tunnels the normalizer remembers, indexed by peer and by peer pair, so that a record
+ * between two hosts that are no peer costs one map lookup. Tunnels are named by the
+ * configuration when it lists their peers.
+ */
+export class TunnelRegistry {
+  readonly #tunnels = new Map<string, TunnelState>();
+  /** `x|y` in both orders → ids of the tunnels between x and y (one per encapsulation). */
+  readonly #pairIndex = new Map<string, string[]>();
+  /** peer address → ids of its tunnels. */
+  readonly #peerIndex = new Map<string, string[]>();
+  /** `peerA|peerB` (A the lower) → configured name. */
+  readonly #names: ReadonlyMap<string, string>;
+  readonly #batch: BatchState;
+
+  constructor(names: ReadonlyMap<string, string>, batch: BatchState) {
+    this.#names = names;
+    this.#batch = batch;
+  }
+
+  get size(): number {
+    return this.#tunnels.size;
+  }
+
+  get(id: string): TunnelState | undefined {
+    return this.#tunnels.get(id);
+  }
+
+  values(): IterableIterator<TunnelState> {
+    return this.#tunnels.values();
+  }
+
+  /** Takes a tunnel back from a snapshot (its SA lists copied). */
+  restore(t: TunnelState): void {
+    const copy: TunnelState = { ...t, saIds: { 'a-b': [...t.saIds['a-b']], 'b-a': [...t.saIds['b-a']] } };
+    this.#tunnels.set(copy.id, copy);
+    this.#index(copy);
+  }
+
+  create(x: string, y: string, encapsulation: Encapsulation, startMs: number, endMs: number): TunnelState {
+    const [peerA, peerB] = compareAddresses(x, y) <= 0 ? [x, y] : [y, x];
+    const t: TunnelState = {
+      id: tunnelId(peerA, peerB, encapsulation),
+      name: this.#names.get(`${peerA}|${peerB}`) ?? null,
+      peerA,
+      peerB,
+      encapsulation,
+      ipVersion: peerA.includes(':') ? 6 : 4,
+      firstSeenMs: startMs,
+      lastSeenMs: endMs,
+      lastEspMs: null,
+      saIds: { 'a-b': [], 'b-a': [] },
+    };
+    this.#tunnels.set(t.id, t);
+    this.#index(t);
+    this.#batch.counters.tunnelsCreated++;
+    this.#batch.changedTunnels.add(t.id);
+    return t;
+  }
+
+  /** The tunnel of this encapsulation between two addresses, in either role. */
+  find(src: string, dst: string, encapsulation: Encapsulation): TunnelState | undefined {
+    const ids = this.#idsBetween(src, dst);
+    if (ids === undefined) return undefined;
+    for (const id of ids) {
+      const t = this.#tunnels.get(id);
+      if (t !== undefined && t.encapsulation === encapsulation) return t;
+    }
+    return undefined;
+  }
+
+  /** The most recently seen tunnel between two addresses (either encapsulation). */
+  latestBetween(x: string, y: string): TunnelState | undefined {
+    const ids = this.#idsBetween(x, y);
+    if (ids === undefined) return undefined;
+    let best: TunnelState | undefined;
+    for (const id of ids) {
+      const t = this.#tunnels.get(id);
+      if (t !== undefined && (best === undefined || t.lastSeenMs > best.lastSeenMs)) best = t;
+    }
+    return best;
+  }
+
+  /** Ids of the tunnels a peer belongs to. */
+  ofPeer(peer: string): readonly string[] | undefined {
+    return this.#peerIndex.get(peer);
+  }
+
+  /** Widens a tunnel's first/last seen to a record's times; the tunnel goes to the store. */
+  touch(t: TunnelState, startMs: number, endMs: number): void {
+    if (startMs < t.firstSeenMs) t.firstSeenMs = startMs;
+    if (endMs > t.lastSeenMs) t.lastSeenMs = endMs;
+    this.#batch.changedTunnels.add(t.id);
+  }
+
+  /** Forgets a tunnel (idle); its SAs are the SA registry's to forget. */
+  evict(t: TunnelState): void {
+    this.#unindex(t);
+    this.#tunnels.delete(t.id);
+    this.#batch.counters.tunnelsEvicted++;
+  }
+
+  /** Ids of the tunnels between two addresses, in either role. */
+  #idsBetween(x: string, y: string): string[] | undefined {
+    // Most records are between hosts that are no peer: one lookup of an address string
+    // (interned by the decoder, its hash kept) instead of building a pair key.
+    if (!this.#peerIndex.has(x) || !this.#peerIndex.has(y)) return undefined;
+    return this.#pairIndex.get(`${x}|${y}`);
+  }
+
+  #index(t: TunnelState): void {
+    addToIndex(this.#pairIndex, `${t.peerA}|${t.peerB}`, t.id);
+    addToIndex(this.#pairIndex, `${t.peerB}|${t.peerA}`, t.id);
+    addToIndex(this.#peerIndex, t.peerA, t.id);
+    addToIndex(this.#peerIndex, t.peerB, t.id);
+  }
+
+  #unindex(t: TunnelState): void {
+    removeFromIndex(this.#pairIndex, `${t.peerA}|${t.peerB}`, t.id);
+    removeFromIndex(this.#pairIndex, `${t.peerB}|${t.peerA}`, t.id);
+    removeFromIndex(this.#peerIndex, t.peerA, t.id);
+    removeFromIndex(this.#peerIndex, t.peerB, t.id);
+  }
+}
+
+/** The tunnel as the store and the API see it. */
+export function toTunnel(t: TunnelState): Tunnel {
+  return {
+    id: t.id,
+    name: t.name,
+    peerA: t.peerA,
+    peerB: t.peerB,
+    encapsulation: t.encapsulation,
+    ipVersion: t.ipVersion,
+    firstSeenMs: t.firstSeenMs,
+    lastSeenMs: t.lastSeenMs,
+  };
+}
+
+function addToIndex(index: Map<string, string[]>, key: string, id: string): void {
+  const ids = index.get(key);
+  if (ids === undefined) index.set(key, [id]);
+  else if (!ids.includes(id)) ids.push(id);
+}
+
+function removeFromIndex(index: Map<string, string[]>, key: string, id: string): void {
+  const ids = index.get(key);
+  if (ids === undefined) return;
+  const at = ids.indexOf(id);
+  if (at >= 0) ids.splice(at, 1);
+  if (ids.length === 0) index.delete(key);
+}

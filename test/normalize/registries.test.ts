@@ -1,0 +1,123 @@
+// The tunnel and SA registries on their own, without process(): creation and lookup,
+// generations after an idle gap, rekeys (in and out of order), pairing, history trimming and
+// eviction.
+
+import { describe, expect, test } from 'vitest';
+import { BatchState } from '../../collector/normalize/batch-state.js';
+import { SaRegistry } from '../../collector/normalize/sa-registry.js';
+import { TunnelRegistry, directionOf } from '../../collector/normalize/tunnel-registry.js';
+import { makeRecord } from './make-record.js';
+
+const A = '192.0.2.10';
+const B = '198.51.100.20';
+const T0 = 1_710_234_000_000;
+const MIN = 60_000;
+
+function setup(saHistory = 8) {
+  const batch = new BatchState();
+  const tunnels = new TunnelRegistry(new Map([[`${A}|${B}`, 'lab']]), batch);
+  const sas = new SaRegistry({ saHistory, saIdleMs: 10 * MIN }, batch);
+  const t = tunnels.create(B, A, 'esp', T0, T0 + MIN);
+  return { batch, tunnels, sas, t };
+}
+
+/** An ESP record from→to with this SPI over [start, start + 1 min). */
+const esp = (src: string, dst: string, spi: number | null, startMs: number) =>
+  makeRecord({ src, dst, spi, startMs, endMs: startMs + MIN - 1 });
+
+describe('tunnel registry', () => {
+  test('peers in address order, the configured name, found from either side, by encapsulation', () => {
+    const { tunnels, t, batch } = setup();
+    expect([t.peerA, t.peerB, t.name, t.id]).toEqual([A, B, 'lab', `${A}_${B}_esp`]);
+    expect(tunnels.find(A, B, 'esp')).toBe(t);
+    expect(tunnels.find(B, A, 'esp')).toBe(t);
+    expect(tunnels.find(A, B, 'esp-in-udp')).toBeUndefined();
+    expect(tunnels.find(A, '203.0.113.1', 'esp')).toBeUndefined();
+    expect([directionOf(t, A), directionOf(t, B)]).toEqual(['a-b', 'b-a']);
+    expect(batch.counters.tunnelsCreated).toBe(1);
+    expect([...batch.changedTunnels]).toEqual([t.id]);
+  });
+
+  test('the latest of two encapsulations; eviction unindexes', () => {
+    const { tunnels, t } = setup();
+    const natt = tunnels.create(A, B, 'esp-in-udp', T0, T0 + 5 * MIN);
+    expect(tunnels.latestBetween(B, A)).toBe(natt);
+    tunnels.touch(t, T0, T0 + 9 * MIN);
+    expect(tunnels.latestBetween(A, B)).toBe(t);
+    tunnels.evict(natt);
+    expect(tunnels.find(A, B, 'esp-in-udp')).toBeUndefined();
+    expect(tunnels.ofPeer(A)).toEqual([t.id]);
+    tunnels.evict(t);
+    expect(tunnels.ofPeer(A)).toBeUndefined();
+    expect(tunnels.size).toBe(0);
+  });
+});
+
+describe('SA registry', () => {
+  test.each([
+    // [what, SPI of the second record, its start offset, expected generations and ids]
+    ['the same SA seen again within the idle time', 0x100, 5 * MIN, 1],
+    ['the same key after more than the idle time: a new generation', 0x100, 30 * MIN, 2],
+    ['a new SPI: a second SA', 0x200, 5 * MIN, 2],
+  ])('%s', (_what, spi, offset, count) => {
+    const { sas, t } = setup();
+    const first = sas.saFor(esp(A, B, 0x100, T0), t, 'a-b');
+    const second = sas.saFor(esp(A, B, spi, T0 + offset), t, 'a-b');
+    expect(new Set([first.id, second.id]).size).toBe(count);
+    if (count === 2 && spi === 0x100) {
+      expect([first.endReason, second.generation]).toEqual(['idle', 1]);
+      expect(second.id).toMatch(/_g1$/);
+    }
+  });
+
+  test.each([
+    ['in order', [0x100, 0x200], [T0, T0 + 5 * MIN]],
+    ['out of order (the successor arrives first)', [0x200, 0x100], [T0 + 5 * MIN, T0]],
+  ])('a rekey %s: the older SPI ends when the newer first appears', (_what, spis, starts) => {
+    const { sas, t, batch } = setup();
+    const made = spis.map((spi, i) => sas.saFor(esp(A, B, spi, starts[i]!), t, 'a-b'));
+    const older = made.find((s) => s.spi === 0x100)!;
+    const newer = made.find((s) => s.spi === 0x200)!;
+    expect([older.endedMs, older.endReason]).toEqual([T0 + 5 * MIN, 'rekey']);
+    expect([newer.endedMs, newer.endReason]).toEqual([null, null]);
+    expect(batch.counters.rekeys).toBe(1);
+    expect(sas.changedDuring(t, 'a-b', null, T0, T0 + 10 * MIN)).toBe(true);
+    expect(sas.changedDuring(t, 'a-b', newer, T0 + 5 * MIN, T0 + 10 * MIN)).toBe(false);
+  });
+
+  test('pairing: each direction with the other direction nearest in first appearance; re-paired after a rekey', () => {
+    const { sas, t, batch } = setup();
+    const ab1 = sas.saFor(esp(A, B, 0x100, T0), t, 'a-b');
+    const ba1 = sas.saFor(esp(B, A, 0x900, T0 + 1_000), t, 'b-a');
+    sas.updatePairing(t);
+    expect([ab1.pairedSaId, ba1.pairedSaId]).toEqual([ba1.id, ab1.id]);
+    const ab2 = sas.saFor(esp(A, B, 0x101, T0 + 60 * MIN), t, 'a-b');
+    const ba2 = sas.saFor(esp(B, A, 0x901, T0 + 60 * MIN + 2_000), t, 'b-a');
+    sas.updatePairing(t);
+    expect([ab2.pairedSaId, ba2.pairedSaId]).toEqual([ba2.id, ab2.id]);
+    expect(ab1.pairedSaId).toBe(ba1.id);
+    expect(batch.counters.saPairsFormed).toBe(2);
+  });
+
+  test('history beyond saHistory drops the oldest ended SA first; the current one is kept', () => {
+    const { sas, t } = setup(2);
+    const made = [0x1, 0x2, 0x3].map((spi, i) => sas.saFor(esp(A, B, spi, T0 + i * 10 * MIN), t, 'a-b'));
+    expect(t.saIds['a-b']).toEqual([made[1]!.id, made[2]!.id]);
+    expect(sas.get(made[0]!.id)).toBeUndefined();
+    expect(sas.current(t, 'a-b')).toBe(made[2]);
+    // The forgotten key is free again: seen anew it is generation 0 of a fresh SA.
+    expect(sas.saFor(esp(A, B, 0x1, T0 + 40 * MIN), t, 'a-b').generation).toBe(0);
+  });
+
+  test('idle SAs end at their last sight; an evicted tunnel takes its SAs out of memory', () => {
+    const { sas, t, batch } = setup();
+    const ab = sas.saFor(esp(A, B, null, T0), t, 'a-b');
+    sas.endIdle(T0 + 5 * MIN);
+    expect(ab.endedMs).toBeNull();
+    sas.endIdle(T0 + 20 * MIN);
+    expect([ab.endedMs, ab.endReason, batch.counters.sasExpired]).toEqual([T0 + MIN - 1, 'idle', 1]);
+    sas.forgetTunnel(t);
+    expect(sas.get(ab.id)).toBeUndefined();
+    expect([...sas.values()]).toEqual([]);
+  });
+});

@@ -109,9 +109,9 @@ export function computeAvailability(
   for (let i = 0; i < scoped.length; i++) {
     const { start, cls } = scoped[i]!;
     if (unavailable[i]) {
+      // Intervals hold only minutes counted unavailable: a minute out of scope splits them.
       const last = intervals.at(-1);
-      const prevUnavailable = i > 0 && unavailable[i - 1];
-      if (last !== undefined && prevUnavailable)
+      if (last !== undefined && last.endMs === start)
         intervals[intervals.length - 1] = { ...last, endMs: start + minuteMs };
       else intervals.push({ startMs: start, endMs: start + minuteMs });
       badRun = 0;

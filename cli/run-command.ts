@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { checkExposure, resolveTokens } from '../api/auth.js';
+import { createReportService } from '../reports/report-service.js';
+import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 import { createApi } from '../api/create-api.js';
 import { webRoutes } from '../api/web/web-routes.js';
 import { createRetention } from '../store/retention.js';
@@ -89,13 +91,21 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   const c = config.collector;
   const retention = createRetention(config.store.retention, { runner: writer, logger: log });
   registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.info().usedBytes });
+  const analysis = {
+    bucketMs: config.bucketSeconds * 1000,
+    observationPoints: config.observationPoints,
+    ceilingRatio: config.loss.ceilingRatio,
+  };
+  const reports = createReportService({
+    db: store.db,
+    reader: createTunnelReader(store.db),
+    analysis,
+    policies: config.reports,
+  });
   const api = createApi(config.http, {
     store,
-    analysis: {
-      bucketMs: config.bucketSeconds * 1000,
-      observationPoints: config.observationPoints,
-      ceilingRatio: config.loss.ceilingRatio,
-    },
+    analysis,
+    reports,
     registry,
     logger: log,
     version: VERSION,

@@ -47,8 +47,7 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
     // TCP streams to these ports are IPFIX (RFC 7011 §10.4); others only when they start
     // with an IPFIX header (BGP or BMP beside the export is skipped, counted as not IPFIX).
     const ipfixTcpPorts = [IPFIX_TCP_PORT, config.collector.ipfixPort];
-    const options =
-      opts.port === undefined ? { ipfixTcpPorts } : { ports: [opts.port], ipfixTcpPorts };
+    const options = opts.port === undefined ? { ipfixTcpPorts } : { ports: [opts.port], ipfixTcpPorts };
     for await (const batch of readCaptureStream(
       createReadStream(file, { highWaterMark: 1 << 20 }),
       options,

@@ -89,10 +89,7 @@ export class CaptureReader {
     });
     this.reassembler = new IpReassembler(options.reassembly);
     this.ports = options.ports === undefined ? null : new Set(options.ports);
-    this.ipfixTcpPorts = new Set([
-      ...(options.ipfixTcpPorts ?? [IPFIX_TCP_PORT]),
-      ...(options.ports ?? []),
-    ]);
+    this.ipfixTcpPorts = new Set([...(options.ipfixTcpPorts ?? [IPFIX_TCP_PORT]), ...(options.ports ?? [])]);
     this.maxIssues = options.maxIssues ?? DEFAULT_MAX_ISSUES;
   }
 

@@ -444,11 +444,9 @@ function allZero(b: Uint8Array, p: number, length: number): boolean {
  * before an inner IPv4 one gives the outer addresses, like every other repeated element.
  */
 function resolveAddresses(first: 4 | 6, b: Uint8Array, out: DataRecord): void {
-  const set4 =
-    (mixedSrc4 >= 0 && !allZero(b, mixedSrc4, 4)) || (mixedDst4 >= 0 && !allZero(b, mixedDst4, 4));
+  const set4 = (mixedSrc4 >= 0 && !allZero(b, mixedSrc4, 4)) || (mixedDst4 >= 0 && !allZero(b, mixedDst4, 4));
   const set6 =
-    (mixedSrc6 >= 0 && !allZero(b, mixedSrc6, 16)) ||
-    (mixedDst6 >= 0 && !allZero(b, mixedDst6, 16));
+    (mixedSrc6 >= 0 && !allZero(b, mixedSrc6, 16)) || (mixedDst6 >= 0 && !allZero(b, mixedDst6, 16));
   const family = set4 === set6 ? first : set4 ? 4 : 6;
   if (family === 4) {
     out.src = mixedSrc4 >= 0 ? ipv4Text(b, mixedSrc4) : null;

@@ -57,7 +57,13 @@ function capture(segments: readonly Segment[]): Buffer {
   return pcapFile(
     { linkType: 1 },
     segments.map((s, i) => {
-      const t = tcp({ srcPort: s.srcPort, dstPort: s.dstPort, seq: s.seq, flags: s.flags, payload: s.payload });
+      const t = tcp({
+        srcPort: s.srcPort,
+        dstPort: s.dstPort,
+        seq: s.seq,
+        flags: s.flags,
+        payload: s.payload,
+      });
       const packet = ipv4({ src: s.from, dst: s.to, proto: 6, payload: t });
       return { tsSec: 1_700_000_000, tsFrac: i, data: ethernet(0x0800, packet) };
     }),
@@ -65,7 +71,11 @@ function capture(segments: readonly Segment[]): Buffer {
 }
 
 /** One direction's data segments: `chunks` in order from sequence number `isn + 1`. */
-function data(base: Omit<Segment, 'seq' | 'flags' | 'payload'>, isn: number, chunks: readonly Buffer[]): Segment[] {
+function data(
+  base: Omit<Segment, 'seq' | 'flags' | 'payload'>,
+  isn: number,
+  chunks: readonly Buffer[],
+): Segment[] {
   const out: Segment[] = [];
   let seq = isn + 1;
   for (const payload of chunks) {
@@ -152,7 +162,9 @@ test('given ports are IPFIX ports: a broken stream there is still a framing issu
 
 test('a stream with under 4 bytes on another port, cut by the end of the capture, is not IPFIX', () => {
   const router = { from: ROUTER, to: PEER, srcPort: 40002, dstPort: 22 };
-  const result = readCapture(capture([{ ...router, seq: 1, flags: SYN }, ...data(router, 1, [Buffer.from('SS')])]));
+  const result = readCapture(
+    capture([{ ...router, seq: 1, flags: SYN }, ...data(router, 1, [Buffer.from('SS')])]),
+  );
   expect(result.issues).toEqual([]);
   expect(result.notIpfixStreams).toBe(1);
 });

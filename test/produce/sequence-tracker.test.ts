@@ -138,7 +138,7 @@ test('streams are per exporter, version and domain', () => {
 test('after a datagram whose record count was not exact, the next one only re-baselines', () => {
   const tracker = new SequenceTracker();
   tracker.observe('a', 10, 0, 0, 3);
-  expect(tracker.observe('a', 10, 0, 3, 1, false).event).toBe('in-order');
+  expect(tracker.observe('a', 10, 0, 3, 1, 0, false).event).toBe('in-order');
   expect(tracker.observe('a', 10, 0, 9, 2)).toMatchObject({ event: 'resync', gap: 0 });
   expect(tracker.observe('a', 10, 0, 11, 2).event).toBe('in-order');
 });
@@ -149,4 +149,32 @@ test('the number of streams is bounded', () => {
   tracker.observe('b', 9, 0, 1, 1);
   tracker.observe('c', 9, 0, 1, 1);
   expect(tracker.observe('a', 9, 0, 2, 1).event).toBe('first');
+});
+
+test('IPFIX options records count (RFC 7011 §3.1): an exporter that counts them gives no gaps', () => {
+  const tracker = new SequenceTracker();
+  // 4 flows + 1 options record, then 3 + 0, then 2 + 2: pre-message totals 0, 5, 8.
+  expect(tracker.observe('a', 10, 0, 0, 4, 1).event).toBe('first');
+  expect(tracker.observe('a', 10, 0, 5, 3, 0)).toMatchObject({
+    event: 'in-order',
+    convention: 'records-pre',
+  });
+  expect(tracker.observe('a', 10, 0, 8, 2, 2)).toMatchObject({ event: 'in-order', gap: 0 });
+  expect(tracker.observe('a', 10, 0, 12, 1, 0)).toMatchObject({ event: 'in-order', gap: 0 });
+});
+
+test('an exporter that leaves options records out is learned from the first datagram after them', () => {
+  const tracker = new SequenceTracker();
+  tracker.observe('a', 10, 0, 0, 4, 1);
+  expect(tracker.observe('a', 10, 0, 4, 3, 0)).toMatchObject({ event: 'in-order', convention: 'flows-pre' });
+  expect(tracker.observe('a', 10, 0, 7, 2, 2).event).toBe('in-order');
+  expect(tracker.observe('a', 10, 0, 9, 1, 0).event).toBe('in-order');
+});
+
+test('v9 packet counting survives a datagram with records dropped for want of a template', () => {
+  const tracker = new SequenceTracker();
+  tracker.observe('a', 9, 0, 1, 3);
+  tracker.observe('a', 9, 0, 2, 5);
+  expect(tracker.observe('a', 9, 0, 3, 0, 0, false).event).toBe('in-order');
+  expect(tracker.observe('a', 9, 0, 5, 2)).toMatchObject({ event: 'gap', gap: 1, convention: 'packets' });
 });

@@ -225,6 +225,41 @@ describe('report scheduler: a time zone with DST changes', () => {
   });
 });
 
+describe('report scheduler: a time inside the DST change', () => {
+  test('02:30 local: after the gap on the day it does not exist, once on the day it happens twice', async () => {
+    const night = policy({
+      name: 'night',
+      schedule: '30 2 * * *',
+      period: 'previousDay',
+      timezone: 'Europe/Zurich',
+    });
+    const h = harness([night], '2026-03-27T12:00:00+01:00', { night: t('2026-03-27T02:30:00+01:00') });
+    await h.scheduler.start();
+    await h.clock.advanceTo(t('2026-03-31T12:00:00+02:00'));
+    expect(h.seen.map((s) => [local(t(s.began), 'Europe/Zurich'), s.hours])).toEqual([
+      ['2026-03-28 02:30', 24],
+      // 02:30 does not exist on the 29th (02:00 → 03:00): croner runs a fixed-time job at the
+      // first minute after the gap.
+      ['2026-03-29 03:00', 24],
+      ['2026-03-30 02:30', 23],
+      ['2026-03-31 02:30', 24],
+    ]);
+    await h.scheduler.stop();
+
+    const fall = harness([night], '2026-10-24T12:00:00+02:00', { night: t('2026-10-24T02:30:00+02:00') });
+    await fall.scheduler.start();
+    await fall.clock.advanceTo(t('2026-10-27T12:00:00+01:00'));
+    // 02:30 happens twice on the 25th (03:00 → 02:00): one run, at the first.
+    expect(fall.seen.map((s) => [s.at, s.hours])).toEqual([
+      ['2026-10-25T00:30:00.000Z', 24],
+      ['2026-10-26T01:30:00.000Z', 25],
+      ['2026-10-27T01:30:00.000Z', 24],
+    ]);
+    for (let i = 1; i < fall.seen.length; i++) expect(fall.seen[i]?.from).toBe(fall.seen[i - 1]?.to);
+    await fall.scheduler.stop();
+  });
+});
+
 describe('report scheduler: catch-up at start', () => {
   const daily = policy({ name: 'daily', schedule: '15 0 * * *', period: 'previousDay' });
 

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import { checkExposure, resolveTokens } from '../api/auth.js';
+import { createReportComponent } from '../reports/report-component.js';
+import { createReportMetrics } from '../reports/report-metrics.js';
 import { createReportService } from '../reports/report-service.js';
 import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 import { createApi } from '../api/create-api.js';
@@ -96,11 +98,22 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
     observationPoints: config.observationPoints,
     ceilingRatio: config.loss.ceilingRatio,
   };
+  const reportMetrics = createReportMetrics(
+    registry,
+    config.reports.map((p) => p.name),
+  );
   const reports = createReportService({
     db: store.db,
     reader: createTunnelReader(store.db),
     analysis,
     policies: config.reports,
+    metrics: reportMetrics,
+  });
+  const scheduledReports = createReportComponent({
+    service: reports,
+    db: store.db,
+    metrics: reportMetrics,
+    log: log.child({ component: 'reports' }),
   });
   const api = createApi(config.http, {
     store,
@@ -124,6 +137,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   const stop = () => {
     stopping ??= (async () => {
       await collector.stop();
+      await scheduledReports.stop();
       await retention.stop();
       await api.stop();
       await stack.stop();
@@ -135,6 +149,8 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   try {
     const http = await api.start();
     retention.start();
+    // Catch-up runs go on in the background; stop() waits for the one in flight.
+    scheduledReports.start().catch((err: unknown) => log.error({ err }, 'report scheduler did not start'));
     return { stack, ...ports, http, stop };
   } catch (err) {
     log.error({ err }, 'cannot start');

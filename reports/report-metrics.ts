@@ -1,8 +1,8 @@
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 
-/** What started a report run: its schedule, the catch-up at start, or a request (API, CLI). */
-export type ReportTrigger = 'scheduled' | 'catch-up' | 'on-demand';
+import type { ReportTrigger } from '../store/reports/report-repository.js';
+
 export const reportTriggers: readonly ReportTrigger[] = ['scheduled', 'catch-up', 'on-demand'];
 
 /** Where a report was delivered. */

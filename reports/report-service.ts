@@ -7,6 +7,7 @@ import { buildReport, ReportRequestError } from './build-report.js';
 import { defaultReportPolicy } from './policy.js';
 import type { ReportPolicy } from './policy.js';
 import type { SlaReport } from './report.js';
+import type { ReportMetrics } from './report-metrics.js';
 
 /** The longest period one report may cover (bucket rows are kept; raw flows are not needed). */
 export const MAX_REPORT_PERIOD_MS = 400 * 24 * 60 * 60 * 1000;
@@ -42,6 +43,8 @@ export interface ReportServiceDeps {
   readonly analysis: TunnelQueryOptions;
   readonly policies: readonly ReportPolicy[];
   readonly now?: () => number;
+  /** Counts on-demand runs (the scheduler counts its own). */
+  readonly metrics?: ReportMetrics;
 }
 
 /** Reports on demand and for the scheduler: validated asks, computed reports, stored runs. */
@@ -71,13 +74,23 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
         );
       }
       const p = policy(ask.policy);
-      const report = await buildReport(
-        { reader: deps.reader, opts: deps.analysis, now },
-        { fromMs: ask.fromMs, toMs: ask.toMs, tunnels: ask.tunnels ?? p.tunnels, policy: p },
-      );
+      const trigger = opts.trigger ?? 'on-demand';
+      const counted = trigger === 'on-demand' ? deps.metrics : undefined;
+      counted?.run(p.name, trigger);
+      let report: SlaReport;
+      try {
+        report = await buildReport(
+          { reader: deps.reader, opts: deps.analysis, now },
+          { fromMs: ask.fromMs, toMs: ask.toMs, tunnels: ask.tunnels ?? p.tunnels, policy: p },
+        );
+      } catch (err) {
+        if (!(err instanceof ReportRequestError)) counted?.failure(p.name);
+        throw err;
+      }
+      counted?.success(p.name, now());
       const record = {
         policy: p.name,
-        trigger: opts.trigger ?? 'on-demand',
+        trigger,
         fromMs: report.period.from,
         toMs: report.period.to,
         generatedMs: report.generatedAt,

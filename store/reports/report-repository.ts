@@ -2,7 +2,7 @@ import type { StoreDb } from '../database.js';
 import type { Selectable } from 'kysely';
 import type { ReportTable } from './report.table.js';
 
-/** How a report run came about. */
+/** What started a report run: its schedule, the catch-up at start, or a request (API, CLI). */
 export type ReportTrigger = 'scheduled' | 'catch-up' | 'on-demand';
 
 /** A stored report as the store keeps it: figures to list by, and the body as JSON text. */

@@ -105,9 +105,10 @@ export function reportRoutes(service: ReportService): (router: Router) => void {
       const format: ReportFormat = q.format ?? 'json';
       const rendered = renderReport(found.report, format);
       res.type(rendered.contentType);
-      if (format !== 'json') {
-        res.attachment(`tunnelflow-report-${found.policy}-${found.id}.${rendered.ext}`);
-      }
+      // CSV is saved; HTML opens in the browser and saves under its name.
+      const name = `tunnelflow-report-${found.policy}-${found.id}.${rendered.ext}`;
+      if (format === 'csv') res.attachment(name);
+      if (format === 'html') res.set('Content-Disposition', `inline; filename="${name}"`);
       res.send(rendered.body);
     });
   };

@@ -83,7 +83,9 @@ describe('GET/POST /api/v1/reports', () => {
     expect(lines[1]).toContain(',lossy path,');
     const html = await fetch(`${app.url}${created.links.html}`);
     expect(html.headers.get('content-type')).toMatch(/^text\/html/);
-    expect(html.headers.get('content-disposition')).toMatch(/\.html"?$/);
+    expect(html.headers.get('content-disposition')).toMatch(
+      /^inline; filename="tunnelflow-report-strict-\d+\.html"$/,
+    );
     expect(await html.text()).toContain('lossy path');
   });
 

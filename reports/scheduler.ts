@@ -278,6 +278,7 @@ export function createReportScheduler(deps: ReportSchedulerDeps): ReportSchedule
       }
       // Sequential: one catch-up at a time, like every run.
       for (const slot of slots) await enqueue(() => drain(slot, true));
+      if (state !== 'started') return;
       log.info(
         { policies: slots.length, next: nextRuns().map((r) => ({ policy: r.policy, at: iso(r.atMs) })) },
         'report scheduler started',

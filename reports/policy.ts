@@ -36,13 +36,16 @@ const cronSchema = z.string().refine(
   { message: 'a cron pattern (5 or 6 fields), e.g. "15 0 * * *"' },
 );
 
-/** `24h`, `7d`, `90m`: a length of time. */
-const durationSchema = z
-  .string()
-  .regex(/^\d+(m|h|d)$/, 'a length like 90m, 24h or 7d')
-  .transform(
-    (s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.at(-1) as 'm' | 'h' | 'd'],
-  );
+/** `24h`, `7d`, `90m`, or milliseconds (what --dump-config prints): a length of time. */
+const durationSchema = z.union([
+  z.number().int().positive(),
+  z
+    .string()
+    .regex(/^\d+(m|h|d)$/, 'a length like 90m, 24h or 7d (or milliseconds)')
+    .transform(
+      (s) => Number(s.slice(0, -1)) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[s.at(-1) as 'm' | 'h' | 'd'],
+    ),
+]);
 
 /** Which period a scheduled run covers: the calendar period before the run, or the last span. */
 export const periodSchema = z.union([

@@ -180,3 +180,17 @@ describe('maintenance windows', () => {
     expect(() => reportPolicySchema.parse({ timezone: 'Mars/Olympus' })).toThrow(/time zone/);
   });
 });
+
+describe('the policy as --dump-config prints it', () => {
+  test('validates again: durations and times come back as milliseconds', () => {
+    const policy = reportPolicySchema.parse({
+      period: { last: '24h' },
+      maintenance: [
+        { cron: '0 2 * * 0', duration: '2h' },
+        { from: '2026-12-24T18:00:00Z', to: '2026-12-26T06:00:00Z' },
+      ],
+    });
+    expect(policy.period).toEqual({ last: 86_400_000 });
+    expect(reportPolicySchema.parse(JSON.parse(JSON.stringify(policy)))).toEqual(policy);
+  });
+});

@@ -159,7 +159,11 @@ describe('ipfix encoder round trip', () => {
     const c = cache();
     const fields: EncodeField[] = [{ id: 2, length: 4 }];
     const set = encodeTemplateSet([{ templateId: 400, fields }]);
-    decodeIpfix(encodeMessage({ exportTimeSec: 1, sequence: 0, observationDomainId: 1, sets: [set] }), 'e', c);
+    decodeIpfix(
+      encodeMessage({ exportTimeSec: 1, sequence: 0, observationDomainId: 1, sets: [set] }),
+      'e',
+      c,
+    );
     const out = decodeIpfix(
       encodeMessage({
         exportTimeSec: 1,

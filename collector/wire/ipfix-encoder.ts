@@ -104,7 +104,9 @@ export function encodeTemplateWithdrawal(templateId: number, options = false): B
   return buf;
 }
 
-function writeUnsigned(buf: Buffer, at: number, length: number, value: number | bigint): void {
+function writeUnsigned(buf: Buffer, at: number, length: number, input: number | bigint): void {
+  // Times in ms may carry a fraction (µs and ns captures): integer fields take the whole part.
+  const value = typeof input === 'number' && !Number.isInteger(input) ? Math.trunc(input) : input;
   if (typeof value === 'number' && length <= 6 && value >= 0 && Number.isSafeInteger(value)) {
     buf.writeUIntBE(value, at, length);
     return;

@@ -60,7 +60,18 @@ export class LiveCapture {
   /** Starts tcpdump and resolves once it listens; CaptureUnavailable when it cannot. */
   async start(): Promise<void> {
     const o = this.options;
-    const args = ['-U', '--immediate-mode', '--time-stamp-precision=nano', '-w', '-', '-i', o.interface];
+    // -B: a kernel buffer of 8 MiB (KiB units) rides out bursts while Node is busy elsewhere.
+    const args = [
+      '-U',
+      '--immediate-mode',
+      '--time-stamp-precision=nano',
+      '-B',
+      '8192',
+      '-w',
+      '-',
+      '-i',
+      o.interface,
+    ];
     if (o.filter !== undefined && o.filter !== '') args.push(o.filter);
     const child = spawn(o.tcpdump ?? 'tcpdump', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;

@@ -61,7 +61,7 @@ async function writePcap(path: string): Promise<{ written: number; dropped: numb
       at += per;
       written++;
     }
-    if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+    if (!out.write(buf)) await new Promise<void>((r) => out.once('drain', () => r()));
   }
   await new Promise<void>((r) => out.end(() => r()));
   return { written, dropped };

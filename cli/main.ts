@@ -116,6 +116,61 @@ program
     await replayCommand(file, opts);
   });
 
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer ${min}-${max}`);
+    return n;
+  };
+}
+
+program
+  .command('probe')
+  .description(
+    'meter IPsec traffic (ESP, NAT-T ESP in UDP 4500) from a capture file or an interface into per-SA flows with ESP sequence-number loss, and export them as IPFIX',
+  )
+  .option('--pcap <file>', 'read a capture file (pcap/pcapng)')
+  .option('--interface <if>', 'capture live on this interface (runs tcpdump; needs capture permission)')
+  .requiredOption('--export <host:port>', 'IPFIX collector, e.g. 127.0.0.1:4739', hostPort)
+  .addOption(new Option('--transport <transport>', 'IPFIX transport').choices(['udp', 'tcp']).default('udp'))
+  .option('--observation-domain <n>', 'IPFIX observation domain id', integer(0, 2 ** 32 - 1), 1)
+  .option('--active-timeout <s>', 'export long flows every this many seconds', positive, 60)
+  .option('--idle-timeout <s>', 'end a flow after this many seconds without packets', positive, 15)
+  .option(
+    '--window <n>',
+    'ESP sequence window per SA (RFC 4303 anti-replay style): numbers are lost once they leave it unseen',
+    integer(32, 1 << 24),
+    1024,
+  )
+  .option('--filter <bpf>', 'BPF filter for live capture (tcpdump syntax)')
+  .option(
+    '--all-traffic',
+    "also meter non-IPsec traffic as 5-tuple flows (the probe as a site's only exporter)",
+  )
+  .option('--metrics <host:port>', 'serve Prometheus metrics on GET /metrics at this address', hostPort)
+  .option('--tcpdump <path>', 'tcpdump binary for live capture (default: tcpdump on PATH)')
+  .option('--quiet', 'only the final summary line on stderr')
+  .addHelpText(
+    'after',
+    `
+Exports per SA flow: IE 295 ipSecSPI, addresses, ports (NAT-T), packets, octets, start/end (ms),
+and tunnelflow's elements (PEN 32473, described by RFC 5610 type records): first/last sequence
+number, lost, duplicates, out of order, IP fragments, generation. IKE (UDP 500, and 4500 behind
+the non-ESP marker) and NAT-keepalives are flows of their own (SPI 0 on the NAT-T port).
+
+Examples:
+  tunnelflow probe --pcap tap.pcap --export 127.0.0.1:4739
+  tunnelflow probe --interface eth1 --filter 'esp or udp port 500 or udp port 4500' \\
+    --export 192.0.2.5:4739 --transport tcp --metrics 127.0.0.1:9465
+
+Exit status: 0 done, 1 error, 2 live capture not possible (no tcpdump, no permission).`,
+  )
+  .action(async (opts) => {
+    const { probeCommand } = await import('./probe-command.js');
+    await probeCommand(opts);
+  });
+
 program
   .command('report')
   .description(

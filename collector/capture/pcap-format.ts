@@ -56,12 +56,12 @@ export function readPcapHeader(buf: Buffer, pos: number): PcapHeader | null {
 export function readPcapRecord(buf: Buffer, pos: number, header: PcapHeader): PcapRecordStep {
   const avail = buf.length - pos;
   if (avail < PCAP_RECORD_HEADER_LENGTH) return { kind: 'need', bytes: PCAP_RECORD_HEADER_LENGTH };
-  const u32 = (at: number): number =>
-    header.littleEndian ? buf.readUInt32LE(pos + at) : buf.readUInt32BE(pos + at);
-  const seconds = u32(0);
-  const fraction = u32(4);
-  const capLen = u32(8);
-  const origLen = u32(12);
+  // Plain reads, no closure: this runs once per packet of the file (the probe reads millions).
+  const le = header.littleEndian;
+  const seconds = le ? buf.readUInt32LE(pos) : buf.readUInt32BE(pos);
+  const fraction = le ? buf.readUInt32LE(pos + 4) : buf.readUInt32BE(pos + 4);
+  const capLen = le ? buf.readUInt32LE(pos + 8) : buf.readUInt32BE(pos + 8);
+  const origLen = le ? buf.readUInt32LE(pos + 12) : buf.readUInt32BE(pos + 12);
   if (capLen > MAX_RECORD_LENGTH) {
     return { kind: 'fatal', detail: `record claims ${capLen} captured bytes, more than any packet can have` };
   }

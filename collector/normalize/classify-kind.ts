@@ -77,9 +77,10 @@ function isNattPortPair(a: number, b: number): boolean {
  *   SPI or fragment fields: softflowd and pmacct count every ESP fragment as a packet of the
  *   one proto-50 flow, so for them fragments are indistinguishable from ESP.
  * - `ike`: UDP with port 500 on either side (the other side may be a NAT's port).
- * - `esp-in-udp`: UDP with 4500 on one side and 4500 or a NAT port on the other. A flow record
- *   cannot see RFC 3948's non-ESP marker, so the whole 4500 flow is ESP-in-UDP: IKE on 4500
- *   (IKE_AUTH, rekeys, DPD) and NAT keepalives are counted in it.
+ * - `esp-in-udp`: UDP with 4500 on one side and 4500 or a NAT port on the other. An ordinary
+ *   flow record cannot see RFC 3948's non-ESP marker, so the whole 4500 flow is ESP-in-UDP: IKE
+ *   on 4500 (IKE_AUTH, rekeys, DPD) and NAT keepalives are counted in it. A record with SPI 0
+ *   on such a flow (`tunnelflow probe` read the marker) is `ike`.
  * - `icmp-frag-needed`: ICMP 3/4 and ICMPv6 2.
  * - `other`: everything else (the leak check may turn it into `cleartext-leak`).
  */
@@ -94,7 +95,13 @@ export function classifyBaseKind(record: FlowRecord, observationPointExportsSpi:
     const sp = record.srcPort ?? 0;
     const dp = record.dstPort ?? 0;
     if (sp === ikePort || dp === ikePort) return 'ike';
-    if (isNattPortPair(sp, dp)) return hasFragmentInfo(record) ? 'esp-fragment' : 'esp-in-udp';
+    if (isNattPortPair(sp, dp)) {
+      // SPI 0 on the NAT-T port is RFC 3948's non-ESP marker (four zero bytes where ESP has its
+      // SPI; RFC 4303 §2.1 reserves SPI 0): a probe that reads the marker exports IKE and
+      // NAT-keepalives on 4500 as flows of their own with that zero. They are IKE, not ESP.
+      if (record.spi === 0) return 'ike';
+      return hasFragmentInfo(record) ? 'esp-fragment' : 'esp-in-udp';
+    }
     return 'other';
   }
   if (proto === protoIcmp || proto === protoIcmpv6) {

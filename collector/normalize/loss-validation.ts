@@ -40,8 +40,9 @@ function cleared(source: FlowLossSource, reason: LossClearedReason): LossVerdict
 
 /**
  * Validates one flow's loss figure (DESIGN.md "Loss"). The exporter's own value (IE 133 /
- * 135) wins over the sequence fields when both are present; without either there is
- * nothing to validate. A value is cleared, with the first reason that applies, when it is:
+ * 135, or a probe's espLostPackets) is the figure when present; with ESP sequence numbers
+ * beside it, it is a probe's sequence count and its source is `sequence`; sequence numbers
+ * alone give last − first + 1 − packets. Without either there is nothing to validate. A value is cleared, with the first reason that applies, when it is:
  *
  * 1. on a flow that is not ESP (`non-esp`; ESP-in-UDP counts as ESP);
  * 2. on a flow with IP fragments (`fragments`): non-first fragments carry no ESP header,
@@ -57,8 +58,14 @@ function cleared(source: FlowLossSource, reason: LossClearedReason): LossVerdict
  */
 export function validateLoss(input: LossInput, limits: LossLimits): LossVerdict {
   const hasSequence = input.espSeqFirst !== null && input.espSeqLast !== null;
-  const source: FlowLossSource | null =
-    input.reportedLoss !== null ? 'reported' : hasSequence ? 'sequence' : null;
+  // A loss figure that comes with ESP sequence numbers was counted from them: a probe's
+  // window (tunnelflow probe), where duplicates and reordering are already accounted for, so
+  // the figure is taken as it is rather than recomputed as last − first + 1 − packets.
+  const source: FlowLossSource | null = hasSequence
+    ? 'sequence'
+    : input.reportedLoss !== null
+      ? 'reported'
+      : null;
   if (source === null) return absent;
   if (input.kind === 'esp-fragment' || input.fragmented) return cleared(source, 'fragments');
   if (input.kind !== 'esp' && input.kind !== 'esp-in-udp') return cleared(source, 'non-esp');
@@ -71,7 +78,7 @@ export function validateLoss(input: LossInput, limits: LossLimits): LossVerdict 
     if (last < first) return cleared(source, 'sa-change');
     expected = last - first + 1;
   }
-  const lost = source === 'reported' ? (input.reportedLoss as number) : expected - input.packets;
+  const lost = input.reportedLoss !== null ? input.reportedLoss : expected - input.packets;
   if (!Number.isFinite(lost) || lost < 0) return cleared(source, 'negative');
   if (expected > sequenceSpace || lost > sequenceSpace) return cleared(source, 'exceeds-sequence-space');
   if (expected >= 0 && lost > expected) return cleared(source, 'exceeds-sequence-space');

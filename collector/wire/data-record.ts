@@ -42,6 +42,11 @@ export class DataRecord {
   espSeqFirst: number | null = null;
   espSeqLast: number | null = null;
   espLostPackets: number | null = null;
+  /** tunnelflow PEN 32473 ids 4-7 (elements.ts): what a probe's sequence window saw. */
+  espDuplicatePackets: number | null = null;
+  espOutOfOrderPackets: number | null = null;
+  ipFragmentPackets: number | null = null;
+  nattKeepalivePackets: number | null = null;
   /** sysUpTime ms of the first / last packet (IE 22 / 21, v5 First / Last). */
   firstSwitched: number | null = null;
   lastSwitched: number | null = null;

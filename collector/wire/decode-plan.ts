@@ -80,6 +80,10 @@ const OP_REV_PACKETS = 55;
 const OP_REV_TOS = 56;
 const OP_REV_TCP_FLAGS = 57;
 const OP_REV_ICMP_TYPE_CODE = 58;
+const OP_ESP_DUPLICATES = 59;
+const OP_ESP_OUT_OF_ORDER = 60;
+const OP_IP_FRAGMENTS = 61;
+const OP_NATT_KEEPALIVES = 62;
 
 /** More field specifiers than fit in one set (16383 of 4 bytes in 65535). */
 const MAX_FIELDS = 16384;
@@ -132,6 +136,10 @@ const slotOps: Record<RecordSlot, number> = {
   espSeqFirst: OP_ESP_SEQ_FIRST,
   espSeqLast: OP_ESP_SEQ_LAST,
   espLostPackets: OP_ESP_LOST,
+  espDuplicatePackets: OP_ESP_DUPLICATES,
+  espOutOfOrderPackets: OP_ESP_OUT_OF_ORDER,
+  ipFragmentPackets: OP_IP_FRAGMENTS,
+  nattKeepalivePackets: OP_NATT_KEEPALIVES,
   revOctets: OP_REV_OCTETS,
   revPackets: OP_REV_PACKETS,
   revTos: OP_REV_TOS,
@@ -585,6 +593,18 @@ function storeFields(
           break;
         case OP_ESP_LOST:
           out.espLostPackets = v;
+          break;
+        case OP_ESP_DUPLICATES:
+          out.espDuplicatePackets = v;
+          break;
+        case OP_ESP_OUT_OF_ORDER:
+          out.espOutOfOrderPackets = v;
+          break;
+        case OP_IP_FRAGMENTS:
+          out.ipFragmentPackets = v;
+          break;
+        case OP_NATT_KEEPALIVES:
+          out.nattKeepalivePackets = v;
           break;
         case OP_REV_OCTETS:
           out.revOctets = v;

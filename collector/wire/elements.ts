@@ -83,6 +83,10 @@ export type RecordSlot =
   | 'espSeqFirst'
   | 'espSeqLast'
   | 'espLostPackets'
+  | 'espDuplicatePackets'
+  | 'espOutOfOrderPackets'
+  | 'ipFragmentPackets'
+  | 'nattKeepalivePackets'
   | 'revOctets'
   | 'revPackets'
   | 'revTos'
@@ -110,11 +114,24 @@ export const REVERSE_PEN = 29305;
  * (no IANA element exists for them). They live under PEN 32473, the PEN that RFC 5612
  * reserves for documentation, so they can never collide with a real vendor's elements.
  * A probe exporting them sends field specifiers with the enterprise bit set and
- * PEN 32473:
- *   id 1 espSequenceFirst (unsigned32): first ESP sequence number seen in the flow
- *   id 2 espSequenceLast  (unsigned32): last ESP sequence number seen in the flow
- *   id 3 espLostPackets   (unsigned64): ESP packets the probe counts as lost
- * They become FlowRecord.espSeqFirst, espSeqLast and reportedLoss.
+ * PEN 32473 (`tunnelflow probe` does, and describes them with RFC 5610 type records):
+ *   id 1  espSequenceFirst (unsigned32): first ESP sequence number seen in the flow
+ *         (the low 32 bits with ESN, RFC 4304)
+ *   id 2  espSequenceLast  (unsigned32): highest ESP sequence number seen in the flow
+ *   id 3  espLostPackets   (unsigned64): ESP packets the probe counts as lost: numbers that
+ *         left its anti-replay style window (RFC 4303 §3.4.3) unseen while the flow lasted
+ *   id 4  espDuplicatePackets (unsigned64): packets whose sequence number was already seen
+ *   id 5  espOutOfOrderPackets (unsigned64): late packets that filled a gap in the window
+ *   id 6  ipFragmentPackets (unsigned64): IP fragments the flow's packets arrived in (all of
+ *         them, first fragments included; a reassembled packet counts once in packetDeltaCount)
+ *   id 7  nattKeepalivePackets (unsigned64): RFC 3948 §2.3 NAT-keepalives (one byte 0xFF)
+ *   id 8  espSequenceGeneration (unsigned32): how often the SA's sequence numbers restarted
+ *         before this flow (a rekey reusing the SPI, a peer reboot)
+ *   id 9  captureDroppedPackets (unsigned64): packets the capture dropped before the probe
+ *         saw them (the kernel's count), in options records scoped by observation domain
+ *   id 10 espSequenceFirstExtended (unsigned64), id 11 espSequenceLastExtended (unsigned64):
+ *         the 64-bit sequence numbers the probe inferred (RFC 4304 §2, RFC 4303 appendix A)
+ * Ids 1-3 become FlowRecord.espSeqFirst, espSeqLast and reportedLoss.
  */
 export const TUNNELFLOW_PEN = 32473;
 
@@ -312,13 +329,42 @@ const iana: readonly InformationElement[] = [
   { id: 309, name: 'samplingSize', type: 'unsigned32' },
   { id: 310, name: 'samplingPopulation', type: 'unsigned32' },
   { id: 311, name: 'samplingProbability', type: 'float64' },
+  // RFC 5610 §3: Information Element type records describe enterprise elements.
+  { id: 339, name: 'informationElementDataType', type: 'unsigned8' },
+  { id: 340, name: 'informationElementDescription', type: 'string' },
+  { id: 341, name: 'informationElementName', type: 'string' },
+  { id: 342, name: 'informationElementRangeBegin', type: 'unsigned64' },
+  { id: 343, name: 'informationElementRangeEnd', type: 'unsigned64' },
+  { id: 344, name: 'informationElementSemantics', type: 'unsigned8' },
+  { id: 345, name: 'informationElementUnits', type: 'unsigned16' },
+  { id: 346, name: 'privateEnterpriseNumber', type: 'unsigned32' },
 ];
 
 const tunnelflow: readonly InformationElement[] = [
   { id: 1, name: 'espSequenceFirst', type: 'unsigned32', slot: 'espSeqFirst' },
   { id: 2, name: 'espSequenceLast', type: 'unsigned32', slot: 'espSeqLast' },
   { id: 3, name: 'espLostPackets', type: 'unsigned64', slot: 'espLostPackets' },
+  { id: 4, name: 'espDuplicatePackets', type: 'unsigned64', slot: 'espDuplicatePackets' },
+  { id: 5, name: 'espOutOfOrderPackets', type: 'unsigned64', slot: 'espOutOfOrderPackets' },
+  { id: 6, name: 'ipFragmentPackets', type: 'unsigned64', slot: 'ipFragmentPackets' },
+  { id: 7, name: 'nattKeepalivePackets', type: 'unsigned64', slot: 'nattKeepalivePackets' },
+  { id: 8, name: 'espSequenceGeneration', type: 'unsigned32' },
+  { id: 9, name: 'captureDroppedPackets', type: 'unsigned64' },
+  { id: 10, name: 'espSequenceFirstExtended', type: 'unsigned64' },
+  { id: 11, name: 'espSequenceLastExtended', type: 'unsigned64' },
 ];
+
+/** tunnelflow's enterprise elements (PEN 32473), for encoders and RFC 5610 type records. */
+export function tunnelflowElements(): readonly InformationElement[] {
+  return tunnelflow;
+}
+
+/** The tunnelflow element (PEN 32473) named `name`; throws for a name that is not one. */
+export function tunnelflowElementId(name: string): number {
+  const e = tunnelflow.find((x) => x.name === name);
+  if (e === undefined) throw new Error(`no tunnelflow element ${name}`);
+  return e.id;
+}
 
 /** RFC 3954 §6.1 options template scope field types (a namespace of their own). */
 export const V9_SCOPE_TYPES: ReadonlyMap<number, string> = new Map([

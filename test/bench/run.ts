@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
 // summary against the targets of the collector-foundation issue. Throughput is measured
-// here, never in timed tests. Options: --only decode|pipeline|store|reports|e2e, --seconds N (e2e step
+// here, never in timed tests. Options: --only decode|pipeline|store|reports|probe|e2e, --seconds N (e2e step
 // length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -61,6 +61,7 @@ if (only === undefined || only === 'decode') await runScript('decode', 'decode.t
 if (only === undefined || only === 'pipeline') await runScript('pipeline', 'pipeline.ts');
 if (only === undefined || only === 'store') await runScript('store', 'store.ts');
 if (only === undefined || only === 'reports') await runScript('reports', 'reports.ts');
+if (only === undefined || only === 'probe') await runScript('probe', 'probe.ts');
 
 if (only === undefined || only === 'e2e') {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {

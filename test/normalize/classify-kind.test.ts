@@ -26,6 +26,18 @@ describe('classifyBaseKind', () => {
     ['NAT-T from a NAT port', udp(36013, 4500), false, 'esp-in-udp'],
     ['NAT-T to a NAT port', udp(4500, 1027), false, 'esp-in-udp'],
     [
+      "NAT-T with SPI 0 (a probe's non-ESP marker flow: IKE, keepalives)",
+      makeRecord({ proto: 17, srcPort: 36013, dstPort: 4500, spi: 0 }),
+      true,
+      'ike',
+    ],
+    [
+      'NAT-T ESP with its SPI',
+      makeRecord({ proto: 17, srcPort: 36013, dstPort: 4500, spi: 0xa8c2017f }),
+      true,
+      'esp-in-udp',
+    ],
+    [
       'NAT-T first fragment',
       makeRecord({ proto: 17, srcPort: 4500, dstPort: 4500, fragmentFlags: 0x20 }),
       false,

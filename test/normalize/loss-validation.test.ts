@@ -48,10 +48,17 @@ describe('validateLoss', () => {
       null,
     ],
     [
-      'reported wins over sequence',
+      "a loss figure beside sequence numbers is a probe's sequence count, taken as it is",
       { reportedLoss: 2, packets: 100, espSeqFirst: 1, espSeqLast: 110 },
       2,
-      'reported',
+      'sequence',
+      null,
+    ],
+    [
+      "a probe's count with duplicates: 0 lost although packets exceed the numbers",
+      { reportedLoss: 0, packets: 1352, espSeqFirst: 1, espSeqLast: 1331 },
+      0,
+      'sequence',
       null,
     ],
     ['negative reported', { reportedLoss: -3 }, null, 'reported', 'negative'],
@@ -66,7 +73,7 @@ describe('validateLoss', () => {
       'more than the numbers the flow spans',
       { reportedLoss: 50, packets: 10, espSeqFirst: 1, espSeqLast: 20 },
       null,
-      'reported',
+      'sequence',
       'exceeds-sequence-space',
     ],
     [

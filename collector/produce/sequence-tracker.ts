@@ -2,7 +2,7 @@
 // (v5, IPFIX) were lost between the exporter and the collector.
 //
 // What the number counts differs between the RFCs and real exporters, so each stream's
-// convention is inferred from its first datagrams (README, "Decoder notes"):
+// convention is learned from its datagrams (README, "Decoder notes"):
 // - IPFIX (RFC 7011 §3.1): data records sent before this message, options records
 //   included, template records not. softflowd counts flow records only, and includes the
 //   message's own (its number is the running total after the message).
@@ -78,21 +78,35 @@ interface StreamState {
   lastFlows: number;
   lastOptions: number;
   lastExact: boolean;
+  /** The conventions of this stream's version (bits above). */
+  readonly candidates: number;
   /**
-   * Conventions consistent with every datagram the stream has explained so far (bits
-   * above); the preferred one of them reads the stream.
+   * Per convention (index in ORDER): datagrams that another convention explained exactly
+   * and this one did not. The convention with the fewest reads the stream.
    */
-  candidates: number;
+  readonly misses: number[];
   /** After a `late`, the sequence number that would confirm the stream really moved back. */
   lateNext: number | null;
 }
 
 const MOD = 4294967296;
 
-function preferred(candidates: number): number {
-  for (const [bit] of ORDER) if ((candidates & bit) !== 0) return bit;
-  return PACKETS;
+/** The convention among `candidates` with the fewest misses; ties go to the earlier in ORDER. */
+function preferred(candidates: number, misses: readonly number[]): number {
+  let best = 0;
+  let bestMisses = Infinity;
+  for (let i = 0; i < ORDER.length; i++) {
+    const bit = ORDER[i]![0];
+    if ((candidates & bit) !== 0 && misses[i]! < bestMisses) {
+      best = bit;
+      bestMisses = misses[i]!;
+    }
+  }
+  return best === 0 ? PACKETS : best;
 }
+
+/** Misses stop growing here, so a stream whose exporter changed convention can change too. */
+const MAX_MISSES = 1_000_000;
 
 function conventionName(bit: number): SequenceConvention {
   for (const [b, name] of ORDER) if (b === bit) return name;
@@ -134,15 +148,17 @@ export class SequenceTracker {
         if (oldest !== undefined) this.streams.delete(oldest);
       }
       const candidates = CANDIDATES[version];
+      const misses = ORDER.map(() => 0);
       this.streams.set(key, {
         last: received,
         lastFlows: flowRecords,
         lastOptions: optionsRecords,
         lastExact: exact,
         candidates,
+        misses,
         lateNext: null,
       });
-      const convention = conventionName(preferred(candidates));
+      const convention = conventionName(preferred(candidates, misses));
       return { event: 'first', gap: 0, expected: null, received, convention };
     }
 
@@ -162,19 +178,23 @@ export class SequenceTracker {
     const usable = state.lastExact ? state.candidates : state.candidates & PACKETS;
     if (usable === 0) {
       this.rebase(state, received, flowRecords, optionsRecords, exact);
-      const convention = conventionName(preferred(state.candidates));
+      const convention = conventionName(preferred(state.candidates, state.misses));
       return { event: 'resync', gap: 0, expected: null, received, convention };
     }
-    // Learning: while several conventions remain, a datagram that some of them explain
-    // exactly keeps only those. The conventions agree until record counts differ between
-    // datagrams (pre/post) or options records appear (records/flows); a datagram no
-    // convention explains (loss, a restart) teaches nothing.
-    if (state.lastExact && (state.candidates & (state.candidates - 1)) !== 0) {
-      let fits = 0;
-      for (const [bit] of ORDER) if ((usable & bit) !== 0 && expectedBy(bit) === received) fits |= bit;
-      if (fits !== 0) state.candidates = fits;
+    // Learning, all along: when some conventions explain a datagram exactly, each of the
+    // others gets a miss. They agree until record counts differ between datagrams
+    // (pre/post) or options records appear (records/flows); a datagram none explains
+    // (loss, a restart) teaches nothing. A coincidence (a loss of just the right size) costs
+    // the true convention one miss, which its rival soon makes up: never a wrong lock-in.
+    let fits = 0;
+    for (const [bit] of ORDER) if ((usable & bit) !== 0 && expectedBy(bit) === received) fits |= bit;
+    if (fits !== 0 && fits !== usable) {
+      for (let i = 0; i < ORDER.length; i++) {
+        const b = ORDER[i]![0];
+        if ((usable & b) !== 0 && (fits & b) === 0 && state.misses[i]! < MAX_MISSES) state.misses[i]!++;
+      }
     }
-    const bit = preferred(state.lastExact ? state.candidates : usable);
+    const bit = preferred(usable, state.misses);
     const convention = conventionName(bit);
     const expected = expectedBy(bit);
     const ahead = (received - expected + MOD) % MOD;
@@ -187,16 +207,16 @@ export class SequenceTracker {
       return { event: 'gap', gap: ahead, expected, received, convention };
     }
     const behind = MOD - ahead;
-    // Back to about 0 is an exporter restart, not a late datagram: its first message
-    // counts from 0 (`pre`), or from its own units (`post`).
-    const restartValue =
-      bit === RECORDS_POST ? flowRecords + optionsRecords : bit === FLOWS_POST ? flowRecords : 1;
-    const restart = received <= restartValue;
+    // Back to about 0 is an exporter restart, not a late datagram: its first message counts
+    // from 0 or 1 (`pre`, packets), or its own records (`post`), whatever it counted before.
+    const restart = received <= Math.max(1, flowRecords + optionsRecords);
     if (!restart && behind <= this.maxLate && state.lateNext !== received) {
       state.lateNext = (received + (bit === PACKETS ? 1 : flowRecords + optionsRecords)) % MOD;
       return { event: 'late', gap: 0, expected, received, convention };
     }
     this.rebase(state, received, flowRecords, optionsRecords, exact);
+    // A restart may bring other software: the convention is learned afresh.
+    state.misses.fill(0);
     return { event: 'reset', gap: 0, expected, received, convention };
   }
 

@@ -178,3 +178,29 @@ test('v9 packet counting survives a datagram with records dropped for want of a 
   expect(tracker.observe('a', 9, 0, 3, 0, 0, false).event).toBe('in-order');
   expect(tracker.observe('a', 9, 0, 5, 2)).toMatchObject({ event: 'gap', gap: 1, convention: 'packets' });
 });
+
+test('a loss of just the size that fits another convention costs one misjudged datagram, no lock-in', () => {
+  const tracker = new SequenceTracker();
+  // RFC numbering (records before the message); the 1-record message at 2 is lost, and 3 is
+  // also what "records after the message" expects next: a coincidence.
+  tracker.observe('a', 10, 0, 0, 2);
+  expect(tracker.observe('a', 10, 0, 3, 3)).toMatchObject({ event: 'in-order', convention: 'flows-post' });
+  expect(tracker.observe('a', 10, 0, 6, 5)).toMatchObject({ event: 'in-order', convention: 'records-pre' });
+  expect(tracker.observe('a', 10, 0, 11, 2)).toMatchObject({ event: 'in-order', convention: 'records-pre' });
+  // The 4-record message at 13 is lost: counted as 4.
+  expect(tracker.observe('a', 10, 0, 17, 1)).toMatchObject({
+    event: 'gap',
+    gap: 4,
+    convention: 'records-pre',
+  });
+});
+
+test('a restart re-learns the convention (new software may number otherwise)', () => {
+  const tracker = new SequenceTracker();
+  // Packets first (RFC 3954), then after a restart flow records after the packet.
+  [1, 2, 3, 4].forEach((seq, i) => tracker.observe('a', 9, 0, seq, i + 2));
+  expect(tracker.observe('a', 9, 0, 5, 3)).toMatchObject({ event: 'in-order', convention: 'packets' });
+  expect(tracker.observe('a', 9, 0, 4, 4).event).toBe('reset');
+  expect(tracker.observe('a', 9, 0, 10, 6)).toMatchObject({ event: 'in-order', convention: 'flows-post' });
+  expect(tracker.observe('a', 9, 0, 13, 3)).toMatchObject({ event: 'in-order', convention: 'flows-post' });
+});

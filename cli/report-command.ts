@@ -7,6 +7,7 @@ import { createReportService } from '../reports/report-service.js';
 import { openStore } from '../store/open-store.js';
 import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 import { UsageError } from './usage-error.js';
+import { analysisOptions } from './analysis-options.js';
 import { resolveConfig } from './resolve-config.js';
 import type { ConfigOverrides } from './resolve-config.js';
 
@@ -58,11 +59,7 @@ export async function reportCommand(opts: ReportOptions): Promise<void> {
     const service = createReportService({
       db: store.db,
       reader: createTunnelReader(store.db),
-      analysis: {
-        bucketMs: config.bucketSeconds * 1000,
-        observationPoints: config.observationPoints,
-        ceilingRatio: config.loss.ceilingRatio,
-      },
+      analysis: analysisOptions(config),
       policies: config.reports,
     });
     let created;

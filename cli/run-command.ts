@@ -8,6 +8,7 @@ import { createApi } from '../api/create-api.js';
 import { webRoutes } from '../api/web/web-routes.js';
 import { createRetention } from '../store/retention.js';
 import { registerStoreMetrics } from '../store/store-metrics.js';
+import { analysisOptions } from './analysis-options.js';
 import { startCollectorStack } from './compose.js';
 import type { CollectorStack } from './compose.js';
 import type { TunnelflowConfig } from './config-schema.js';
@@ -93,11 +94,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   const c = config.collector;
   const retention = createRetention(config.store.retention, { runner: writer, logger: log });
   registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.info().usedBytes });
-  const analysis = {
-    bucketMs: config.bucketSeconds * 1000,
-    observationPoints: config.observationPoints,
-    ceilingRatio: config.loss.ceilingRatio,
-  };
+  const analysis = analysisOptions(config);
   const reportMetrics = createReportMetrics(
     registry,
     config.reports.map((p) => p.name),

@@ -1,7 +1,8 @@
 import type { TunnelFlag, TunnelHealth } from '../analysis/health.js';
+import type { BucketCompleteness } from '../analysis/tunnel-queries.js';
 import type { LossSource, TunnelDirection } from '../model/flow.js';
 import type { Encapsulation } from '../model/tunnel.js';
-import type { UnavailableInterval } from './availability.js';
+import type { AvailabilityResult, UnavailableInterval } from './availability.js';
 import type { ReportPolicy } from './policy.js';
 
 /**
@@ -44,16 +45,7 @@ export interface TunnelReport {
   readonly encapsulation: Encapsulation;
   /** available / in-scope minutes (MEF 10.3); null when no minute was in scope. */
   readonly availability: number | null;
-  readonly minutes: {
-    readonly total: number;
-    readonly inScope: number;
-    readonly available: number;
-    readonly unavailable: number;
-    readonly highLoss: number;
-    readonly maintenance: number;
-    readonly noData: number;
-    readonly idle: number;
-  };
+  readonly minutes: AvailabilityResult['minutes'];
   /** High-loss minutes while available, and runs of two or more of them (MEF 10.3 HLI, CHLI). */
   readonly hli: number;
   readonly chli: number;
@@ -111,13 +103,7 @@ export interface TargetBreach {
   readonly limit: number;
 }
 
-export interface ExporterCompleteness {
-  readonly exporter: string;
-  readonly domainId: number;
-  readonly records: number;
-  readonly datagrams: number;
-  readonly issues: number;
-  readonly sequenceGaps: number;
+export interface ExporterCompleteness extends BucketCompleteness {
   /** Minutes of the period in which the exporter sent nothing. */
   readonly silentMinutes: number;
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { healthState } from '../../analysis/health.js';
+import { analysisOptions } from '../../cli/analysis-options.js';
 import { ingestCommand } from '../../cli/ingest-command.js';
 import { computeAvailability } from '../../reports/availability.js';
 import type { ReportMinute } from '../../reports/availability.js';
@@ -37,11 +38,7 @@ async function ingestInto(yaml: string, captures: Array<{ file: string; exporter
   const store = await openStore(config.store);
   const sources = {
     reader: createTunnelReader(store.db),
-    opts: {
-      bucketMs: config.bucketSeconds * 1000,
-      observationPoints: config.observationPoints,
-      ceilingRatio: config.loss.ceilingRatio,
-    },
+    opts: analysisOptions(config),
   };
   return { store, sources };
 }

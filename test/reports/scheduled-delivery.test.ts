@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { analysisOptions } from '../../cli/analysis-options.js';
 import { ingestCommand } from '../../cli/ingest-command.js';
 import { reportPolicySchema } from '../../reports/policy.js';
 import { createReportComponent, reportBaseName } from '../../reports/report-component.js';
@@ -90,11 +91,7 @@ describe('scheduled reports: catch-up, storage and delivery', () => {
     sources = {
       db: store.db,
       reader: createTunnelReader(store.db),
-      analysis: {
-        bucketMs: config.bucketSeconds * 1000,
-        observationPoints: config.observationPoints,
-        ceilingRatio: config.loss.ceilingRatio,
-      },
+      analysis: analysisOptions(config),
       policies: [policy],
     };
     // The last run before the downtime: the one on 2024-03-12 00:30 (it covered the 11th).

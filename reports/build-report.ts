@@ -76,14 +76,20 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
       domainId: p.domainId,
     }));
     const alive = await points.aliveMinutes(refs);
+    const inPeriod = (b: { readonly start: number }) => b.start >= fromMs && b.start < toMs;
     reports.push(
       tunnelReport(
         tunnel,
         detail.summary.aToB,
         detail.summary.bToA,
-        detail.buckets.filter((b) => b.start >= fromMs && b.start < toMs),
+        asMinutes(detail.buckets, detail.stepMs, minuteMs).filter(inPeriod),
         alive,
         { fromMs, toMs, minuteMs, policy: req.policy, maintenance },
+        // Worst minutes: a rolled-up hour is one entry, not sixty.
+        {
+          buckets: detail.buckets.filter((b) => b.start < toMs && b.start + detail.stepMs > fromMs),
+          stepMs: detail.stepMs,
+        },
       ),
     );
   }
@@ -108,6 +114,25 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
     tunnels: reports,
     completeness: points.completeness(),
   };
+}
+
+/**
+ * The series as minutes (buckets of the configured size). Over data rolled up to hours
+ * (older than store.retention.rollupAfterMs) the analysis gives one figure per hour
+ * (detail.stepMs); each minute of the hour takes the hour's state and loss ratio, so the
+ * hour weighs Δt = 1 h in availability and in the per-minute counts.
+ */
+function asMinutes(
+  buckets: readonly TunnelBucketView[],
+  stepMs: number,
+  minuteMs: number,
+): TunnelBucketView[] {
+  if (stepMs === minuteMs) return [...buckets];
+  const out: TunnelBucketView[] = [];
+  for (const b of buckets) {
+    for (let start = b.start; start < b.start + stepMs; start += minuteMs) out.push({ ...b, start });
+  }
+  return out;
 }
 
 async function selectTunnels(
@@ -143,7 +168,10 @@ async function selectTunnels(
  * silent exporter), and the period's completeness per point; each point read once.
  */
 class PointActivity {
-  private readonly byPoint = new Map<string, { alive: Set<number>; figures: ExporterCompleteness }>();
+  private readonly byPoint = new Map<
+    string,
+    { alive: Set<number>; active: number; figures: ExporterCompleteness }
+  >();
 
   constructor(
     private readonly reader: TunnelReader,
@@ -160,9 +188,22 @@ class PointActivity {
       if (entry === undefined) {
         const rows = await this.reader.loadCompleteness([p], this.fromMs, this.toMs);
         const minutes = new Set<number>();
+        let active = 0;
         const figures = { records: 0, datagrams: 0, issues: 0, sequenceGaps: 0 };
         for (const r of rows) {
-          if (r.records > 0 || r.datagrams > 0) minutes.add(r.bucketStartMs);
+          if (r.spanMs !== undefined && r.spanMs !== this.minuteMs) {
+            // A row rolled up to an hour: every minute of it counts as alive (the minutes
+            // it was summed from are gone), silent minutes from how many had data.
+            if (r.records > 0 || r.datagrams > 0) {
+              for (let m = r.bucketStartMs; m < r.bucketStartMs + r.spanMs; m += this.minuteMs) {
+                if (m >= this.fromMs && m < this.toMs) minutes.add(m);
+              }
+            }
+            active += r.activeBuckets ?? 0;
+          } else if (r.records > 0 || r.datagrams > 0) {
+            minutes.add(r.bucketStartMs);
+            active += 1;
+          }
           figures.records += r.records;
           figures.datagrams += r.datagrams;
           figures.issues += r.issues;
@@ -170,6 +211,7 @@ class PointActivity {
         }
         entry = {
           alive: minutes,
+          active,
           figures: { exporter: p.exporter, domainId: p.domainId, ...figures, silentMinutes: 0 },
         };
         this.byPoint.set(key, entry);
@@ -182,7 +224,7 @@ class PointActivity {
   completeness(): ExporterCompleteness[] {
     const minutes = Math.round((this.toMs - this.fromMs) / this.minuteMs);
     return [...this.byPoint.values()]
-      .map(({ alive, figures }) => ({ ...figures, silentMinutes: Math.max(0, minutes - alive.size) }))
+      .map(({ active, figures }) => ({ ...figures, silentMinutes: Math.max(0, minutes - active) }))
       .sort((a, b) => a.exporter.localeCompare(b.exporter) || a.domainId - b.domainId);
   }
 }
@@ -207,6 +249,7 @@ function tunnelReport(
   buckets: readonly TunnelBucketView[],
   alive: ReadonlySet<number>,
   scope: Scope,
+  worst: { readonly buckets: readonly TunnelBucketView[]; readonly stepMs: number },
 ): TunnelReport {
   const { fromMs, toMs, minuteMs, policy, maintenance } = scope;
   const minutes: ReportMinute[] = buckets.map((b) => ({
@@ -265,7 +308,7 @@ function tunnelReport(
     directions,
     minutesByState,
     minutesWithFlag,
-    worstMinutes: worstMinutes(tunnel.id, buckets, minuteMs),
+    worstMinutes: worstMinutes(tunnel.id, worst.buckets, worst.stepMs),
     breaches,
     coverage: { withData: possible > 0 ? (possible - availability.minutes.noData) / possible : null },
   };

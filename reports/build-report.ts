@@ -82,7 +82,7 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
         tunnel,
         detail.summary.aToB,
         detail.summary.bToA,
-        asMinutes(detail.buckets, detail.stepMs, minuteMs).filter(inPeriod),
+        asMinutes(detail.buckets, detail.stepMs, minuteMs, alive).filter(inPeriod),
         alive,
         { fromMs, toMs, minuteMs, policy: req.policy, maintenance },
         // Worst minutes: a rolled-up hour is one entry, not sixty.
@@ -119,18 +119,24 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
 /**
  * The series as minutes (buckets of the configured size). Over data rolled up to hours
  * (older than store.retention.rollupAfterMs) the analysis gives one figure per hour
- * (detail.stepMs); each minute of the hour takes the hour's state and loss ratio, so the
- * hour weighs Δt = 1 h in availability and in the per-minute counts.
+ * (detail.stepMs): the hour's state and loss ratio go to each of its minutes in which the
+ * tunnel's observation points sent anything (`alive`: for a rolled-up hour, as many
+ * minutes from its start as the most active point had; see PointActivity), or to all of
+ * them when nothing says which. So the hour weighs what it was measured for.
  */
 function asMinutes(
   buckets: readonly TunnelBucketView[],
   stepMs: number,
   minuteMs: number,
+  alive: ReadonlySet<number>,
 ): TunnelBucketView[] {
   if (stepMs === minuteMs) return [...buckets];
   const out: TunnelBucketView[] = [];
   for (const b of buckets) {
-    for (let start = b.start; start < b.start + stepMs; start += minuteMs) out.push({ ...b, start });
+    const starts: number[] = [];
+    for (let start = b.start; start < b.start + stepMs; start += minuteMs) starts.push(start);
+    const measured = starts.filter((s) => alive.has(s));
+    for (const start of measured.length > 0 ? measured : starts) out.push({ ...b, start });
   }
   return out;
 }
@@ -192,14 +198,14 @@ class PointActivity {
         const figures = { records: 0, datagrams: 0, issues: 0, sequenceGaps: 0 };
         for (const r of rows) {
           if (r.spanMs !== undefined && r.spanMs !== this.minuteMs) {
-            // A row rolled up to an hour: every minute of it counts as alive (the minutes
-            // it was summed from are gone), silent minutes from how many had data.
-            if (r.records > 0 || r.datagrams > 0) {
-              for (let m = r.bucketStartMs; m < r.bucketStartMs + r.spanMs; m += this.minuteMs) {
-                if (m >= this.fromMs && m < this.toMs) minutes.add(m);
-              }
+            // A row rolled up to an hour knows how many of its minutes had data, not
+            // which: that many from the hour's start count as alive.
+            const count = r.activeBuckets ?? 0;
+            for (let i = 0; i < count; i += 1) {
+              const m = r.bucketStartMs + i * this.minuteMs;
+              if (m >= this.fromMs && m < this.toMs) minutes.add(m);
             }
-            active += r.activeBuckets ?? 0;
+            active += count;
           } else if (r.records > 0 || r.datagrams > 0) {
             minutes.add(r.bucketStartMs);
             active += 1;

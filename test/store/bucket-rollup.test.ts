@@ -1,10 +1,15 @@
+import { Kysely, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
+import { migrations } from '../../migrations/index.js';
+import { openConnection } from '../../store/connection.js';
+import { migrateToLatest } from '../../store/migrate.js';
 import type { ExporterBucket } from '../../model/exporter-bucket.js';
 import type { TunnelDirection } from '../../model/flow.js';
 import { newBucketDelta, ROLLUP_BUCKET_MS } from '../../model/tunnel-bucket.js';
 import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
+import { parseStoreConfig } from '../../store/config.js';
 import { retentionConfigSchema } from '../../store/retention-config.js';
 import { RetentionStepper } from '../../store/retention-step.js';
 import type { RetentionStep, RetentionStepResult } from '../../store/retention-step.js';
@@ -392,6 +397,42 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
       expect((await retention.runOnce()).rolledUpBuckets).toBe(0);
     }
     expect(count(store, 'tunnel_buckets')).toBe(4 * 2 * 2 * 10);
+    await store.close();
+  });
+
+  test('rows stored before the migration count as received when it ran: nothing is rolled up early', async () => {
+    counter += 1;
+    const path = tmp.path(`rollup-${counter}.db`);
+    const sqlite = openConnection(parseStoreConfig({ path }));
+    const db = new Kysely({ dialect: new SqliteDialect({ database: sqlite }) });
+    const { '20261207010000-bucket-rollups': _rollups, ...older } = migrations;
+    await migrateToLatest(db, { getMigrations: async () => older });
+    sqlite
+      .prepare(
+        `INSERT INTO tunnel_buckets (tunnel_id, bucket_start_ms, direction, exporter, domain_id, packets)
+         VALUES ('t1', ?, 'a-b', '192.0.2.1', 0, 5)`,
+      )
+      .run(T0 - 90 * DAY);
+    sqlite
+      .prepare(
+        `INSERT INTO exporter_buckets (exporter, domain_id, bucket_start_ms, records, datagrams, issues, sequence_gaps)
+         VALUES ('192.0.2.1', 0, ?, 1, 1, 0, 0)`,
+      )
+      .run(T0 - 90 * DAY);
+    await db.destroy();
+    const before = Date.now();
+    const store = await openStore({ path });
+    const after = Date.now();
+    for (const table of ['tunnel_buckets', 'exporter_buckets']) {
+      const { r } = store.sqlite.prepare<[], { r: number }>(`SELECT received_ms AS r FROM ${table}`).get()!;
+      expect(r).toBeGreaterThanOrEqual(before);
+      expect(r).toBeLessThanOrEqual(after);
+    }
+    const at = (nowMs: number) =>
+      createRetention(config(), { runner: runnerOn(store), clock: () => nowMs }).runOnce();
+    expect((await at(after + 29 * DAY)).rolledUpBuckets).toBe(0);
+    expect((await at(after + 31 * DAY)).rolledUpBuckets).toBe(2);
+    expect(count(store, 'tunnel_buckets_hourly')).toBe(1);
     await store.close();
   });
 });

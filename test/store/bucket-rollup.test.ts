@@ -1,4 +1,5 @@
 import { Kysely, SqliteDialect } from 'kysely';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, test } from 'vitest';
 import { migrations } from '../../migrations/index.js';
 import { openConnection } from '../../store/connection.js';
@@ -14,6 +15,7 @@ import { retentionConfigSchema } from '../../store/retention-config.js';
 import { RetentionStepper } from '../../store/retention-step.js';
 import type { RetentionStep, RetentionStepResult } from '../../store/retention-step.js';
 import { createRetention } from '../../store/retention.js';
+import { registerStoreMetrics } from '../../store/store-metrics.js';
 import { createTunnelReader } from '../../store/tunnels/tunnel-repository.js';
 import { tunnelBucketCounterColumns } from '../../store/tunnels/tunnel-bucket.table.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
@@ -226,6 +228,11 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
     const result = await retention.runOnce();
     expect(result.rolledUpBuckets).toBe(rows.length + exporterRows.length);
     expect(result.deletedBuckets).toBe(0);
+    const registry = new Registry();
+    registerStoreMetrics(registry, { retention });
+    expect(await registry.metrics()).toContain(
+      `tunnelflow_store_retention_rolled_up_buckets_total ${rows.length + exporterRows.length}`,
+    );
     expect(count(store, 'tunnel_buckets')).toBe(0);
     expect(count(store, 'exporter_buckets')).toBe(0);
     // 625 minutes from 07:00 touch 11 hours.

@@ -89,9 +89,9 @@ export class BucketRollup {
     ];
   }
 
-  /** One bounded step; call it inside a write transaction. */
+  /** One bounded step of at most `budget` rows; call it inside a write transaction. */
   run(cutoffs: BucketRetentionCutoffs, budget: number): BucketRetentionResult {
-    let left = Math.max(1, Math.trunc(budget));
+    let left = Math.max(0, Math.trunc(budget));
     let deleted = 0;
     let rolledUp = 0;
     // Deletes first: a row past both cutoffs is not worth rolling up.

@@ -54,6 +54,8 @@ interface RetentionClass {
  *
  * The cursors live in store_meta, committed with the deletes, so a restart does not
  * walk the kept rows again. The size cap deletes the lowest ids, the oldest received.
+ * Bucket aggregates are rolled up and deleted by receipt age in the same step
+ * (bucket-rollup-step.ts), at most `stepRows` bucket rows per step.
  */
 export class RetentionStepper {
   readonly #sqlite: SqliteDatabase;
@@ -114,12 +116,13 @@ export class RetentionStepper {
       if (bucketsDeleted < limit)
         bucketsDeleted += this.#deleteOldHourlyBuckets.run(bucketCutoff, limit - bucketsDeleted).changes;
     }
+    // Bucket rows share one budget of `limit` per step, whichever rule removes them.
     const aggregates = this.#buckets.run(
       {
         rollupCutoffMs: step.bucketRollupCutoffMs ?? null,
         deleteCutoffMs: step.bucketAggregateCutoffMs ?? null,
       },
-      limit,
+      limit - bucketsDeleted,
     );
     const bucketWork = {
       rolledUpBuckets: aggregates.rolledUp,

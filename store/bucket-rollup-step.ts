@@ -19,10 +19,14 @@ export interface BucketRetentionResult {
   readonly more: boolean;
 }
 
+/** Which rows a rollup takes: received before `cutoff`, the oldest `limit` of them. */
+interface Due {
+  readonly cutoff: number;
+  readonly limit: number;
+}
+
 const TUNNEL_KEY = ['tunnel_id', 'bucket_start_ms', 'direction', 'exporter', 'domain_id'] as const;
 const TUNNEL_SUMMED = tunnelBucketCounterColumns.filter((c) => c !== 'carried_in');
-
-type Row = Record<string, number | string>;
 
 /**
  * Rolls bucket aggregates up to hours and deletes them by receipt age (DESIGN.md "Time
@@ -37,46 +41,58 @@ type Row = Record<string, number | string>;
  * - rows received before the delete cutoff go, native and hourly alike.
  *
  * Rows are found through their received_ms index, oldest first; at most `budget` rows
- * are read or deleted per call, whatever the backlog.
+ * are read or deleted per call, whatever the backlog. The sums are one INSERT … SELECT …
+ * GROUP BY per table inside SQLite: 2,000 minute rows per step measured 22-34 ms (a
+ * row-by-row loop in JavaScript measured 74 ms).
  */
 export class BucketRollup {
-  readonly #dueTunnel: Statement<[number, number], Row>;
-  readonly #addTunnelHour: Statement<Row>;
-  readonly #deleteTunnelRow: Statement<unknown[]>;
-  readonly #dueExporter: Statement<[number, number], Row>;
-  readonly #addExporterHour: Statement<unknown[]>;
-  readonly #deleteExporterRow: Statement<[number]>;
+  readonly #rollTunnel: Statement<[Due]>;
+  readonly #deleteRolledTunnel: Statement<[Due]>;
+  readonly #rollExporter: Statement<[Due]>;
+  readonly #deleteRolledExporter: Statement<[Due]>;
   readonly #deleteOld: ReadonlyArray<Statement<[number, number]>>;
 
   constructor(sqlite: SqliteDatabase) {
     const key = TUNNEL_KEY.join(', ');
-    this.#dueTunnel = sqlite.prepare(
-      `SELECT * FROM tunnel_buckets WHERE received_ms < ? ORDER BY received_ms LIMIT ?`,
-    );
-    const columns = [...TUNNEL_KEY, ...tunnelBucketCounterColumns, 'received_ms'];
-    this.#addTunnelHour = sqlite.prepare(`
+    // The oldest rows by receipt, in one fixed order (the received_ms index holds the
+    // primary key after it): the rollup and the delete that follows it in the same
+    // transaction pick exactly the same rows.
+    const dueTunnel = `SELECT * FROM tunnel_buckets WHERE received_ms < @cutoff ORDER BY received_ms, ${key} LIMIT @limit`;
+    const dueExporter =
+      'SELECT rowid AS row_id, * FROM exporter_buckets WHERE received_ms < @cutoff ORDER BY received_ms, rowid LIMIT @limit';
+    const hour = `(bucket_start_ms - ((bucket_start_ms % ${ROLLUP_BUCKET_MS}) + ${ROLLUP_BUCKET_MS}) % ${ROLLUP_BUCKET_MS})`;
+    const firstOfHour = `bucket_start_ms % ${ROLLUP_BUCKET_MS} = 0`;
+    const columns = [...TUNNEL_KEY, ...TUNNEL_SUMMED, 'carried_in', 'received_ms'];
+    // WHERE true: SQLite's rule for an upsert whose SELECT could read ON as a join's.
+    this.#rollTunnel = sqlite.prepare(`
       INSERT INTO tunnel_buckets_hourly (${columns.join(', ')})
-      VALUES (${columns.map((c) => `@${c}`).join(', ')})
+      SELECT tunnel_id, ${hour} AS hour_ms, direction, exporter, domain_id,
+        ${TUNNEL_SUMMED.map((c) => `sum(${c})`).join(', ')},
+        sum(CASE WHEN ${firstOfHour} THEN carried_in ELSE 0 END),
+        max(received_ms)
+      FROM (${dueTunnel}) WHERE true
+      GROUP BY tunnel_id, hour_ms, direction, exporter, domain_id
       ON CONFLICT (${key}) DO UPDATE SET
-        ${TUNNEL_SUMMED.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
-        carried_in = carried_in + excluded.carried_in,
+        ${[...TUNNEL_SUMMED, 'carried_in'].map((c) => `${c} = ${c} + excluded.${c}`).join(', ')},
         received_ms = max(received_ms, excluded.received_ms)`);
-    this.#deleteTunnelRow = sqlite.prepare(
-      `DELETE FROM tunnel_buckets WHERE ${TUNNEL_KEY.map((c) => `${c} = ?`).join(' AND ')}`,
+    this.#deleteRolledTunnel = sqlite.prepare(
+      `DELETE FROM tunnel_buckets WHERE (${key}) IN (SELECT ${key} FROM (${dueTunnel}))`,
     );
-    this.#dueExporter = sqlite.prepare(
-      'SELECT rowid AS row_id, * FROM exporter_buckets WHERE received_ms < ? ORDER BY received_ms LIMIT ?',
-    );
-    this.#addExporterHour = sqlite.prepare(`
+    this.#rollExporter = sqlite.prepare(`
       INSERT INTO exporter_buckets_hourly
         (exporter, domain_id, bucket_start_ms, records, datagrams, issues, sequence_gaps, active_buckets, received_ms)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+      SELECT exporter, domain_id, ${hour} AS hour_ms, sum(records), sum(datagrams), sum(issues),
+        sum(sequence_gaps), sum(CASE WHEN records > 0 OR datagrams > 0 THEN 1 ELSE 0 END), max(received_ms)
+      FROM (${dueExporter}) WHERE true
+      GROUP BY exporter, domain_id, hour_ms
       ON CONFLICT (exporter, domain_id, bucket_start_ms) DO UPDATE SET
         records = records + excluded.records, datagrams = datagrams + excluded.datagrams,
         issues = issues + excluded.issues, sequence_gaps = sequence_gaps + excluded.sequence_gaps,
         active_buckets = active_buckets + excluded.active_buckets,
         received_ms = max(received_ms, excluded.received_ms)`);
-    this.#deleteExporterRow = sqlite.prepare('DELETE FROM exporter_buckets WHERE rowid = ?');
+    this.#deleteRolledExporter = sqlite.prepare(
+      `DELETE FROM exporter_buckets WHERE rowid IN (SELECT row_id FROM (${dueExporter}))`,
+    );
     const deleteOld = (table: string, pk: string) =>
       sqlite.prepare<[number, number]>(
         `DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${pk} FROM ${table} WHERE received_ms < ? ORDER BY received_ms LIMIT ?)`,
@@ -103,50 +119,16 @@ export class BucketRollup {
         left -= n;
       }
     }
-    if (cutoffs.rollupCutoffMs !== null && left > 0) {
-      const tunnelRows = this.#dueTunnel.all(cutoffs.rollupCutoffMs, left);
-      for (const row of tunnelRows) this.#rollTunnelRow(row);
-      rolledUp += tunnelRows.length;
-      left -= tunnelRows.length;
-    }
-    if (cutoffs.rollupCutoffMs !== null && left > 0) {
-      const exporterRows = this.#dueExporter.all(cutoffs.rollupCutoffMs, left);
-      for (const row of exporterRows) this.#rollExporterRow(row);
-      rolledUp += exporterRows.length;
-      left -= exporterRows.length;
-    }
+    const roll = (add: Statement<[Due]>, remove: Statement<[Due]>) => {
+      if (cutoffs.rollupCutoffMs === null || left <= 0) return;
+      const due: Due = { cutoff: cutoffs.rollupCutoffMs, limit: left };
+      add.run(due);
+      const n = remove.run(due).changes;
+      rolledUp += n;
+      left -= n;
+    };
+    roll(this.#rollTunnel, this.#deleteRolledTunnel);
+    roll(this.#rollExporter, this.#deleteRolledExporter);
     return { rolledUp, deleted, more: left <= 0 };
   }
-
-  #rollTunnelRow(row: Row): void {
-    const start = row['bucket_start_ms'] as number;
-    const hour = hourOf(start);
-    this.#addTunnelHour.run({
-      ...row,
-      bucket_start_ms: hour,
-      carried_in: start === hour ? row['carried_in']! : 0,
-    });
-    this.#deleteTunnelRow.run(...TUNNEL_KEY.map((c) => row[c]));
-  }
-
-  #rollExporterRow(row: Row): void {
-    const records = row['records'] as number;
-    const datagrams = row['datagrams'] as number;
-    this.#addExporterHour.run(
-      row['exporter'],
-      row['domain_id'],
-      hourOf(row['bucket_start_ms'] as number),
-      records,
-      datagrams,
-      row['issues'],
-      row['sequence_gaps'],
-      records > 0 || datagrams > 0 ? 1 : 0,
-      row['received_ms'],
-    );
-    this.#deleteExporterRow.run(row['row_id'] as number);
-  }
-}
-
-function hourOf(ms: number): number {
-  return Math.floor(ms / ROLLUP_BUCKET_MS) * ROLLUP_BUCKET_MS;
 }

@@ -4,6 +4,8 @@ import type { TunnelDirection } from '../model/flow.js';
 import type { ObservationPointSpec } from './observation-points.js';
 import type { TunnelBucketView, TunnelSummary } from './tunnel-figures.js';
 import type { PointRef, TunnelReader } from '../model/tunnel-reader.js';
+import { ROLLUP_BUCKET_MS } from '../model/tunnel-bucket.js';
+import type { TunnelBucket } from '../model/tunnel-bucket.js';
 import { viewTunnel } from './tunnel-view.js';
 import type { TunnelView } from './tunnel-view.js';
 
@@ -48,12 +50,18 @@ export interface LossItem {
 export interface TunnelDetail {
   readonly summary: TunnelSummary;
   readonly buckets: TunnelBucketView[];
+  /**
+   * The step the series is given in: the one asked for, or raised to a multiple of 1 h
+   * when the window holds rows rolled up to hours by retention (effectiveStep()).
+   */
+  readonly stepMs: number;
 }
 
 /** The same, each step with the completeness of the observation points that fed it. */
 export interface TunnelSeries {
   readonly summary: TunnelSummary;
   readonly buckets: BucketWithCompleteness[];
+  readonly stepMs: number;
 }
 
 /** Rows of the window plus one bucket after it: the view uses it to tell whether flows run on. */
@@ -62,6 +70,40 @@ function rowsUntil(toMs: number, bucketMs: number): number {
 }
 
 const alignDown = (ms: number, stepMs: number) => Math.floor(ms / stepMs) * stepMs;
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * The step a window can be shown at. Rows rolled up by retention cover an hour
+ * (TunnelBucket.spanMs): a step that does not hold whole rows would cut them, so when
+ * any row that overlaps the window spans more than one step, or does not fit the step
+ * grid, the step is raised to the least common multiple of the step and that span
+ * (1 min → 1 h, 90 min → 3 h). The whole window is then shown at that step: its figures
+ * are those of whole hours (exact sums of the rolled-up minutes).
+ */
+export function effectiveStep(
+  rows: readonly TunnelBucket[],
+  fromMs: number,
+  toMs: number,
+  stepMs: number,
+): number {
+  let step = stepMs;
+  for (const row of rows) {
+    const span = row.spanMs;
+    if (span === undefined || step % span === 0) continue;
+    const windowStart = alignDown(fromMs, step);
+    const windowEnd = Math.ceil(toMs / step) * step;
+    if (row.bucketStartMs >= windowEnd || row.bucketStartMs + span <= windowStart) continue;
+    step = (step / gcd(step, span)) * span;
+  }
+  return step;
+}
+
+/** The row range to read for a window at `stepMs`: wide enough for any rolled-up hour. */
+function readRange(fromMs: number, toMs: number, stepMs: number): [number, number] {
+  const grid = (stepMs / gcd(stepMs, ROLLUP_BUCKET_MS)) * ROLLUP_BUCKET_MS;
+  return [alignDown(fromMs, grid), rowsUntil(toMs, grid)];
+}
 
 /**
  * The views of several tunnels over one window, from one read of each kind (tunnels, SAs,
@@ -74,20 +116,24 @@ async function viewTunnels(
   toMs: number,
   opts: TunnelQueryOptions,
   stepMs = opts.bucketMs,
-): Promise<TunnelView[]> {
+): Promise<Array<TunnelView & { readonly stepMs: number }>> {
   if (tunnels.length === 0) return [];
   const ids = tunnels.map((t) => t.id);
   const sas = await reader.listSas(ids, fromMs, toMs);
   const rows = await reader.loadBuckets(
     tunnels.length === 1 ? ids[0]! : null,
-    alignDown(fromMs, stepMs),
-    rowsUntil(toMs, stepMs),
+    ...readRange(fromMs, toMs, stepMs),
   );
   const sasBy = groupBy(sas, (s) => s.tunnelId);
   const rowsBy = groupBy(rows, (r) => r.tunnelId);
-  return tunnels.map((t) =>
-    viewTunnel(t, sasBy.get(t.id) ?? [], rowsBy.get(t.id) ?? [], { fromMs, toMs, ...opts, stepMs }),
-  );
+  return tunnels.map((t) => {
+    const own = rowsBy.get(t.id) ?? [];
+    const step = effectiveStep(own, fromMs, toMs, stepMs);
+    return {
+      ...viewTunnel(t, sasBy.get(t.id) ?? [], own, { fromMs, toMs, ...opts, stepMs: step }),
+      stepMs: step,
+    };
+  });
 }
 
 export async function tunnelSummaries(
@@ -126,14 +172,16 @@ export async function tunnelSeries(
   const detail = await tunnelDetail(reader, id, fromMs, toMs, opts, stepMs);
   if (detail === undefined) return undefined;
   const points = pointsOf(detail);
+  const step = detail.stepMs;
   const completeness = completenessByStep(
-    await reader.loadCompleteness(points, alignDown(fromMs, stepMs), toMs),
+    await reader.loadCompleteness(points, alignDown(fromMs, step), Math.ceil(toMs / step) * step),
     points,
-    stepMs,
+    step,
   );
   return {
     summary: detail.summary,
     buckets: detail.buckets.map((b) => ({ ...b, completeness: completeness.get(b.start) ?? [] })),
+    stepMs: step,
   };
 }
 
@@ -204,24 +252,28 @@ export async function lossBuckets(
   minRatio: number,
   opts: TunnelQueryOptions,
 ): Promise<LossItem[]> {
-  const rows = await reader.loadBuckets(
-    null,
-    alignDown(fromMs, opts.bucketMs),
-    rowsUntil(toMs, opts.bucketMs),
-  );
+  const range = readRange(fromMs, toMs, opts.bucketMs);
+  const rows = await reader.loadBuckets(null, ...range);
   const ids = [...new Set(rows.map((r) => r.tunnelId))];
   const tunnels = await reader.getTunnels(ids);
   const sasBy = groupBy(await reader.listSas(ids, fromMs, toMs), (s) => s.tunnelId);
   const rowsBy = groupBy(rows, (r) => r.tunnelId);
-  const views = tunnels.map((t) =>
-    viewTunnel(t, sasBy.get(t.id) ?? [], rowsBy.get(t.id) ?? [], { fromMs, toMs, ...opts }),
-  );
+  // Each tunnel at the bucket size, or at 1 h where its rows are rolled up.
+  const views = tunnels.map((t) => {
+    const own = rowsBy.get(t.id) ?? [];
+    const stepMs = effectiveStep(own, fromMs, toMs, opts.bucketMs);
+    return {
+      ...viewTunnel(t, sasBy.get(t.id) ?? [], own, { fromMs, toMs, ...opts, stepMs }),
+      stepMs,
+    };
+  });
   const allPoints = uniquePoints(views.flatMap(pointsOf));
-  const completenessRows = await reader.loadCompleteness(allPoints, alignDown(fromMs, opts.bucketMs), toMs);
+  const completenessRows = await reader.loadCompleteness(allPoints, range[0], range[1]);
   const items: LossItem[] = [];
   for (const view of views) {
     const t = view.summary;
-    const completeness = completenessByStep(completenessRows, pointsOf(view), opts.bucketMs);
+    const stepMs = view.stepMs;
+    const completeness = completenessByStep(completenessRows, pointsOf(view), stepMs);
     const seenSpans = new Set<string>();
     for (const b of view.buckets) {
       for (const [direction, fig] of [
@@ -229,7 +281,7 @@ export async function lossBuckets(
         ['b-a', b.bToA],
       ] as const) {
         let start = b.start;
-        let end = b.start + opts.bucketMs;
+        let end = b.start + stepMs;
         let packets = fig.packets;
         let lost = fig.lost;
         let ratio = fig.lossRatio;
@@ -251,7 +303,7 @@ export async function lossBuckets(
         }
         if (lost === null || ratio === null || source === null || lost <= 0 || ratio < minRatio) continue;
         const comp: BucketCompleteness[] = [];
-        for (let s = start; s < end; s += opts.bucketMs) comp.push(...(completeness.get(s) ?? []));
+        for (let s = start; s < end; s += stepMs) comp.push(...(completeness.get(s) ?? []));
         items.push({
           tunnelId: t.id,
           name: t.name,

@@ -92,7 +92,11 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   const { store, writer, collector, registry } = stack;
   const ports = stack.ports!;
   const c = config.collector;
-  const retention = createRetention(config.store.retention, { runner: writer, logger: log });
+  const retention = createRetention(config.store.retention, {
+    runner: writer,
+    logger: log,
+    bucketMs: config.bucketSeconds * 1000,
+  });
   registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.info().usedBytes });
   const analysis = analysisOptions(config);
   const reportMetrics = createReportMetrics(

@@ -3,6 +3,7 @@ import * as initialSchema from './20251123000000-initial-schema.js';
 import * as tunnelKey from './20261123020000-tunnel-key.js';
 import * as tunnels from './20261123010000-tunnels.js';
 import * as reports from './20261207000000-reports.js';
+import * as bucketRollups from './20261207010000-bucket-rollups.js';
 
 /**
  * Every migration, by name. A static list instead of kysely's FileMigrationProvider:
@@ -15,6 +16,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261123010000-tunnels': tunnels,
   '20261123020000-tunnel-key': tunnelKey,
   '20261207000000-reports': reports,
+  '20261207010000-bucket-rollups': bucketRollups,
 };
 
 /** The provider handed to kysely's Migrator: the static list above. */

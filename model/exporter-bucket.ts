@@ -10,4 +10,11 @@ export interface ExporterBucket {
   readonly datagrams: number;
   readonly issues: number;
   readonly sequenceGaps: number;
+  /**
+   * How long the row is: absent for one bucket of the configured size, ROLLUP_BUCKET_MS
+   * (model/tunnel-bucket.ts) for a row rolled up to an hour by retention.
+   */
+  readonly spanMs?: number;
+  /** Of a rolled-up row: how many of its native buckets had a record or datagram. */
+  readonly activeBuckets?: number;
 }

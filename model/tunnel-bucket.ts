@@ -73,8 +73,18 @@ export interface TunnelBucketKey {
 /** What the normalizer emits per batch and the store adds into its bucket rows. */
 export type TunnelBucketDelta = TunnelBucketKey & TunnelBucketCounts;
 
-/** A stored bucket (the sum of every delta with the same key), in domain form. */
-export type TunnelBucket = TunnelBucketKey & Readonly<TunnelBucketCounts>;
+/**
+ * Bucket aggregates older than the rollup age (30 days after receipt by default) are kept
+ * per hour: one row per hour start with the sums of that hour's buckets, and the
+ * carriedIn of its first bucket (what crossed the hour's start).
+ */
+export const ROLLUP_BUCKET_MS = 3_600_000;
+
+/**
+ * A stored bucket (the sum of every delta with the same key), in domain form. `spanMs`
+ * is absent for a bucket of the configured size and ROLLUP_BUCKET_MS for an hour row.
+ */
+export type TunnelBucket = TunnelBucketKey & Readonly<TunnelBucketCounts> & { readonly spanMs?: number };
 
 /**
  * A delta with every counter zero. One object literal with every field, so that every delta

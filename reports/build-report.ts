@@ -76,14 +76,20 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
       domainId: p.domainId,
     }));
     const alive = await points.aliveMinutes(refs);
+    const inPeriod = (b: { readonly start: number }) => b.start >= fromMs && b.start < toMs;
     reports.push(
       tunnelReport(
         tunnel,
         detail.summary.aToB,
         detail.summary.bToA,
-        detail.buckets.filter((b) => b.start >= fromMs && b.start < toMs),
+        asMinutes(detail.buckets, detail.stepMs, minuteMs, alive).filter(inPeriod),
         alive,
         { fromMs, toMs, minuteMs, policy: req.policy, maintenance },
+        // Worst minutes: a rolled-up hour is one entry, not sixty.
+        {
+          buckets: detail.buckets.filter((b) => b.start < toMs && b.start + detail.stepMs > fromMs),
+          stepMs: detail.stepMs,
+        },
       ),
     );
   }
@@ -108,6 +114,31 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
     tunnels: reports,
     completeness: points.completeness(),
   };
+}
+
+/**
+ * The series as minutes (buckets of the configured size). Over data rolled up to hours
+ * (older than store.retention.rollupAfterMs) the analysis gives one figure per hour
+ * (detail.stepMs): the hour's state and loss ratio go to each of its minutes in which the
+ * tunnel's observation points sent anything (`alive`: for a rolled-up hour, as many
+ * minutes from its start as the most active point had; see PointActivity), or to all of
+ * them when nothing says which. So the hour weighs what it was measured for.
+ */
+function asMinutes(
+  buckets: readonly TunnelBucketView[],
+  stepMs: number,
+  minuteMs: number,
+  alive: ReadonlySet<number>,
+): TunnelBucketView[] {
+  if (stepMs === minuteMs) return [...buckets];
+  const out: TunnelBucketView[] = [];
+  for (const b of buckets) {
+    const starts: number[] = [];
+    for (let start = b.start; start < b.start + stepMs; start += minuteMs) starts.push(start);
+    const measured = starts.filter((s) => alive.has(s));
+    for (const start of measured.length > 0 ? measured : starts) out.push({ ...b, start });
+  }
+  return out;
 }
 
 async function selectTunnels(
@@ -143,7 +174,10 @@ async function selectTunnels(
  * silent exporter), and the period's completeness per point; each point read once.
  */
 class PointActivity {
-  private readonly byPoint = new Map<string, { alive: Set<number>; figures: ExporterCompleteness }>();
+  private readonly byPoint = new Map<
+    string,
+    { alive: Set<number>; active: number; figures: ExporterCompleteness }
+  >();
 
   constructor(
     private readonly reader: TunnelReader,
@@ -160,9 +194,22 @@ class PointActivity {
       if (entry === undefined) {
         const rows = await this.reader.loadCompleteness([p], this.fromMs, this.toMs);
         const minutes = new Set<number>();
+        let active = 0;
         const figures = { records: 0, datagrams: 0, issues: 0, sequenceGaps: 0 };
         for (const r of rows) {
-          if (r.records > 0 || r.datagrams > 0) minutes.add(r.bucketStartMs);
+          if (r.spanMs !== undefined && r.spanMs !== this.minuteMs) {
+            // A row rolled up to an hour knows how many of its minutes had data, not
+            // which: that many from the hour's start count as alive.
+            const count = r.activeBuckets ?? 0;
+            for (let i = 0; i < count; i += 1) {
+              const m = r.bucketStartMs + i * this.minuteMs;
+              if (m >= this.fromMs && m < this.toMs) minutes.add(m);
+            }
+            active += count;
+          } else if (r.records > 0 || r.datagrams > 0) {
+            minutes.add(r.bucketStartMs);
+            active += 1;
+          }
           figures.records += r.records;
           figures.datagrams += r.datagrams;
           figures.issues += r.issues;
@@ -170,6 +217,7 @@ class PointActivity {
         }
         entry = {
           alive: minutes,
+          active,
           figures: { exporter: p.exporter, domainId: p.domainId, ...figures, silentMinutes: 0 },
         };
         this.byPoint.set(key, entry);
@@ -182,7 +230,7 @@ class PointActivity {
   completeness(): ExporterCompleteness[] {
     const minutes = Math.round((this.toMs - this.fromMs) / this.minuteMs);
     return [...this.byPoint.values()]
-      .map(({ alive, figures }) => ({ ...figures, silentMinutes: Math.max(0, minutes - alive.size) }))
+      .map(({ active, figures }) => ({ ...figures, silentMinutes: Math.max(0, minutes - active) }))
       .sort((a, b) => a.exporter.localeCompare(b.exporter) || a.domainId - b.domainId);
   }
 }
@@ -207,6 +255,7 @@ function tunnelReport(
   buckets: readonly TunnelBucketView[],
   alive: ReadonlySet<number>,
   scope: Scope,
+  worst: { readonly buckets: readonly TunnelBucketView[]; readonly stepMs: number },
 ): TunnelReport {
   const { fromMs, toMs, minuteMs, policy, maintenance } = scope;
   const minutes: ReportMinute[] = buckets.map((b) => ({
@@ -265,7 +314,7 @@ function tunnelReport(
     directions,
     minutesByState,
     minutesWithFlag,
-    worstMinutes: worstMinutes(tunnel.id, buckets, minuteMs),
+    worstMinutes: worstMinutes(tunnel.id, worst.buckets, worst.stepMs),
     breaches,
     coverage: { withData: possible > 0 ? (possible - availability.minutes.noData) / possible : null },
   };

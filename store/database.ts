@@ -1,5 +1,8 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { ExporterBucketTable } from './exporter-buckets/exporter-bucket.table.js';
+import type {
+  ExporterBucketHourlyTable,
+  ExporterBucketTable,
+} from './exporter-buckets/exporter-bucket.table.js';
 import type { ExporterTable } from './exporters/exporter.table.js';
 import type { FlowTable } from './flows/flow.table.js';
 import type { StoreMetaTable } from './meta/store-meta.table.js';
@@ -16,10 +19,13 @@ export interface Database {
   exporters: ExporterTable;
   templates: TemplateTable;
   exporter_buckets: ExporterBucketTable;
+  exporter_buckets_hourly: ExporterBucketHourlyTable;
   store_meta: StoreMetaTable;
   tunnels: TunnelTable;
   security_associations: SaTable;
   tunnel_buckets: TunnelBucketTable;
+  /** The same columns, one row per hour: rows rolled up by retention. */
+  tunnel_buckets_hourly: TunnelBucketTable;
   collector_state: CollectorStateTable;
   reports: ReportTable;
   report_schedule: ReportScheduleTable;

@@ -13,11 +13,29 @@ export const retentionConfigSchema = z.strictObject({
   /** Flows of kind `other`. */
   otherFlowsMs: z.number().int().positive().default(DAY_MS),
   /**
-   * Exporter bucket completeness rows (small: one per exporter and minute), by bucket
-   * start; null (the default) keeps them. Retention counts age from receipt (DESIGN.md
-   * "Time buckets"), and these rows carry flow time only: a two-year-old capture ingested
-   * today would lose its completeness at once while its flows are kept 30 days. So this
-   * is opt-in until aggregates record when they were received.
+   * Bucket aggregates (tunnel buckets and exporter completeness rows), by received time
+   * (DESIGN.md "Time buckets"): rows received longer ago than this are rolled up to one
+   * row per hour (exact sums), so an old capture ingested today stays per bucket for the
+   * whole window. Needs a bucket size that divides an hour (bucketSeconds); null: never.
+   */
+  rollupAfterMs: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .default(30 * DAY_MS),
+  /** Bucket aggregates, per bucket or rolled up, received longer ago than this are deleted; null: kept. */
+  bucketAggregatesMs: z
+    .number()
+    .int()
+    .positive()
+    .nullable()
+    .default(400 * DAY_MS),
+  /**
+   * Exporter bucket completeness rows by bucket start (flow time), native and hourly;
+   * null (the default): only bucketAggregatesMs applies. Counted from flow time, a
+   * two-year-old capture ingested today loses its completeness at once: prefer
+   * bucketAggregatesMs, which counts from receipt.
    */
   exporterBucketsMs: z.number().int().positive().nullable().default(null),
   /** Stored SLA reports, by the time they were generated (small: one row per run). */
@@ -40,5 +58,12 @@ export const retentionConfigSchema = z.strictObject({
 });
 
 export type RetentionConfig = z.infer<typeof retentionConfigSchema>;
+
+/** Whether buckets of `bucketMs` can be rolled up to whole hours (they tile an hour). */
+export function canRollUp(bucketMs: number): boolean {
+  return bucketMs > 0 && bucketMs < HOUR_MS && HOUR_MS % bucketMs === 0;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
 
 export const defaultRetentionConfig: RetentionConfig = retentionConfigSchema.parse({});

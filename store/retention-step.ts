@@ -1,4 +1,5 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
+import { BucketRollup } from './bucket-rollup-step.js';
 import { RETENTION_OTHER_CURSOR_KEY, RETENTION_TUNNEL_CURSOR_KEY } from './meta/store-meta-keys.js';
 
 /** One bounded unit of retention work, computed by the retention timer. */
@@ -9,6 +10,13 @@ export interface RetentionStep {
   readonly tunnelCutoffMs: number;
   /** Exporter buckets starting before this are deleted; null keeps them. */
   readonly exporterBucketCutoffMs?: number | null;
+  /**
+   * Bucket aggregates (tunnel and exporter rows) received before this are rolled up to one
+   * row per hour; absent or null: no rollup.
+   */
+  readonly bucketRollupCutoffMs?: number | null;
+  /** Bucket aggregates, native or hourly, received before this are deleted; absent keeps them. */
+  readonly bucketAggregateCutoffMs?: number | null;
   /** Stored reports generated before this are deleted; absent keeps them. */
   readonly reportCutoffMs?: number | null;
   /** When the pages in use exceed this, the oldest rows go first; null: no cap. */
@@ -20,6 +28,10 @@ export interface RetentionStep {
 export interface RetentionStepResult {
   readonly deletedByAge: number;
   readonly deletedBySize: number;
+  /** Bucket rows rolled up into hour rows by this step. */
+  readonly rolledUpBuckets?: number;
+  /** Bucket aggregate rows deleted for age by this step (exporterBucketsMs included). */
+  readonly deletedBuckets?: number;
   /** True when the step stopped at its row limit: there is more to do right away. */
   readonly more: boolean;
 }
@@ -42,6 +54,8 @@ interface RetentionClass {
  *
  * The cursors live in store_meta, committed with the deletes, so a restart does not
  * walk the kept rows again. The size cap deletes the lowest ids, the oldest received.
+ * Bucket aggregates are rolled up and deleted by receipt age in the same step
+ * (bucket-rollup-step.ts), at most `stepRows` bucket rows per step.
  */
 export class RetentionStepper {
   readonly #sqlite: SqliteDatabase;
@@ -49,10 +63,12 @@ export class RetentionStepper {
   readonly #tunnel: RetentionClass;
   readonly #deleteOldest: Statement<[number]>;
   readonly #deleteOldBuckets: Statement<[number, number]>;
+  readonly #deleteOldHourlyBuckets: Statement<[number, number]>;
   readonly #deleteOldReports: Statement<[number, number]>;
   readonly #bounds: Statement<[], { low: number | null; high: number | null }>;
   readonly #readCursor: Statement<[string], { value: number }>;
   readonly #writeCursor: Statement<[string, number]>;
+  readonly #buckets: BucketRollup;
 
   constructor(sqlite: SqliteDatabase) {
     this.#sqlite = sqlite;
@@ -68,9 +84,14 @@ export class RetentionStepper {
     this.#deleteOldest = sqlite.prepare(
       'DELETE FROM flows WHERE id IN (SELECT id FROM flows ORDER BY id LIMIT ?)',
     );
+    // exporterBucketsMs, by bucket start: native and hourly rows alike.
     this.#deleteOldBuckets = sqlite.prepare(
       'DELETE FROM exporter_buckets WHERE rowid IN (SELECT rowid FROM exporter_buckets WHERE bucket_start_ms < ? LIMIT ?)',
     );
+    this.#deleteOldHourlyBuckets = sqlite.prepare(
+      'DELETE FROM exporter_buckets_hourly WHERE rowid IN (SELECT rowid FROM exporter_buckets_hourly WHERE bucket_start_ms < ? LIMIT ?)',
+    );
+    this.#buckets = new BucketRollup(sqlite);
     this.#deleteOldReports = sqlite.prepare(
       'DELETE FROM reports WHERE rowid IN (SELECT rowid FROM reports WHERE generated_ms < ? LIMIT ?)',
     );
@@ -89,13 +110,30 @@ export class RetentionStepper {
   #run(step: RetentionStep): RetentionStepResult {
     const limit = Math.max(1, Math.trunc(step.stepRows));
     const bucketCutoff = step.exporterBucketCutoffMs ?? null;
-    const bucketsDeleted =
-      bucketCutoff === null ? 0 : this.#deleteOldBuckets.run(bucketCutoff, limit).changes;
+    let bucketsDeleted = 0;
+    if (bucketCutoff !== null) {
+      bucketsDeleted = this.#deleteOldBuckets.run(bucketCutoff, limit).changes;
+      if (bucketsDeleted < limit)
+        bucketsDeleted += this.#deleteOldHourlyBuckets.run(bucketCutoff, limit - bucketsDeleted).changes;
+    }
+    // Bucket rows share one budget of `limit` per step, whichever rule removes them.
+    const aggregates = this.#buckets.run(
+      {
+        rollupCutoffMs: step.bucketRollupCutoffMs ?? null,
+        deleteCutoffMs: step.bucketAggregateCutoffMs ?? null,
+      },
+      limit - bucketsDeleted,
+    );
+    const bucketWork = {
+      rolledUpBuckets: aggregates.rolledUp,
+      deletedBuckets: bucketsDeleted + aggregates.deleted,
+    };
+    const bucketsMore = bucketsDeleted >= limit || aggregates.more;
     const reportCutoff = step.reportCutoffMs ?? null;
     if (reportCutoff !== null) this.#deleteOldReports.run(reportCutoff, limit);
     const { low, high } = this.#bounds.get() ?? { low: null, high: null };
     if (low === null || high === null)
-      return { deletedByAge: 0, deletedBySize: 0, more: bucketsDeleted >= limit };
+      return { deletedByAge: 0, deletedBySize: 0, ...bucketWork, more: bucketsMore };
     const other = this.#advance(this.#other, step.otherCutoffMs, limit, low, high);
     const tunnel = this.#advance(this.#tunnel, step.tunnelCutoffMs, limit, low, high);
     let deletedBySize = 0;
@@ -105,7 +143,8 @@ export class RetentionStepper {
     return {
       deletedByAge: other.deleted + tunnel.deleted,
       deletedBySize,
-      more: other.more || tunnel.more || deletedBySize >= limit || bucketsDeleted >= limit,
+      ...bucketWork,
+      more: other.more || tunnel.more || deletedBySize >= limit || bucketsMore,
     };
   }
 

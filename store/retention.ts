@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { canRollUp } from './retention-config.js';
 import type { RetentionConfig } from './retention-config.js';
 import type { RetentionStep, RetentionStepResult } from './retention-step.js';
 
@@ -9,6 +10,11 @@ export interface RetentionStepRunner {
 
 export interface RetentionDeps {
   readonly runner: RetentionStepRunner;
+  /**
+   * The stored bucket size (bucketSeconds × 1000; default 60 s): bucket rollups to 1 h
+   * run only when it tiles an hour.
+   */
+  readonly bucketMs?: number;
   /** Wall clock, injectable for tests. */
   readonly clock?: () => number;
   readonly logger?: Logger;
@@ -18,6 +24,9 @@ export interface RetentionStats {
   readonly runs: number;
   readonly deletedByAge: number;
   readonly deletedBySize: number;
+  /** Bucket rows rolled up into hour rows, and bucket aggregate rows deleted for age. */
+  readonly rolledUpBuckets: number;
+  readonly deletedBuckets: number;
   readonly lastRunMs: number;
   readonly lastError: string | null;
 }
@@ -25,6 +34,8 @@ export interface RetentionStats {
 export interface RetentionRunResult {
   readonly deletedByAge: number;
   readonly deletedBySize: number;
+  readonly rolledUpBuckets: number;
+  readonly deletedBuckets: number;
   readonly steps: number;
 }
 
@@ -40,13 +51,17 @@ export interface Retention {
 
 /**
  * Deletes raw flows past their window (by received time: `other` after otherFlowsMs,
- * every other kind after tunnelFlowsMs) and beyond the size cap, and exporter bucket
- * rows after exporterBucketsMs. Each step is a short
+ * every other kind after tunnelFlowsMs) and beyond the size cap; rolls bucket aggregates
+ * up to hours after rollupAfterMs and deletes them after bucketAggregatesMs (both by
+ * received time), and exporter bucket rows after exporterBucketsMs (by bucket start). Each step is a short
  * transaction of at most `stepRows` rows queued behind the writer's batches, so ingest
  * never waits long behind retention; a backlog is worked off over several runs.
  */
 export function createRetention(config: RetentionConfig, deps: RetentionDeps): Retention {
   const clock = deps.clock ?? Date.now;
+  const rollup = config.rollupAfterMs !== null && canRollUp(deps.bucketMs ?? 60_000);
+  let rolledUpBuckets = 0;
+  let deletedBuckets = 0;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<RetentionRunResult> | null = null;
   let started = false;
@@ -66,16 +81,20 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
         tunnelCutoffMs: now - config.tunnelFlowsMs,
         exporterBucketCutoffMs: config.exporterBucketsMs === null ? null : now - config.exporterBucketsMs,
         reportCutoffMs: now - config.reportsMs,
+        bucketRollupCutoffMs: rollup ? now - (config.rollupAfterMs ?? 0) : null,
+        bucketAggregateCutoffMs: config.bucketAggregatesMs === null ? null : now - config.bucketAggregatesMs,
         maxDatabaseBytes: config.maxDatabaseBytes,
         stepRows: config.stepRows,
       };
-      const total = { deletedByAge: 0, deletedBySize: 0, steps: 0 };
+      const total = { deletedByAge: 0, deletedBySize: 0, rolledUpBuckets: 0, deletedBuckets: 0, steps: 0 };
       try {
         for (let i = 0; i < config.maxStepsPerRun && !stopped; i += 1) {
           const result = await deps.runner.retentionStep(step);
           total.steps += 1;
           total.deletedByAge += result.deletedByAge;
           total.deletedBySize += result.deletedBySize;
+          total.rolledUpBuckets += result.rolledUpBuckets ?? 0;
+          total.deletedBuckets += result.deletedBuckets ?? 0;
           if (!result.more) break;
         }
         lastError = null;
@@ -87,7 +106,10 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
       lastRunMs = clock();
       deletedByAge += total.deletedByAge;
       deletedBySize += total.deletedBySize;
-      if (total.deletedByAge + total.deletedBySize > 0) deps.logger?.debug(total, 'retention deleted flows');
+      rolledUpBuckets += total.rolledUpBuckets;
+      deletedBuckets += total.deletedBuckets;
+      if (total.deletedByAge + total.deletedBySize + total.rolledUpBuckets + total.deletedBuckets > 0)
+        deps.logger?.debug(total, 'retention deleted flows and rolled up buckets');
       return total;
     })().finally(() => {
       running = null;
@@ -116,6 +138,14 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
       await running;
     },
     runOnce,
-    stats: () => ({ runs, deletedByAge, deletedBySize, lastRunMs, lastError }),
+    stats: () => ({
+      runs,
+      deletedByAge,
+      deletedBySize,
+      rolledUpBuckets,
+      deletedBuckets,
+      lastRunMs,
+      lastError,
+    }),
   };
 }

@@ -93,6 +93,16 @@ export function registerStoreMetrics(registry: Registry, sources: StoreMetricSou
       'Flow rows deleted to keep the database under its size cap.',
       () => retention.stats().deletedBySize,
     );
+    counter(
+      'tunnelflow_store_retention_rolled_up_buckets_total',
+      'Bucket aggregate rows summed into hour rows (received longer ago than rollupAfterMs).',
+      () => retention.stats().rolledUpBuckets,
+    );
+    counter(
+      'tunnelflow_store_retention_deleted_buckets_total',
+      'Bucket aggregate rows, per bucket or hourly, deleted for age.',
+      () => retention.stats().deletedBuckets,
+    );
   }
   if (usedBytes !== undefined) {
     gauge(

@@ -118,7 +118,9 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
       }
       const series = await tunnelSeries(reader, req.params.id, from, to, opts, stepMs);
       if (series === undefined) throw notFound(req.params.id);
-      res.json({ items: series.buckets, nextCursor: null });
+      // Over data rolled up to hours (older than store.retention.rollupAfterMs) the step is
+      // raised to a multiple of 1 h; stepSeconds says which step the items are in.
+      res.json({ items: series.buckets, stepSeconds: series.stepMs / 1000, nextCursor: null });
     });
 
     router.get('/api/v1/loss', async (req, res) => {
@@ -170,9 +172,11 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
       });
       const { summary } = series;
       const { completeness = [], ...bucket } = series.buckets[0] ?? {};
+      // A rolled-up hour is shown whole (its start and end), like /buckets does.
+      const shownStart = series.buckets[0]?.start ?? start;
       res.json({
         tunnel: { id, name: summary.name, peerA: summary.peerA, peerB: summary.peerB },
-        bucket: { start, end: start + bucketMs, ...bucket },
+        bucket: { start, ...bucket, end: shownStart + series.stepMs },
         completeness,
         items: page.items.map(toFlowJson),
         nextCursor:

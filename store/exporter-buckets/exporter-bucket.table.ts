@@ -1,5 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { ExporterBucket } from '../../model/exporter-bucket.js';
+import { ROLLUP_BUCKET_MS } from '../../model/tunnel-bucket.js';
 
 /**
  * The `exporter_buckets` table: how complete each time bucket is per exporter and
@@ -14,7 +15,17 @@ export interface ExporterBucketTable {
   datagrams: number;
   issues: number;
   sequence_gaps: number;
+  /** When tunnelflow last received a record or datagram counted in the row. */
+  received_ms: number;
 }
+
+/** `exporter_buckets_hourly`: exporter bucket rows rolled up to one per hour by retention. */
+export interface ExporterBucketHourlyTable extends ExporterBucketTable {
+  /** Native buckets of the hour that had a record or datagram. */
+  active_buckets: number;
+}
+
+export type ExporterBucketHourlyRow = Selectable<ExporterBucketHourlyTable>;
 
 export type ExporterBucketRow = Selectable<ExporterBucketTable>;
 export type NewExporterBucketRow = Insertable<ExporterBucketTable>;
@@ -29,4 +40,8 @@ export function rowToExporterBucket(row: ExporterBucketRow): ExporterBucket {
     issues: row.issues,
     sequenceGaps: row.sequence_gaps,
   };
+}
+
+export function hourlyRowToExporterBucket(row: ExporterBucketHourlyRow): ExporterBucket {
+  return { ...rowToExporterBucket(row), spanMs: ROLLUP_BUCKET_MS, activeBuckets: row.active_buckets };
 }

@@ -33,6 +33,8 @@ export interface TunnelBucketTable {
   cleared_fragments: number;
   cleared_non_esp: number;
   carried_in: number;
+  /** When tunnelflow last received a record added into the row (the largest receipt time). */
+  received_ms: number;
 }
 
 export type TunnelBucketRow = Selectable<TunnelBucketTable>;
@@ -61,7 +63,7 @@ export const tunnelBucketCounterColumns = [
   'carried_in',
 ] as const satisfies readonly (keyof TunnelBucketTable)[];
 
-export function bucketDeltaToRow(delta: TunnelBucketDelta): NewTunnelBucketRow {
+export function bucketDeltaToRow(delta: TunnelBucketDelta, receivedMs: number): NewTunnelBucketRow {
   return {
     tunnel_id: delta.tunnelId,
     bucket_start_ms: delta.bucketStartMs,
@@ -87,11 +89,13 @@ export function bucketDeltaToRow(delta: TunnelBucketDelta): NewTunnelBucketRow {
     cleared_fragments: delta.cleared.fragments,
     cleared_non_esp: delta.cleared['non-esp'],
     carried_in: delta.carriedIn,
+    received_ms: receivedMs,
   };
 }
 
-export function rowToBucket(row: TunnelBucketRow): TunnelBucket {
-  return {
+/** A row in domain form; `spanMs` for a rolled-up (hourly) row. */
+export function rowToBucket(row: TunnelBucketRow, spanMs?: number): TunnelBucket {
+  const bucket: TunnelBucket = {
     tunnelId: row.tunnel_id,
     bucketStartMs: row.bucket_start_ms,
     direction: row.direction as TunnelDirection,
@@ -119,4 +123,5 @@ export function rowToBucket(row: TunnelBucketRow): TunnelBucket {
     },
     carriedIn: row.carried_in,
   };
+  return spanMs === undefined ? bucket : { ...bucket, spanMs };
 }

@@ -3,7 +3,8 @@ import type { ExporterBucket } from '../../model/exporter-bucket.js';
 import type { TunnelBucket } from '../../model/tunnel-bucket.js';
 import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 import type { StoreDb } from '../database.js';
-import { rowToExporterBucket } from '../exporter-buckets/exporter-bucket.table.js';
+import { ROLLUP_BUCKET_MS } from '../../model/tunnel-bucket.js';
+import { hourlyRowToExporterBucket, rowToExporterBucket } from '../exporter-buckets/exporter-bucket.table.js';
 import { rowToSa } from './sa.table.js';
 import { rowToBucket } from './tunnel-bucket.table.js';
 import { rowToTunnel } from './tunnel.table.js';
@@ -51,7 +52,8 @@ export async function listSas(
 
 /**
  * Bucket rows with a start in [fromMs, toMs) — of one tunnel, or of every tunnel when
- * `tunnelId` is null (the loss page).
+ * `tunnelId` is null (the loss page): rows of the configured size and rows rolled up to
+ * an hour (spanMs ROLLUP_BUCKET_MS), by tunnel then start.
  */
 export async function loadBuckets(
   db: StoreDb,
@@ -59,14 +61,22 @@ export async function loadBuckets(
   fromMs: number,
   toMs: number,
 ): Promise<TunnelBucket[]> {
-  let q = db
-    .selectFrom('tunnel_buckets')
-    .selectAll()
-    .where('bucket_start_ms', '>=', fromMs)
-    .where('bucket_start_ms', '<', toMs);
-  if (tunnelId !== null) q = q.where('tunnel_id', '=', tunnelId);
-  const rows = await q.orderBy('tunnel_id').orderBy('bucket_start_ms').execute();
-  return rows.map(rowToBucket);
+  const read = async (table: 'tunnel_buckets' | 'tunnel_buckets_hourly') => {
+    let q = db
+      .selectFrom(table)
+      .selectAll()
+      .where('bucket_start_ms', '>=', fromMs)
+      .where('bucket_start_ms', '<', toMs);
+    if (tunnelId !== null) q = q.where('tunnel_id', '=', tunnelId);
+    return q.orderBy('tunnel_id').orderBy('bucket_start_ms').execute();
+  };
+  const hourly = (await read('tunnel_buckets_hourly')).map((r) => rowToBucket(r, ROLLUP_BUCKET_MS));
+  const native = (await read('tunnel_buckets')).map((r) => rowToBucket(r));
+  if (hourly.length === 0) return native;
+  return [...hourly, ...native].sort(
+    (x, y) =>
+      (x.tunnelId < y.tunnelId ? -1 : x.tunnelId > y.tunnelId ? 1 : 0) || x.bucketStartMs - y.bucketStartMs,
+  );
 }
 
 /**
@@ -80,16 +90,30 @@ export async function loadCompleteness(
   toMs: number,
 ): Promise<ExporterBucket[]> {
   if (points.length === 0) return [];
+  const exporters = [...new Set(points.map((p) => p.exporter))];
+  const wanted = new Set(points.map((p) => `${p.exporter}|${p.domainId}`));
   const rows = await db
     .selectFrom('exporter_buckets')
     .selectAll()
-    .where('exporter', 'in', [...new Set(points.map((p) => p.exporter))])
+    .where('exporter', 'in', exporters)
     .where('bucket_start_ms', '>=', fromMs)
     .where('bucket_start_ms', '<', toMs)
     .orderBy('bucket_start_ms')
     .execute();
-  const wanted = new Set(points.map((p) => `${p.exporter}|${p.domainId}`));
-  return rows.filter((r) => wanted.has(`${r.exporter}|${r.domain_id}`)).map(rowToExporterBucket);
+  const native = rows.filter((r) => wanted.has(`${r.exporter}|${r.domain_id}`)).map(rowToExporterBucket);
+  const hourlyRows = await db
+    .selectFrom('exporter_buckets_hourly')
+    .selectAll()
+    .where('exporter', 'in', exporters)
+    .where('bucket_start_ms', '>=', fromMs)
+    .where('bucket_start_ms', '<', toMs)
+    .orderBy('bucket_start_ms')
+    .execute();
+  if (hourlyRows.length === 0) return native;
+  const hourly = hourlyRows
+    .filter((r) => wanted.has(`${r.exporter}|${r.domain_id}`))
+    .map(hourlyRowToExporterBucket);
+  return [...hourly, ...native].sort((x, y) => x.bucketStartMs - y.bucketStartMs);
 }
 
 /** The SQLite engine's TunnelReader: the functions above, bound to one database. */

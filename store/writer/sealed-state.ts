@@ -16,6 +16,8 @@ export interface SealedState {
   readonly sas: readonly SecurityAssociation[];
   readonly tunnelBuckets: readonly TunnelBucketDelta[];
   readonly collectorState: readonly CollectorStateEntry[];
+  /** StoreBatch.receivedMs, or null for the commit time. */
+  readonly receivedMs: number | null;
 }
 
 export interface SealOutcome {
@@ -69,6 +71,8 @@ export function sealStoreBatch(batch: StoreBatch): SealOutcome {
       sas: listOf(batch.sas),
       tunnelBuckets: listOf(batch.tunnelBuckets),
       collectorState: listOf(batch.collectorState),
+      receivedMs:
+        typeof batch.receivedMs === 'number' && Number.isFinite(batch.receivedMs) ? batch.receivedMs : null,
     },
     rejected,
     firstRejection,

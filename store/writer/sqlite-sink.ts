@@ -108,11 +108,13 @@ export class SqliteSink {
     );
     // Bucket rows are deltas: add them up.
     this.#addBucket = sqlite.prepare(
-      `INSERT INTO exporter_buckets (exporter, domain_id, bucket_start_ms, records, datagrams, issues, sequence_gaps)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO exporter_buckets
+         (exporter, domain_id, bucket_start_ms, records, datagrams, issues, sequence_gaps, received_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (exporter, domain_id, bucket_start_ms) DO UPDATE SET
          records = records + excluded.records, datagrams = datagrams + excluded.datagrams,
-         issues = issues + excluded.issues, sequence_gaps = sequence_gaps + excluded.sequence_gaps`,
+         issues = issues + excluded.issues, sequence_gaps = sequence_gaps + excluded.sequence_gaps,
+         received_ms = max(received_ms, excluded.received_ms)`,
     );
     // Tunnels and SAs: first seen keeps the minimum, last seen the maximum, the rest the
     // latest value (a tunnel evicted from the normalizer's memory comes back with its id).
@@ -134,14 +136,15 @@ export class SqliteSink {
         ended_ms = excluded.ended_ms,
         end_reason = excluded.end_reason,
         paired_sa_id = excluded.paired_sa_id`);
-    // Tunnel bucket rows are deltas too.
+    // Tunnel bucket rows are deltas too; the receipt time keeps the latest.
     const bucketKey = ['tunnel_id', 'bucket_start_ms', 'direction', 'exporter', 'domain_id'];
-    const bucketColumns = [...bucketKey, ...tunnelBucketCounterColumns];
+    const bucketColumns = [...bucketKey, ...tunnelBucketCounterColumns, 'received_ms'];
     this.#addTunnelBucket = sqlite.prepare(`
       INSERT INTO tunnel_buckets (${bucketColumns.join(', ')})
       VALUES (${bucketColumns.map((c) => `@${c}`).join(', ')})
       ON CONFLICT (${bucketKey.join(', ')}) DO UPDATE SET
-        ${tunnelBucketCounterColumns.map((c) => `${c} = ${c} + excluded.${c}`).join(',\n        ')}`);
+        ${tunnelBucketCounterColumns.map((c) => `${c} = ${c} + excluded.${c}`).join(',\n        ')},
+        received_ms = max(received_ms, excluded.received_ms)`);
     this.#saveCollectorState = sqlite.prepare(
       `INSERT INTO collector_state (key, value, updated_ms) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
@@ -168,13 +171,14 @@ export class SqliteSink {
     batches: ReadonlyArray<{ readonly flows: EncodedFlows | null; readonly state: readonly SealedState[] }>,
   ): SinkResult[] {
     const results: SinkResult[] = [];
+    const commitMs = Date.now();
     this.#sqlite
       .transaction(() => {
         for (const batch of batches) {
           const started = performance.now();
           const outcome: Outcome = { rows: 0, rejectedRows: 0, rejectedItems: 0, firstRejection: null };
           if (batch.flows !== null && batch.flows.rows > 0) this.#insertFlows(batch.flows, outcome);
-          for (const item of batch.state) this.#applyState(item, outcome);
+          for (const item of batch.state) this.#applyState(item, outcome, commitMs);
           results.push({ ...outcome, ms: performance.now() - started });
         }
       })
@@ -322,7 +326,8 @@ export class SqliteSink {
     return statement;
   }
 
-  #applyState(item: SealedState, outcome: Outcome): void {
+  #applyState(item: SealedState, outcome: Outcome, commitMs: number): void {
+    const receivedMs = item.receivedMs ?? commitMs;
     for (const template of item.saveTemplates) {
       this.#guard(outcome, 'template refused', () =>
         this.#saveTemplate.run(
@@ -370,6 +375,7 @@ export class SqliteSink {
           b.datagrams,
           b.issues,
           b.sequenceGaps,
+          receivedMs,
         ),
       );
     }
@@ -380,7 +386,9 @@ export class SqliteSink {
       this.#guard(outcome, 'security association refused', () => this.#upsertSa.run(saToRow(sa)));
     }
     for (const b of item.tunnelBuckets) {
-      this.#guard(outcome, 'tunnel bucket refused', () => this.#addTunnelBucket.run(bucketDeltaToRow(b)));
+      this.#guard(outcome, 'tunnel bucket refused', () =>
+        this.#addTunnelBucket.run(bucketDeltaToRow(b, receivedMs)),
+      );
     }
     for (const e of item.collectorState) {
       this.#guard(outcome, 'collector state refused', () =>

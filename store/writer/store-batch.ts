@@ -27,4 +27,10 @@ export interface StoreBatch {
   readonly tunnelBuckets?: readonly TunnelBucketDelta[];
   /** Collector documents (the normalizer's memory), replaced by key. */
   readonly collectorState?: readonly CollectorStateEntry[];
+  /**
+   * When the records behind this batch's bucket deltas were received (epoch ms); absent:
+   * the time the writer commits the batch, which trails receipt by a flush interval.
+   * Bucket rows keep the largest (retention counts their age from it).
+   */
+  readonly receivedMs?: number;
 }

@@ -247,7 +247,7 @@ describe('row mapping', () => {
       cleared: { ...emptyBucketCounts().cleared, 'sa-change': 2 },
       carriedIn: 1,
     });
-    expect(rowToBucket(bucketDeltaToRow(bucket) as Parameters<typeof rowToBucket>[0])).toEqual(bucket);
+    expect(rowToBucket(bucketDeltaToRow(bucket, 0) as Parameters<typeof rowToBucket>[0])).toEqual(bucket);
     expect(rowToTunnel(tunnelToRow(tunnel) as Parameters<typeof rowToTunnel>[0])).toEqual(tunnel);
     const sa: SecurityAssociation = {
       id: 'i',

@@ -103,11 +103,14 @@ async function load(url, init = {}) {
 export async function getAllItems(path, params, maxPages = 20) {
   const items = [];
   let cursor = null;
+  // /buckets says the step it answered in (raised to 1 h over rolled-up data).
+  let stepSeconds;
   for (let page = 0; page < maxPages; page += 1) {
     const body = await getJson(apiUrl(path, { ...params, cursor }));
     items.push(...(body.items ?? []));
+    if (typeof body.stepSeconds === 'number') stepSeconds = body.stepSeconds;
     cursor = body.nextCursor ?? null;
-    if (cursor === null) return { items, truncated: false };
+    if (cursor === null) return { items, truncated: false, stepSeconds };
   }
-  return { items, truncated: true };
+  return { items, truncated: true, stepSeconds };
 }

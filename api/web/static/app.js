@@ -423,16 +423,18 @@ async function loadDetail(current, tunnels, window_, stepS) {
   document.title = `${tunnelTitle(tunnel)} — tunnelflow`;
   renderDetailHeader(detailBody, { tunnel, href });
   try {
-    const { items, truncated } = await getAllItems(`tunnels/${encodeURIComponent(tunnel.id)}/buckets`, {
-      ...window_,
-      step: stepS,
-    });
+    const { items, truncated, stepSeconds } = await getAllItems(
+      `tunnels/${encodeURIComponent(tunnel.id)}/buckets`,
+      { ...window_, step: stepS },
+    );
     if (!current()) return;
+    // Over data rolled up to hours the API answers in a longer step than asked.
+    const shownS = stepSeconds ?? stepS;
     renderBuckets(detailBody, {
       tunnel,
       buckets: items,
       truncated,
-      stepS,
+      stepS: shownS,
       selectedStart: state.bucket,
       href,
       onSelectRange: (fromMs, toMs) => {
@@ -445,7 +447,7 @@ async function loadDetail(current, tunnels, window_, stepS) {
       },
       onSelectBucket: (bucket) => {
         scrollToFlows = true;
-        navigate({ bucket: bucket.start, span: stepS, filter: null });
+        navigate({ bucket: bucket.start, span: shownS, filter: null });
       },
     });
   } catch (err) {

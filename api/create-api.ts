@@ -53,7 +53,7 @@ export function createApi(config: Partial<ApiConfig>, deps: ApiDeps): Api {
   metricsRoutes(deps)(router);
   tunnelRoutes({
     store: deps.store,
-    reader: deps.tunnelReader ?? createTunnelReader(deps.store.db),
+    reader: deps.tunnelReader ?? createTunnelReader(deps.store.db, deps.store.sqlite),
     options: deps.analysis,
   })(router);
   if (deps.reports !== undefined) reportRoutes(deps.reports)(router);

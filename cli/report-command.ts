@@ -58,7 +58,7 @@ export async function reportCommand(opts: ReportOptions): Promise<void> {
   try {
     const service = createReportService({
       db: store.db,
-      reader: createTunnelReader(store.db),
+      reader: createTunnelReader(store.db, store.sqlite),
       analysis: analysisOptions(config),
       policies: config.reports,
     });

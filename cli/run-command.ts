@@ -105,7 +105,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   );
   const reports = createReportService({
     db: store.db,
-    reader: createTunnelReader(store.db),
+    reader: createTunnelReader(store.db, store.sqlite),
     analysis,
     policies: config.reports,
     metrics: reportMetrics,

@@ -38,7 +38,7 @@ if (values.report !== undefined) {
   const began = performance.now();
   const report = await buildReport(
     {
-      reader: createTunnelReader(store.db),
+      reader: createTunnelReader(store.db, store.sqlite),
       opts: { bucketMs: MIN, observationPoints: [], ceilingRatio: 0.5 },
     },
     { fromMs: T0, toMs: T0 + minutes * MIN, tunnels: 'all', policy: reportPolicySchema.parse({}) },

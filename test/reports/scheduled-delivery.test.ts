@@ -90,7 +90,7 @@ describe('scheduled reports: catch-up, storage and delivery', () => {
     });
     sources = {
       db: store.db,
-      reader: createTunnelReader(store.db),
+      reader: createTunnelReader(store.db, store.sqlite),
       analysis: analysisOptions(config),
       policies: [policy],
     };

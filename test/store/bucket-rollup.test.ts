@@ -431,6 +431,12 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
     const mixed = await reader.loadBuckets('t1', T0, T0 + ROLLUP_BUCKET_MS);
     expect(mixed.filter((b) => b.spanMs === ROLLUP_BUCKET_MS)).toHaveLength(4);
     expect(mixed.filter((b) => b.spanMs === undefined)).toHaveLength(4 * 60);
+    // The raw-mode reader (what run, report and the API use) reads the same rows, in order.
+    const raw = createTunnelReader(store.db, store.sqlite);
+    expect(await raw.loadBuckets('t1', T0, T0 + ROLLUP_BUCKET_MS)).toEqual(mixed);
+    expect(await raw.loadBuckets(null, T0 - DAY, T0 + DAY)).toEqual(
+      await reader.loadBuckets(null, T0 - DAY, T0 + DAY),
+    );
     const laterRun = createRetention(config(), { runner: writer, clock: () => NOW + 31 * DAY });
     await laterRun.runOnce();
     expect(count(store, 'tunnel_buckets')).toBe(0);

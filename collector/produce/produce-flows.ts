@@ -75,7 +75,14 @@ function finish(
       // v9 counts datagrams, so any v9 datagram counts 1. For v5 and IPFIX, a datagram cut
       // short or with records dropped for want of a template says nothing reliable about
       // how many records it held: the tracker re-baselines on the next one.
-      const units = header.version === 9 ? 1 : decoded.dataRecordCount;
+      // RFC 7011 §3.1 counts every Data Record, Options Data Records included (§2: both are
+      // Data Records); v5 has no options.
+      const units =
+        header.version === 9
+          ? 1
+          : header.version === 10
+            ? decoded.dataRecordCount + decoded.optionsRecords.length
+            : decoded.dataRecordCount;
       const exact = header.version === 9 || (!malformed && decoded.missingTemplateRecords === 0);
       sequence = tracker.observe(
         exporter,

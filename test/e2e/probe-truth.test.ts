@@ -99,6 +99,16 @@ describe.each(scenarioCaptures)('%s through tunnelflow probe', (scenario) => {
     expect(summary).toMatch(/^probe done: packets=\d+ esp=\d+/m);
   });
 
+  test('the export stream is whole: no sequence gaps, no records without a template', async () => {
+    const res = await getJson<{ items: Record<string, unknown>[] }>(`${app.url}/api/v1/exporters`);
+    expect(res.status).toBe(200);
+    expect(res.body.items.length).toBeGreaterThan(0);
+    for (const e of res.body.items) {
+      expect(e).toMatchObject({ sequenceGaps: 0 });
+      expect(e.missingTemplateRecords ?? 0).toBe(0);
+    }
+  });
+
   test.each(espTunnels.map((t) => [t.id, t] as const))(
     "tunnel %s: per direction exactly the truth's lost packets, lossSource sequence",
     async (_id, t) => {

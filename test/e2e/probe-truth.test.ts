@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { TunnelSummary } from '../../analysis/tunnel-figures.js';
+import type { TunnelBucketView, TunnelSummary } from '../../analysis/tunnel-figures.js';
 import { decodeIpfix } from '../../collector/wire/ipfix.js';
 import { TemplateCache } from '../../collector/wire/template-cache.js';
 import { compareAddresses } from '../../model/address-order.js';
@@ -144,6 +144,27 @@ describe.each(scenarioCaptures)('%s through tunnelflow probe', (scenario) => {
       const ike =
         ab.totals.ike_packets + ba.totals.ike_packets + ab.totals.natt_keepalives + ba.totals.natt_keepalives;
       expect(res.body.ikePackets).toBe(ike);
+    },
+  );
+
+  test.each(espTunnels.map((t) => [t.id, t] as const))(
+    "tunnel %s: per minute, the truth's lost packets in the minute they were lost",
+    async (_id, t) => {
+      const res = await getJson<{ items: TunnelBucketView[] }>(
+        `${app.url}/api/v1/tunnels/${encodeURIComponent(idOf(t))}/buckets?from=${fromMs}&to=${toMs}`,
+      );
+      expect(res.status).toBe(200);
+      const [ab, ba] = directions(t);
+      for (const [side, truthDir] of [
+        ['aToB', ab],
+        ['bToA', ba],
+      ] as const) {
+        const minutes = truthDir.per_minute.filter((m) => m.esp_packets > 0);
+        const got = minutes.map(
+          (m) => res.body.items.find((b) => b.start === m.minute_ms)?.[side].lost ?? null,
+        );
+        expect(got).toEqual(minutes.map((m) => m.lost));
+      }
     },
   );
 

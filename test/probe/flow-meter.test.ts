@@ -47,6 +47,27 @@ describe('flow meter', () => {
     expect(rs[4]?.lastSeq).toBe(29_999);
   });
 
+  test('a slow SA: a loss lands in the minute of its numbers, although the window gives it up minutes later', () => {
+    const { m, out } = meter();
+    // 5 packets per second for 5 minutes from 09:00:00: 1024 numbers take 3.4 minutes.
+    const t0 = Date.parse('2024-03-12T09:00:00Z');
+    const lostAt = new Set([100, 400, 401, 1200]); // minutes 0, 1, 1, 4
+    for (let seq = 1; seq <= 1499; seq++) {
+      if (!lostAt.has(seq)) m.packet(espPacket(0x55, seq), t0 + seq * 200, 0);
+    }
+    m.flush();
+    const rs = sas(out);
+    expect(rs.map((r) => [new Date(r.startMs).getUTCMinutes(), r.lost])).toEqual([
+      [0, 1],
+      [1, 2],
+      [2, 0],
+      [3, 0],
+      [4, 1],
+    ]);
+    // Aligned to minutes: each flow starts and ends in its own minute.
+    expect(rs.every((r) => Math.floor(r.startMs / 60_000) === Math.floor(r.endMs / 60_000))).toBe(true);
+  });
+
   test('idle timeout ends the flow (gaps settle as lost); the SA keeps its window for the next flow', () => {
     const { m, out } = meter();
     for (const seq of [1, 2, 4, 5]) m.packet(espPacket(0x22, seq), seq * 100, 0);

@@ -29,6 +29,8 @@ export interface DirectionFigures {
   readonly lost: number | null;
   /** lost / packets sent (packets + lost; for two-point, the upstream packets). */
   readonly lossRatio: number | null;
+  /** The packets sent that `lossRatio` is taken of (the ratio's denominator); null when no loss was measured. */
+  readonly sent: number | null;
   readonly lossSource: LossSource | null;
   /** Loss values cleared as bogus, by reason. */
   readonly bogusCleared: ClearedCounts;

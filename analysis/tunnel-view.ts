@@ -329,6 +329,7 @@ function sumCleared(
 interface LossFigure {
   lost: number | null;
   lossRatio: number | null;
+  sent: number | null;
   lossSource: LossSource | null;
 }
 
@@ -336,7 +337,7 @@ function fromCounts(c: Readonly<TunnelBucketCounts>, source: 'reported' | 'seque
   const lost = source === 'reported' ? c.reportedLost : c.sequenceLost;
   const received = source === 'reported' ? c.reportedPackets : c.sequencePackets;
   const sent = lost + received;
-  return { lost, lossRatio: sent > 0 ? lost / sent : null, lossSource: source };
+  return { lost, lossRatio: sent > 0 ? lost / sent : null, sent, lossSource: source };
 }
 
 /** Reported and sequence figures of every point (counts picked by `pick`), in point order. */
@@ -360,7 +361,7 @@ function pointFigures(
 function bucketFigures(plan: DirectionPlan, step: number): BucketDirectionFigures {
   const ref = plan.reference?.steps.get(step) ?? emptyCounts;
   const bogusCleared = sumCleared(plan.points, (s) => s.steps.get(step));
-  let loss: LossFigure = { lost: null, lossRatio: null, lossSource: null };
+  let loss: LossFigure = { lost: null, lossRatio: null, sent: null, lossSource: null };
   let lossSpan: LossSpan | null = null;
   const reported = plan.reportedPoint?.steps.get(step);
   const sequence = plan.sequencePoint?.steps.get(step);
@@ -376,6 +377,7 @@ function bucketFigures(plan: DirectionPlan, step: number): BucketDirectionFigure
       loss = {
         lost: segment.lost,
         lossRatio: segment.lossRatio,
+        sent: segment.lost === null ? null : segment.upPackets,
         lossSource: segment.lost === null ? null : 'two-point',
       };
     } else {
@@ -417,7 +419,7 @@ function bucketFigures(plan: DirectionPlan, step: number): BucketDirectionFigure
 function windowFigures(plan: DirectionPlan): DirectionFigures {
   const ref = plan.reference?.total ?? emptyCounts;
   const bogusCleared = sumCleared(plan.points, (s) => s.total);
-  let loss: LossFigure = { lost: null, lossRatio: null, lossSource: null };
+  let loss: LossFigure = { lost: null, lossRatio: null, sent: null, lossSource: null };
   const lossFigures = pointFigures(plan, (s) => s.total);
   let twoPoint: LossFigure | null = null;
   if (plan.segments.length > 0) {
@@ -430,7 +432,7 @@ function windowFigures(plan: DirectionPlan): DirectionFigures {
       lost += segment.lost;
       up += segment.upPackets;
     }
-    if (any) twoPoint = { lost, lossRatio: up > 0 ? lost / up : 0, lossSource: 'two-point' };
+    if (any) twoPoint = { lost, lossRatio: up > 0 ? lost / up : 0, sent: up, lossSource: 'two-point' };
     if (twoPoint !== null) {
       lossFigures.push({ source: 'two-point', lost, lossRatio: twoPoint.lossRatio, observedBy: null });
     }

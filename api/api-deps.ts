@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { TunnelQueryOptions } from '../analysis/tunnel-queries.js';
 import type { TunnelReader } from '../model/tunnel-reader.js';
 import type { RefusedSource } from '../model/refused-source.js';
+import type { ReportService } from '../reports/report-service.js';
 import type { Store } from '../store/open-store.js';
 import type { FlowWriterStats } from '../store/writer/flow-writer.js';
 
@@ -17,6 +18,8 @@ export interface ApiDeps {
   readonly tunnelReader?: TunnelReader;
   /** Bucket size, observation points and loss ceiling (from the configuration). */
   readonly analysis: TunnelQueryOptions;
+  /** SLA reports (GET/POST /api/v1/reports); the routes are absent without it. */
+  readonly reports?: ReportService;
   /** Served on GET /metrics; a fresh empty registry when absent. */
   readonly registry?: Registry;
   readonly logger?: Logger;

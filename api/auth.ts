@@ -25,7 +25,9 @@ export function resolveTokens(config: ApiConfig, env: NodeJS.ProcessEnv): string
     try {
       text = readFileSync(config.tokensFile, 'utf8');
     } catch (err) {
-      throw new ApiConfigError(`http.tokensFile: cannot read ${config.tokensFile}: ${(err as Error).message}`);
+      throw new ApiConfigError(
+        `http.tokensFile: cannot read ${config.tokensFile}: ${(err as Error).message}`,
+      );
     }
     for (const line of text.split('\n')) {
       const token = line.replace(/#.*/, '').trim();

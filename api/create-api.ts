@@ -13,6 +13,7 @@ import { flowRoutes } from './routes/flows.js';
 import { healthRoutes } from './routes/health.js';
 import { indexPageRoute } from './routes/index-page.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { reportRoutes } from './routes/reports.js';
 import { tunnelRoutes } from './routes/tunnels.js';
 import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 
@@ -55,6 +56,7 @@ export function createApi(config: Partial<ApiConfig>, deps: ApiDeps): Api {
     reader: deps.tunnelReader ?? createTunnelReader(deps.store.db),
     options: deps.analysis,
   })(router);
+  if (deps.reports !== undefined) reportRoutes(deps.reports)(router);
   for (const register of deps.routes ?? []) register(router);
   (deps.indexPage ?? indexPageRoute)(router);
   app.use(router);

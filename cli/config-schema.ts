@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { apiConfigSchema } from '../api/config.js';
 import { collectorConfigSchema } from '../collector/config.js';
 import { normalizeConfigSchema } from '../collector/normalize/config.js';
+import { reportPoliciesSchema } from '../reports/policy.js';
 import { storeConfigSchema } from '../store/config.js';
 
 /**
@@ -13,6 +14,8 @@ export const tunnelflowConfigSchema = normalizeConfigSchema.extend({
   collector: collectorConfigSchema.prefault({}),
   store: storeConfigSchema.prefault({}),
   http: apiConfigSchema.prefault({}),
+  /** SLA report policies (reports/policy.ts); `tunnelflow report --policy NAME` and the scheduler use them. */
+  reports: reportPoliciesSchema,
 });
 
 export type TunnelflowConfig = z.infer<typeof tunnelflowConfigSchema>;

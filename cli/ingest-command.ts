@@ -1,4 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
+import { IPFIX_TCP_PORT } from '../collector/capture/index.js';
 import { readCaptureStream } from '../collector/capture/read-capture-stream.js';
 import { canonicalAddress } from '../model/address-parse.js';
 import { startCollectorStack } from './compose.js';
@@ -35,6 +36,7 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
   let flowsBefore = writer.stats().written;
   const issueCounts: Record<string, number> = {};
   let frames = 0;
+  let notIpfix = 0;
   let interrupted = false;
   const onSignal = () => {
     interrupted = true;
@@ -42,7 +44,10 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const options = opts.port === undefined ? {} : { ports: [opts.port] };
+    // TCP streams to these ports are IPFIX (RFC 7011 §10.4); others only when they start
+    // with an IPFIX header (BGP or BMP beside the export is skipped, counted as not IPFIX).
+    const ipfixTcpPorts = [IPFIX_TCP_PORT, config.collector.ipfixPort];
+    const options = opts.port === undefined ? { ipfixTcpPorts } : { ports: [opts.port], ipfixTcpPorts };
     for await (const batch of readCaptureStream(
       createReadStream(file, { highWaterMark: 1 << 20 }),
       options,
@@ -54,7 +59,10 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
         datagrams += 1;
       }
       frames = batch.frames;
-      if (batch.final) Object.assign(issueCounts, batch.reader.issueCounts);
+      if (batch.final) {
+        Object.assign(issueCounts, batch.reader.issueCounts);
+        notIpfix = batch.reader.notIpfixStreams;
+      }
       progress?.update(batch.bytesRead, size, 'bytes', `${datagrams} datagrams`);
       if (interrupted) break;
     }
@@ -73,6 +81,7 @@ export async function ingestCommand(file: string, opts: IngestOptions): Promise<
     process.stderr.write(
       `${interrupted ? 'interrupted: ' : ''}${file}: ${frames} frames, ${datagrams} export datagrams, ${stored} flows stored` +
         `${decodeIssues > 0 ? `, ${decodeIssues} decode issues (see /api/v1/exporters)` : ''}` +
+        `${notIpfix > 0 ? `, ${notIpfix} TCP streams not IPFIX (skipped)` : ''}` +
         `${issues.length > 0 ? `; capture issues: ${issues.map(([k, n]) => `${n} ${k}`).join(', ')}` : ''}\n`,
     );
   // A valid capture without export datagrams is a valid answer (softflowd v5 on an

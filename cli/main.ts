@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApiConfigError } from '../api/auth.js';
 import { ConfigError } from './load-config.js';
+import { UsageError } from './usage-error.js';
 import { VERSION } from './version.js';
 
 function port(value: string): number {
@@ -15,6 +16,10 @@ function positive(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
   return n;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function hostPort(value: string): string {
@@ -168,22 +173,34 @@ Exit status: 0 done, 1 error, 2 live capture not possible (no tcpdump, no permis
 
 program
   .command('report')
-  .description('SLA report per tunnel (loss, availability, volume) — not available in this version yet')
-  .requiredOption('--from <time>', 'start (ISO 8601 or epoch ms)')
-  .requiredOption('--to <time>', 'end (ISO 8601 or epoch ms)')
-  .option('--tunnel <id>', 'one tunnel only')
+  .description(
+    'SLA report per tunnel: availability (MEF 10.3), loss per direction, coverage; to stdout by default',
+  )
+  .requiredOption('--from <time>', 'start: ISO 8601 with offset, a date (UTC), epoch ms, now, or -24h / -7d')
+  .requiredOption('--to <time>', 'end (exclusive), same forms as --from')
+  .option(
+    '--tunnel <id>',
+    "a tunnel id or name (repeat for several; default: the policy's tunnels, or all)",
+    collect,
+    [],
+  )
   .addOption(
     new Option('--format <format>', 'output format').choices(['json', 'csv', 'html']).default('json'),
   )
-  .action(() => {
-    process.stderr.write('tunnelflow report: SLA reports are not implemented in this version yet\n');
-    process.exitCode = 2;
+  .option('--policy <name>', 'a report policy of the configuration (targets, thresholds, maintenance)')
+  .option('--out <file>', 'write to this file (atomically) instead of stdout')
+  .option('--save', 'also store the run in the database (listed by GET /api/v1/reports)')
+  .addOption(configOption())
+  .addOption(dbOption())
+  .action(async (opts) => {
+    const { reportCommand } = await import('./report-command.js');
+    await reportCommand(opts);
   });
 
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof ConfigError || err instanceof ApiConfigError) {
+  if (err instanceof ConfigError || err instanceof ApiConfigError || err instanceof UsageError) {
     process.stderr.write(`tunnelflow: ${err.message}\n`);
     process.exit(2);
   }

@@ -1,9 +1,14 @@
 import type { Logger } from 'pino';
 import { checkExposure, resolveTokens } from '../api/auth.js';
+import { createReportComponent } from '../reports/report-component.js';
+import { createReportMetrics } from '../reports/report-metrics.js';
+import { createReportService } from '../reports/report-service.js';
+import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 import { createApi } from '../api/create-api.js';
 import { webRoutes } from '../api/web/web-routes.js';
 import { createRetention } from '../store/retention.js';
 import { registerStoreMetrics } from '../store/store-metrics.js';
+import { analysisOptions } from './analysis-options.js';
 import { startCollectorStack } from './compose.js';
 import type { CollectorStack } from './compose.js';
 import type { TunnelflowConfig } from './config-schema.js';
@@ -89,13 +94,28 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   const c = config.collector;
   const retention = createRetention(config.store.retention, { runner: writer, logger: log });
   registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.info().usedBytes });
+  const analysis = analysisOptions(config);
+  const reportMetrics = createReportMetrics(
+    registry,
+    config.reports.map((p) => p.name),
+  );
+  const reports = createReportService({
+    db: store.db,
+    reader: createTunnelReader(store.db),
+    analysis,
+    policies: config.reports,
+    metrics: reportMetrics,
+  });
+  const scheduledReports = createReportComponent({
+    service: reports,
+    db: store.db,
+    metrics: reportMetrics,
+    log: log.child({ component: 'reports' }),
+  });
   const api = createApi(config.http, {
     store,
-    analysis: {
-      bucketMs: config.bucketSeconds * 1000,
-      observationPoints: config.observationPoints,
-      ceilingRatio: config.loss.ceilingRatio,
-    },
+    analysis,
+    reports,
     registry,
     logger: log,
     version: VERSION,
@@ -114,6 +134,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   const stop = () => {
     stopping ??= (async () => {
       await collector.stop();
+      await scheduledReports.stop();
       await retention.stop();
       await api.stop();
       await stack.stop();
@@ -125,6 +146,8 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   try {
     const http = await api.start();
     retention.start();
+    // Catch-up runs go on in the background; stop() waits for the one in flight.
+    scheduledReports.start().catch((err: unknown) => log.error({ err }, 'report scheduler did not start'));
     return { stack, ...ports, http, stop };
   } catch (err) {
     log.error({ err }, 'cannot start');

@@ -23,7 +23,7 @@ const NUMERIC_FIELDS = [
   [
     'sequenceGaps',
     'tunnelflow_sequence_gap_total',
-    'Export sequence gaps: v9 datagrams, v5/IPFIX records lost on the way.',
+    "Export sequence gaps: units of the exporter's sequence number (v9 datagrams or records, IPFIX data records, v5 flows) lost on the way.",
   ],
   [
     'dropped',

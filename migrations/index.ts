@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initialSchema from './20251123000000-initial-schema.js';
 import * as tunnelKey from './20261123020000-tunnel-key.js';
 import * as tunnels from './20261123010000-tunnels.js';
+import * as reports from './20261207000000-reports.js';
 
 /**
  * Every migration, by name. A static list instead of kysely's FileMigrationProvider:
@@ -13,6 +14,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20251123000000-initial-schema': initialSchema,
   '20261123010000-tunnels': tunnels,
   '20261123020000-tunnel-key': tunnelKey,
+  '20261207000000-reports': reports,
 };
 
 /** The provider handed to kysely's Migrator: the static list above. */

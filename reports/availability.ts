@@ -62,7 +62,8 @@ export function classifyMinute(
  * minute; a run of n consecutive good minutes ends it at its first minute (a sliding window:
  * one bad minute is no outage, one good minute ends none). Minutes out of scope
  * (maintenance, no data, idle unless traffic is expected) neither count nor break a run.
- * Availability = available minutes / in-scope minutes.
+ * Availability = available minutes / in-scope minutes. `maintenance` holds fixed spans
+ * (policy.ts maintenanceSpans); a minute that overlaps one is out of scope.
  */
 export function computeAvailability(
   minutes: readonly ReportMinute[],
@@ -70,13 +71,14 @@ export function computeAvailability(
   toMs: number,
   minuteMs: number,
   policy: ReportPolicy,
+  maintenance: ReadonlyArray<{ readonly from: number; readonly to: number }> = [],
 ): AvailabilityResult {
   const n = policy.consecutiveMinutes;
   const byStart = new Map(minutes.map((m) => [m.start, m]));
   const first = Math.floor(fromMs / minuteMs) * minuteMs;
   const classes: Array<{ start: number; cls: MinuteClass }> = [];
   for (let start = first; start < toMs; start += minuteMs) {
-    const inMaintenance = policy.maintenance.some((w) => start < w.to && start + minuteMs > w.from);
+    const inMaintenance = maintenance.some((w) => start < w.to && start + minuteMs > w.from);
     classes.push({ start, cls: classifyMinute(byStart.get(start), inMaintenance, policy) });
   }
   const scoped = classes.filter((c) => c.cls === 'good' || c.cls === 'high-loss');
@@ -107,9 +109,10 @@ export function computeAvailability(
   for (let i = 0; i < scoped.length; i++) {
     const { start, cls } = scoped[i]!;
     if (unavailable[i]) {
+      // Intervals hold only minutes counted unavailable: a minute out of scope splits them.
       const last = intervals.at(-1);
-      const prevUnavailable = i > 0 && unavailable[i - 1];
-      if (last !== undefined && prevUnavailable) intervals[intervals.length - 1] = { ...last, endMs: start + minuteMs };
+      if (last !== undefined && last.endMs === start)
+        intervals[intervals.length - 1] = { ...last, endMs: start + minuteMs };
       else intervals.push({ startMs: start, endMs: start + minuteMs });
       badRun = 0;
       continue;

@@ -3,6 +3,7 @@ import type { ExporterBucketTable } from './exporter-buckets/exporter-bucket.tab
 import type { ExporterTable } from './exporters/exporter.table.js';
 import type { FlowTable } from './flows/flow.table.js';
 import type { StoreMetaTable } from './meta/store-meta.table.js';
+import type { ReportScheduleTable, ReportTable } from './reports/report.table.js';
 import type { CollectorStateTable } from './state/collector-state.table.js';
 import type { TemplateTable } from './templates/template.table.js';
 import type { SaTable } from './tunnels/sa.table.js';
@@ -20,6 +21,8 @@ export interface Database {
   security_associations: SaTable;
   tunnel_buckets: TunnelBucketTable;
   collector_state: CollectorStateTable;
+  reports: ReportTable;
+  report_schedule: ReportScheduleTable;
 }
 
 /** What repository functions take first: the database or a transaction on it. */

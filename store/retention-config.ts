@@ -20,6 +20,12 @@ export const retentionConfigSchema = z.strictObject({
    * is opt-in until aggregates record when they were received.
    */
   exporterBucketsMs: z.number().int().positive().nullable().default(null),
+  /** Stored SLA reports, by the time they were generated (small: one row per run). */
+  reportsMs: z
+    .number()
+    .int()
+    .positive()
+    .default(400 * DAY_MS),
   /**
    * Cap on the space the database uses (pages in use, not the file size: freed pages are
    * reused by SQLite without shrinking the file). Oldest rows go first. null: no cap.

@@ -9,6 +9,8 @@ export interface RetentionStep {
   readonly tunnelCutoffMs: number;
   /** Exporter buckets starting before this are deleted; null keeps them. */
   readonly exporterBucketCutoffMs?: number | null;
+  /** Stored reports generated before this are deleted; absent keeps them. */
+  readonly reportCutoffMs?: number | null;
   /** When the pages in use exceed this, the oldest rows go first; null: no cap. */
   readonly maxDatabaseBytes: number | null;
   /** Rows examined (and so deleted) at most per class by this step. */
@@ -47,6 +49,7 @@ export class RetentionStepper {
   readonly #tunnel: RetentionClass;
   readonly #deleteOldest: Statement<[number]>;
   readonly #deleteOldBuckets: Statement<[number, number]>;
+  readonly #deleteOldReports: Statement<[number, number]>;
   readonly #bounds: Statement<[], { low: number | null; high: number | null }>;
   readonly #readCursor: Statement<[string], { value: number }>;
   readonly #writeCursor: Statement<[string, number]>;
@@ -68,6 +71,9 @@ export class RetentionStepper {
     this.#deleteOldBuckets = sqlite.prepare(
       'DELETE FROM exporter_buckets WHERE rowid IN (SELECT rowid FROM exporter_buckets WHERE bucket_start_ms < ? LIMIT ?)',
     );
+    this.#deleteOldReports = sqlite.prepare(
+      'DELETE FROM reports WHERE rowid IN (SELECT rowid FROM reports WHERE generated_ms < ? LIMIT ?)',
+    );
     this.#bounds = sqlite.prepare('SELECT min(id) AS low, max(id) AS high FROM flows');
     this.#readCursor = sqlite.prepare('SELECT value FROM store_meta WHERE key = ?');
     this.#writeCursor = sqlite.prepare(
@@ -85,6 +91,8 @@ export class RetentionStepper {
     const bucketCutoff = step.exporterBucketCutoffMs ?? null;
     const bucketsDeleted =
       bucketCutoff === null ? 0 : this.#deleteOldBuckets.run(bucketCutoff, limit).changes;
+    const reportCutoff = step.reportCutoffMs ?? null;
+    if (reportCutoff !== null) this.#deleteOldReports.run(reportCutoff, limit);
     const { low, high } = this.#bounds.get() ?? { low: null, high: null };
     if (low === null || high === null)
       return { deletedByAge: 0, deletedBySize: 0, more: bucketsDeleted >= limit };

@@ -65,6 +65,7 @@ export function createRetention(config: RetentionConfig, deps: RetentionDeps): R
         otherCutoffMs: now - config.otherFlowsMs,
         tunnelCutoffMs: now - config.tunnelFlowsMs,
         exporterBucketCutoffMs: config.exporterBucketsMs === null ? null : now - config.exporterBucketsMs,
+        reportCutoffMs: now - config.reportsMs,
         maxDatabaseBytes: config.maxDatabaseBytes,
         stepRows: config.stepRows,
       };

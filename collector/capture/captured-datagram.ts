@@ -56,4 +56,6 @@ export interface CaptureResult {
   readonly issueCounts: Readonly<Record<string, number>>;
   /** Well-formed frames that carried neither UDP nor TCP (ARP, ICMP, ...), or were filtered out by port. */
   readonly ignored: number;
+  /** TCP stream directions skipped because they carry no IPFIX (see CaptureReaderOptions.ipfixTcpPorts). */
+  readonly notIpfixStreams: number;
 }

@@ -2,7 +2,13 @@
 // IPFIX over TCP, and replay datagrams to a collector.
 
 export type { CaptureIssue, CaptureIssueKind, CaptureResult, CapturedDatagram } from './captured-datagram.js';
-export { CaptureReader, DEFAULT_MAX_ISSUES, readCapture, type CaptureReaderOptions } from './read-capture.js';
+export {
+  CaptureReader,
+  DEFAULT_MAX_ISSUES,
+  IPFIX_TCP_PORT,
+  readCapture,
+  type CaptureReaderOptions,
+} from './read-capture.js';
 export { readCaptureStream, type CaptureBatch } from './read-capture-stream.js';
 export {
   IPFIX_HEADER_LENGTH,

@@ -6,7 +6,7 @@ import type { CaptureIssue, CaptureIssueKind, CaptureResult, CapturedDatagram } 
 import { CaptureFileParser, type LinkFrame } from './capture-file-parser.js';
 import { decodeIpPacket, walkIpv6Headers } from './ip-packet.js';
 import { IpReassembler, type AbandonedDatagram, type ReassemblyLimits } from './ip-reassembler.js';
-import { IpfixTcpFramer } from './ipfix-tcp-framer.js';
+import { IPFIX_HEADER_LENGTH, IpfixTcpFramer } from './ipfix-tcp-framer.js';
 import { decodeLinkLayer } from './link-layer.js';
 import { TCP_SYN, TcpByteStream } from './tcp-byte-stream.js';
 
@@ -16,6 +16,13 @@ const PROTO_UDP = 17;
 export interface CaptureReaderOptions {
   /** Keep only traffic sent to these destination ports (default: every port). */
   readonly ports?: readonly number[];
+  /**
+   * TCP destination ports whose streams are IPFIX whatever their first bytes (default: 4739,
+   * RFC 7011 §10.4; `ports` are added). A stream to another port is framed as IPFIX only
+   * when it starts with a valid IPFIX message header; any other (BGP, BMP, SSH beside the
+   * export on a router's link) is skipped and counted in `notIpfixStreams`, not as an issue.
+   */
+  readonly ipfixTcpPorts?: readonly number[];
   /** Issues kept with their details; all of them are counted in `issueCounts` regardless. */
   readonly maxIssues?: number;
   /** Limits of IP fragment reassembly. */
@@ -23,6 +30,9 @@ export interface CaptureReaderOptions {
 }
 
 export const DEFAULT_MAX_ISSUES = 10_000;
+/** RFC 7011 §10.4: the IANA port for IPFIX over TCP. */
+export const IPFIX_TCP_PORT = 4739;
+const IPFIX_VERSION = 10;
 
 interface TcpDirection {
   readonly key: string;
@@ -33,6 +43,12 @@ interface TcpDirection {
   readonly bytes: TcpByteStream;
   readonly framer: IpfixTcpFramer;
   lastFrame: number;
+  /**
+   * `ipfix` once the stream is known to carry IPFIX (its port, or its first bytes);
+   * `unknown` while fewer than 4 bytes arrived on another port (`head` holds them).
+   */
+  kind: 'ipfix' | 'unknown';
+  head: Buffer[];
 }
 
 /**
@@ -44,6 +60,13 @@ export class CaptureReader {
   private readonly parser: CaptureFileParser;
   private readonly reassembler: IpReassembler;
   private readonly ports: ReadonlySet<number> | null;
+  private readonly ipfixTcpPorts: ReadonlySet<number>;
+  /**
+   * TCP connections (both directions, see connectionKey) that carry data that is not
+   * IPFIX: skipped, their segments dropped unread.
+   */
+  private readonly skippedConnections = new Set<string>();
+  private notIpfix = 0;
   private readonly maxIssues: number;
   /** TCP directions still being read, by `src|srcPort|dst|dstPort`. */
   private readonly streams = new Map<string, TcpDirection>();
@@ -66,6 +89,7 @@ export class CaptureReader {
     });
     this.reassembler = new IpReassembler(options.reassembly);
     this.ports = options.ports === undefined ? null : new Set(options.ports);
+    this.ipfixTcpPorts = new Set([...(options.ipfixTcpPorts ?? [IPFIX_TCP_PORT]), ...(options.ports ?? [])]);
     this.maxIssues = options.maxIssues ?? DEFAULT_MAX_ISSUES;
   }
 
@@ -93,6 +117,14 @@ export class CaptureReader {
     return this.ignoredFrames;
   }
 
+  /**
+   * TCP connections skipped as not IPFIX: to a port other than the IPFIX ones, with first
+   * bytes that are no IPFIX message header. Not an issue: such streams are expected.
+   */
+  get notIpfixStreams(): number {
+    return this.notIpfix;
+  }
+
   /** Feeds the next bytes of the file; returns the datagrams they completed, in capture order. */
   push(chunk: Buffer | Uint8Array): CapturedDatagram[] {
     if (this.ended) return [];
@@ -117,6 +149,7 @@ export class CaptureReader {
     for (const a of abandoned) this.issue('ip-fragment-incomplete', a.frame, a.detail);
     for (const stream of [...this.streams.values()]) this.finishStream(stream);
     this.closedStreams.clear();
+    this.skippedConnections.clear();
     return this.take();
   }
 
@@ -267,6 +300,14 @@ export class CaptureReader {
     const key = `${src}|${srcPort}|${dst}|${dstPort}`;
     const isSyn = (flags & TCP_SYN) !== 0;
     let stream = this.streams.get(key);
+    if (stream === undefined && this.skippedConnections.size > 0) {
+      const connection = connectionKey(src, srcPort, dst, dstPort);
+      if (this.skippedConnections.has(connection)) {
+        // A later connection on the same ports is judged afresh.
+        if (!isSyn) return;
+        this.skippedConnections.delete(connection);
+      }
+    }
     // A SYN with another initial sequence number is a new connection on the same ports.
     if (stream !== undefined && isSyn && stream.bytes.isn !== seq) {
       this.finishStream(stream);
@@ -286,13 +327,30 @@ export class CaptureReader {
         bytes: new TcpByteStream(),
         framer: new IpfixTcpFramer(),
         lastFrame: f.frame,
+        kind: this.ipfixTcpPorts.has(dstPort) ? 'ipfix' : 'unknown',
+        head: [],
       };
       this.streams.set(key, stream);
     }
     stream.lastFrame = f.frame;
 
     const outcome = stream.bytes.segment(seq, flags, segment.subarray(dataOffset));
-    for (const chunk of outcome.data) {
+    let delivered = outcome.data;
+    if (stream.kind === 'unknown' && delivered.length > 0) {
+      stream.head.push(...delivered);
+      const head = Buffer.concat(stream.head);
+      delivered = [];
+      if (head.length >= 4) {
+        if (!startsLikeIpfix(head)) {
+          this.skipConnection(stream);
+          return;
+        }
+        stream.kind = 'ipfix';
+        stream.head = [];
+        delivered = [head];
+      }
+    }
+    for (const chunk of delivered) {
       const framed = stream.framer.push(chunk);
       for (const message of framed.messages) {
         this.out.push({ tsMs: f.tsMs, transport: 'tcp', src, srcPort, dst, dstPort, payload: message });
@@ -319,6 +377,20 @@ export class CaptureReader {
     if (outcome.ended) this.finishStream(stream);
   }
 
+  /**
+   * Skips both directions of a stream's connection (IPFIX flows one way, so a connection with
+   * other data in either direction is no export), counted once as not IPFIX.
+   */
+  private skipConnection(stream: TcpDirection): void {
+    this.streams.delete(stream.key);
+    const connection = connectionKey(stream.src, stream.srcPort, stream.dst, stream.dstPort);
+    if (this.skippedConnections.has(connection)) return;
+    this.skippedConnections.add(connection);
+    this.notIpfix++;
+    const reverseKey = `${stream.dst}|${stream.dstPort}|${stream.src}|${stream.srcPort}`;
+    if (this.streams.get(reverseKey)?.kind === 'unknown') this.streams.delete(reverseKey);
+  }
+
   private closeStream(stream: TcpDirection): void {
     this.streams.delete(stream.key);
     this.closedStreams.set(stream.key, stream.bytes.isn);
@@ -327,6 +399,11 @@ export class CaptureReader {
   /** Reports bytes a stream left unframed when it ended (FIN, RST, new connection or end of file). */
   private finishStream(stream: TcpDirection): void {
     this.closeStream(stream);
+    // Under 4 bytes on a port that is not IPFIX's: too few to call it IPFIX.
+    if (stream.kind === 'unknown') {
+      if (stream.head.length > 0) this.skipConnection(stream);
+      return;
+    }
     if (stream.bytes.waitingBytes > 0) {
       this.issue(
         'tcp-stream-gap',
@@ -344,6 +421,18 @@ export class CaptureReader {
   }
 }
 
+/** One key for both directions of a TCP connection. */
+function connectionKey(a: string, aPort: number, b: string, bPort: number): string {
+  const one = `${a}|${aPort}`;
+  const other = `${b}|${bPort}`;
+  return one < other ? `${one}|${other}` : `${other}|${one}`;
+}
+
+/** The first 4 bytes of an IPFIX message header (RFC 7011 §3.1): version 10, a length that holds the header. */
+function startsLikeIpfix(head: Buffer): boolean {
+  return head.readUInt16BE(0) === IPFIX_VERSION && head.readUInt16BE(2) >= IPFIX_HEADER_LENGTH;
+}
+
 const describe = (s: TcpDirection): string => `tcp ${s.src}:${s.srcPort} -> ${s.dst}:${s.dstPort}`;
 
 /** Reads a whole capture held in memory. */
@@ -357,5 +446,6 @@ export function readCapture(buf: Buffer, options: CaptureReaderOptions = {}): Ca
     frames: reader.frames,
     issueCounts: { ...reader.issueCounts },
     ignored: reader.ignored,
+    notIpfixStreams: reader.notIpfixStreams,
   };
 }

@@ -72,24 +72,18 @@ function finish(
   if (header !== null) {
     sequenceNumber = header.version === 5 ? header.flowSequence : header.sequenceNumber;
     if (tracker) {
-      // v9 counts datagrams, so any v9 datagram counts 1. For v5 and IPFIX, a datagram cut
-      // short or with records dropped for want of a template says nothing reliable about
-      // how many records it held: the tracker re-baselines on the next one.
-      // RFC 7011 §3.1 counts every Data Record, Options Data Records included (§2: both are
-      // Data Records); v5 has no options.
-      const units =
-        header.version === 9
-          ? 1
-          : header.version === 10
-            ? decoded.dataRecordCount + decoded.optionsRecords.length
-            : decoded.dataRecordCount;
-      const exact = header.version === 9 || (!malformed && decoded.missingTemplateRecords === 0);
+      // The tracker learns per stream what the number counts (packets, records with or
+      // without options); it is given both record counts. A datagram cut short or with
+      // records dropped for want of a template says nothing reliable about how many
+      // records it held: record-counting streams re-baseline on the next one.
+      const exact = !malformed && decoded.missingTemplateRecords === 0;
       sequence = tracker.observe(
         exporter,
         header.version,
         decoded.domainId ?? 0,
         sequenceNumber,
-        units,
+        decoded.dataRecordCount,
+        decoded.optionsRecords.length,
         exact,
       );
     }

@@ -34,50 +34,56 @@ const OP_END_US = 10;
 const OP_START_NS = 11;
 const OP_END_NS = 12;
 const OP_SYSTEM_INIT_MS = 13;
-const OP_FIRST_NUMERIC = 16;
-const OP_OCTETS = 16;
-const OP_PACKETS = 17;
-const OP_OCTETS_TOTAL = 18;
-const OP_PACKETS_TOTAL = 19;
-const OP_PROTO = 20;
-const OP_TOS = 21;
-const OP_TCP_FLAGS = 22;
-const OP_SRC_PORT = 23;
-const OP_DST_PORT = 24;
-const OP_IN_IF = 25;
-const OP_OUT_IF = 26;
-const OP_LAST_SWITCHED = 27;
-const OP_FIRST_SWITCHED = 28;
-const OP_ICMP_TYPE_CODE = 29;
-const OP_ICMP_TYPE = 30;
-const OP_ICMP_CODE = 31;
-const OP_SAMPLING_INTERVAL = 32;
-const OP_SAMPLER_ID = 33;
-const OP_SAMPLER_RANDOM_INTERVAL = 34;
-const OP_FRAGMENT_ID = 35;
-const OP_FRAGMENT_OFFSET = 36;
-const OP_FRAGMENT_FLAGS = 37;
-const OP_IP_VERSION = 38;
-const OP_FLOW_DIRECTION = 39;
-const OP_DROPPED = 40;
-const OP_DROPPED_TOTAL = 41;
-const OP_FLOW_END_REASON = 42;
-const OP_START_DELTA_US = 43;
-const OP_END_DELTA_US = 44;
-const OP_SPI = 45;
-const OP_SELECTOR_ID = 46;
-const OP_ESP_SEQ_FIRST = 47;
-const OP_ESP_SEQ_LAST = 48;
-const OP_ESP_LOST = 49;
-const OP_REV_OCTETS = 50;
-const OP_REV_PACKETS = 51;
-const OP_REV_TOS = 52;
-const OP_REV_TCP_FLAGS = 53;
-const OP_REV_ICMP_TYPE_CODE = 54;
-const OP_ESP_DUPLICATES = 55;
-const OP_ESP_OUT_OF_ORDER = 56;
-const OP_IP_FRAGMENTS = 57;
-const OP_NATT_KEEPALIVES = 58;
+// Address fields of a template that carries both families: their offsets are noted and the
+// family is chosen once the whole record is read (see resolveAddresses).
+const OP_SRC4_MIXED = 14;
+const OP_DST4_MIXED = 15;
+const OP_SRC6_MIXED = 16;
+const OP_DST6_MIXED = 17;
+const OP_FIRST_NUMERIC = 20;
+const OP_OCTETS = 20;
+const OP_PACKETS = 21;
+const OP_OCTETS_TOTAL = 22;
+const OP_PACKETS_TOTAL = 23;
+const OP_PROTO = 24;
+const OP_TOS = 25;
+const OP_TCP_FLAGS = 26;
+const OP_SRC_PORT = 27;
+const OP_DST_PORT = 28;
+const OP_IN_IF = 29;
+const OP_OUT_IF = 30;
+const OP_LAST_SWITCHED = 31;
+const OP_FIRST_SWITCHED = 32;
+const OP_ICMP_TYPE_CODE = 33;
+const OP_ICMP_TYPE = 34;
+const OP_ICMP_CODE = 35;
+const OP_SAMPLING_INTERVAL = 36;
+const OP_SAMPLER_ID = 37;
+const OP_SAMPLER_RANDOM_INTERVAL = 38;
+const OP_FRAGMENT_ID = 39;
+const OP_FRAGMENT_OFFSET = 40;
+const OP_FRAGMENT_FLAGS = 41;
+const OP_IP_VERSION = 42;
+const OP_FLOW_DIRECTION = 43;
+const OP_DROPPED = 44;
+const OP_DROPPED_TOTAL = 45;
+const OP_FLOW_END_REASON = 46;
+const OP_START_DELTA_US = 47;
+const OP_END_DELTA_US = 48;
+const OP_SPI = 49;
+const OP_SELECTOR_ID = 50;
+const OP_ESP_SEQ_FIRST = 51;
+const OP_ESP_SEQ_LAST = 52;
+const OP_ESP_LOST = 53;
+const OP_REV_OCTETS = 54;
+const OP_REV_PACKETS = 55;
+const OP_REV_TOS = 56;
+const OP_REV_TCP_FLAGS = 57;
+const OP_REV_ICMP_TYPE_CODE = 58;
+const OP_ESP_DUPLICATES = 59;
+const OP_ESP_OUT_OF_ORDER = 60;
+const OP_IP_FRAGMENTS = 61;
+const OP_NATT_KEEPALIVES = 62;
 
 /** More field specifiers than fit in one set (16383 of 4 bytes in 65535). */
 const MAX_FIELDS = 16384;
@@ -167,6 +173,11 @@ export interface CompiledTemplate {
   /** Options templates only: how each field becomes a named value. */
   readonly optionFields: readonly OptionsFieldPlan[] | null;
   /**
+   * 0 when the template carries addresses of one family (or none); else the family listed
+   * first (4 or 6), which wins when a record has addresses of both families set.
+   */
+  readonly mixedFamilyFirst: 0 | 4 | 6;
+  /**
    * The fields that are stored, with their offsets in the record (fixed-length templates
    * only; empty otherwise): a record is decoded without looking at the skipped fields.
    */
@@ -254,6 +265,12 @@ export function compileTemplate(record: TemplateRecord, version: TemplateVersion
   const lengthProblems: FieldLengthProblem[] = [];
   let minRecordLength = 0;
   let variable = false;
+  // RFC 7011 §8 lets a template repeat an element and gives no rule for its values: the
+  // first instance wins (tunnel records list the outer header first), so later ones are skipped.
+  const seenElements = new Set<number>();
+  let firstFamily: 0 | 4 | 6 = 0;
+  let has4 = false;
+  let has6 = false;
   for (let i = 0; i < count; i++) {
     const field = record.fields[i]!;
     const { length, elementId, enterprise } = field;
@@ -286,7 +303,25 @@ export function compileTemplate(record: TemplateRecord, version: TemplateVersion
       lengthProblems.push({ elementId, enterprise, length });
       continue;
     }
-    ops[i] = slotOps[slot];
+    const elementKey = enterprise * 65536 + elementId;
+    if (seenElements.has(elementKey)) continue;
+    seenElements.add(elementKey);
+    const op = slotOps[slot];
+    const family = op === OP_SRC4 || op === OP_DST4 ? 4 : op === OP_SRC6 || op === OP_DST6 ? 6 : 0;
+    if (family !== 0 && firstFamily === 0) firstFamily = family;
+    if (family === 4) has4 = true;
+    else if (family === 6) has6 = true;
+    ops[i] = op;
+  }
+  const mixed = has4 && has6;
+  if (mixed) {
+    for (let i = 0; i < count; i++) {
+      const op = ops[i]!;
+      if (op === OP_SRC4) ops[i] = OP_SRC4_MIXED;
+      else if (op === OP_DST4) ops[i] = OP_DST4_MIXED;
+      else if (op === OP_SRC6) ops[i] = OP_SRC6_MIXED;
+      else if (op === OP_DST6) ops[i] = OP_DST6_MIXED;
+    }
   }
   // A record must fit in one message (IPFIX length field is 16 bits).
   if (minRecordLength > 65535) return { ok: false, reason: 'record-too-long' };
@@ -316,6 +351,7 @@ export function compileTemplate(record: TemplateRecord, version: TemplateVersion
       minRecordLength,
       fixedRecordLength: variable ? -1 : minRecordLength,
       optionFields,
+      mixedFamilyFirst: mixed ? firstFamily : 0,
       planOps,
       planOffsets,
       planLengths,
@@ -349,6 +385,8 @@ export function readFlowRecord(
   out: DataRecord,
 ): number {
   const fixed = template.fixedRecordLength;
+  const mixed = template.mixedFamilyFirst;
+  if (mixed !== 0) mixedSrc4 = mixedDst4 = mixedSrc6 = mixedDst6 = -1;
   if (fixed >= 0) {
     storeFields(
       template.planOps,
@@ -359,6 +397,7 @@ export function readFlowRecord(
       pos,
       out,
     );
+    if (mixed !== 0) resolveAddresses(mixed, bytes, out);
     return pos + fixed;
   }
   const ops = template.ops;
@@ -389,7 +428,42 @@ export function readFlowRecord(
     pos += length;
   }
   storeFields(varOps, varOffsets, varLengths, stored, bytes, 0, out);
+  if (mixed !== 0) resolveAddresses(mixed, bytes, out);
   return pos;
+}
+
+// Offsets of the address fields of the record being read from a template with both
+// families (-1: not in the template). Decoding is synchronous, so one set is enough.
+let mixedSrc4 = -1;
+let mixedDst4 = -1;
+let mixedSrc6 = -1;
+let mixedDst6 = -1;
+
+function allZero(b: Uint8Array, p: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (b[p + i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Picks the address family of a record whose template has IPv4 and IPv6 address fields:
+ * the family with a field set (not all zero) wins; when both or neither are set, the
+ * family listed first in the template does. So an exporter's union template with
+ * 0.0.0.0 beside real IPv6 addresses gives the IPv6 flow, and an outer IPv6 header listed
+ * before an inner IPv4 one gives the outer addresses, like every other repeated element.
+ */
+function resolveAddresses(first: 4 | 6, b: Uint8Array, out: DataRecord): void {
+  const set4 = (mixedSrc4 >= 0 && !allZero(b, mixedSrc4, 4)) || (mixedDst4 >= 0 && !allZero(b, mixedDst4, 4));
+  const set6 =
+    (mixedSrc6 >= 0 && !allZero(b, mixedSrc6, 16)) || (mixedDst6 >= 0 && !allZero(b, mixedDst6, 16));
+  const family = set4 === set6 ? first : set4 ? 4 : 6;
+  if (family === 4) {
+    out.src = mixedSrc4 >= 0 ? ipv4Text(b, mixedSrc4) : null;
+    out.dst = mixedDst4 >= 0 ? ipv4Text(b, mixedDst4) : null;
+  } else {
+    out.src = mixedSrc6 >= 0 ? ipv6Text(b, mixedSrc6) : null;
+    out.dst = mixedDst6 >= 0 ? ipv6Text(b, mixedDst6) : null;
+  }
+  out.addressFamily = family;
 }
 
 /** Runs `count` plan operations; field k starts at `base + offsets[k]`, all of it in bounds. */
@@ -564,6 +638,18 @@ function storeFields(
         break;
       case OP_DST6:
         out.dst = ipv6Text(b, p);
+        break;
+      case OP_SRC4_MIXED:
+        mixedSrc4 = p;
+        break;
+      case OP_DST4_MIXED:
+        mixedDst4 = p;
+        break;
+      case OP_SRC6_MIXED:
+        mixedSrc6 = p;
+        break;
+      case OP_DST6_MIXED:
+        mixedDst6 = p;
         break;
       case OP_START_SECONDS:
         out.startAbsMs = absoluteMs(u32(b, p), 1000);

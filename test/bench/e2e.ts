@@ -44,15 +44,26 @@ function processCpuUs(pid: number | undefined): number | null {
   }
 }
 
+/** Where the collector and the sender run: both free (default), or each pinned to one CPU. */
+export interface Placement {
+  readonly collectorCpu?: number;
+  readonly senderCpu?: number;
+}
+
+/** `command args` as given, or under `taskset -c CPU` (taskset execs it: the pid is the command's). */
+function pinned(cpu: number | undefined, command: string, args: readonly string[]): [string, string[]] {
+  return cpu === undefined ? [command, [...args]] : ['taskset', ['-c', String(cpu), command, ...args]];
+}
+
 function sendLoad(
   port: number,
   rate: number,
   seconds: number,
+  placement: Placement = {},
 ): Promise<{ records: number; seconds: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
-      process.execPath,
-      [
+      ...pinned(placement.senderCpu, process.execPath, [
         '--import',
         'tsx',
         join(here, 'udp-sender.ts'),
@@ -62,7 +73,7 @@ function sendLoad(
         String(rate),
         '--seconds',
         String(seconds),
-      ],
+      ]),
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';
@@ -81,10 +92,11 @@ async function loadThenStop(
   port: number,
   rate: number,
   seconds: number,
+  placement: Placement,
 ): Promise<{ records: number; seconds: number; cpuUs: number | null }> {
   try {
     const cpuBefore = processCpuUs(child.pid);
-    const sent = await sendLoad(port, rate, seconds);
+    const sent = await sendLoad(port, rate, seconds, placement);
     const cpuAfter = processCpuUs(child.pid);
     await new Promise((r) => setTimeout(r, 500));
     return {
@@ -121,10 +133,12 @@ function waitExit(child: ChildProcess): Promise<number | null> {
   });
 }
 
-async function startTunnelflow(dir: string): Promise<{ child: ChildProcess; port: number }> {
+async function startTunnelflow(
+  dir: string,
+  placement: Placement,
+): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
-    process.execPath,
-    [
+    ...pinned(placement.collectorCpu, process.execPath, [
       join(root, 'dist', 'cli', 'main.js'),
       'run',
       '--db',
@@ -139,7 +153,7 @@ async function startTunnelflow(dir: string): Promise<{ child: ChildProcess; port
       '127.0.0.1:0',
       '--log-level',
       'warn',
-    ],
+    ]),
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -150,11 +164,15 @@ async function startTunnelflow(dir: string): Promise<{ child: ChildProcess; port
   throw new Error('tunnelflow did not start');
 }
 
-export async function measureTunnelflow(rate: number, seconds: number): Promise<E2eResult> {
+export async function measureTunnelflow(
+  rate: number,
+  seconds: number,
+  placement: Placement = {},
+): Promise<E2eResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
   try {
-    const { child, port } = await startTunnelflow(dir);
-    const sent = await loadThenStop(child, port, rate, seconds);
+    const { child, port } = await startTunnelflow(dir, placement);
+    const sent = await loadThenStop(child, port, rate, seconds, placement);
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
     const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
     db.close();
@@ -173,18 +191,31 @@ export function nfcapdAvailable(): boolean {
   }
 }
 
-export async function measureNfcapd(rate: number, seconds: number, port = 39_739): Promise<E2eResult> {
+export async function measureNfcapd(
+  rate: number,
+  seconds: number,
+  placement: Placement = {},
+  port = 39_739,
+): Promise<E2eResult> {
   const dir = mkdtempSync(join(tmpdir(), 'nfcapd-bench-'));
   try {
     const child = spawn(
-      'nfcapd',
-      ['-w', dir, '-p', String(port), '-b', '127.0.0.1', '-B', String(32 << 20), '-t', '3600'],
-      {
-        stdio: 'ignore',
-      },
+      ...pinned(placement.collectorCpu, 'nfcapd', [
+        '-w',
+        dir,
+        '-p',
+        String(port),
+        '-b',
+        '127.0.0.1',
+        '-B',
+        String(32 << 20),
+        '-t',
+        '3600',
+      ]),
+      { stdio: 'ignore' },
     );
     await new Promise((r) => setTimeout(r, 700));
-    const sent = await loadThenStop(child, port, rate, seconds);
+    const sent = await loadThenStop(child, port, rate, seconds, placement);
     const files = readdirSync(dir).filter((f) => f.startsWith('nfcapd.'));
     let stored = 0;
     for (const f of files) {
@@ -223,4 +254,38 @@ export async function ramp(
     best = rate;
   }
   return { steps, bestLosslessRate: best };
+}
+
+/**
+ * Both collectors in one run, rate by rate in turn (tunnelflow, then nfcapd, at each rate),
+ * so that a drift of the machine's speed hits both alike. A collector leaves the race at
+ * its first rate that is not lossless (every run of `repeat` must be).
+ */
+export async function rampSideBySide(
+  collectors: ReadonlyArray<{
+    readonly name: E2eResult['collector'];
+    readonly measure: (rate: number, seconds: number) => Promise<E2eResult>;
+  }>,
+  rates: readonly number[],
+  seconds: number,
+  onStep: (r: E2eResult) => void,
+  repeat = 1,
+): Promise<Record<string, number>> {
+  const best: Record<string, number> = Object.fromEntries(collectors.map((c) => [c.name, 0]));
+  const racing = new Set(collectors.map((c) => c.name));
+  for (const rate of rates) {
+    if (racing.size === 0) break;
+    for (const c of collectors) {
+      if (!racing.has(c.name)) continue;
+      let lossless = true;
+      for (let run = 0; run < repeat && lossless; run += 1) {
+        const r = await c.measure(rate, seconds);
+        onStep(r);
+        if (r.lossRatio >= LOSS_LIMIT) lossless = false;
+      }
+      if (lossless) best[c.name] = rate;
+      else racing.delete(c.name);
+    }
+  }
+  return best;
 }

@@ -1,13 +1,15 @@
 // `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
 // summary against the targets of the collector-foundation issue. Throughput is measured
-// here, never in timed tests. Options: --only decode|pipeline|store|probe|e2e, --seconds N (e2e step
-// length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless).
+// here, never in timed tests. Options: --only decode|pipeline|store|reports|probe|e2e, --seconds N (e2e step
+// length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless),
+// --one-core (e2e: each collector pinned to CPU 0, the sender to CPU 1, tunnelflow and nfcapd
+// in turn at every rate of one run).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measureNfcapd, measureTunnelflow, nfcapdAvailable, ramp } from './e2e.js';
+import { measureNfcapd, measureTunnelflow, nfcapdAvailable, ramp, rampSideBySide } from './e2e.js';
 import type { E2eResult } from './e2e.js';
 
 const { values } = parseArgs({
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '4' },
     quick: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
+    'one-core': { type: 'boolean', default: false },
   },
 });
 function raiseReceiveBufferCap(bytes: number): { info: Record<string, unknown>; undo(): void } {
@@ -60,9 +63,49 @@ async function runScript(name: string, file: string): Promise<void> {
 if (only === undefined || only === 'decode') await runScript('decode', 'decode.ts');
 if (only === undefined || only === 'pipeline') await runScript('pipeline', 'pipeline.ts');
 if (only === undefined || only === 'store') await runScript('store', 'store.ts');
+if (only === undefined || only === 'reports') await runScript('reports', 'reports.ts');
 if (only === undefined || only === 'probe') await runScript('probe', 'probe.ts');
 
-if (only === undefined || only === 'e2e') {
+if ((only === undefined || only === 'e2e') && values['one-core']) {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+  if (!nfcapdAvailable()) throw new Error('--one-core compares with nfcapd: apt-get install nfdump');
+  const placement = { collectorCpu: 0, senderCpu: 1 };
+  const rates = values.quick
+    ? [50_000, 100_000, 300_000, 1_000_000, 3_000_000]
+    : [
+        25_000, 50_000, 75_000, 100_000, 150_000, 200_000, 300_000, 500_000, 750_000, 1_000_000, 1_500_000,
+        2_000_000, 3_000_000,
+      ];
+  const restore = raiseReceiveBufferCap(32 << 20);
+  print({
+    bench: 'e2e-one-core',
+    note: 'collector on CPU 0, sender on CPU 1; net.core.rmem_max',
+    ...restore.info,
+  });
+  const best = await rampSideBySide(
+    [
+      { name: 'tunnelflow', measure: (r, s) => measureTunnelflow(r, s, placement) },
+      { name: 'nfcapd', measure: (r, s) => measureNfcapd(r, s, placement) },
+    ],
+    rates,
+    stepSeconds,
+    (r) => print({ bench: 'e2e-one-core', ...r }),
+    repeat,
+  );
+  restore.undo();
+  print({
+    bench: 'e2e-one-core-summary',
+    tunnelflowLosslessRecordsPerSecond: best.tunnelflow,
+    nfcapdLosslessRecordsPerSecond: best.nfcapd,
+    ratio: best.nfcapd ? Number((best.tunnelflow! / best.nfcapd).toFixed(3)) : null,
+    target: 1_000_000,
+    targetRatio: 0.33,
+    secondsPerRate: stepSeconds,
+    runsPerRate: repeat,
+  });
+} else if (only === undefined || only === 'e2e') {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
     execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
   }

@@ -82,8 +82,17 @@ test('the disk fills, writes fail counted and logged once, then recover when spa
     expect(full.status).toBe('degraded');
     expect(full.writer.failing).toBe(true);
     expect(full.writer.lastError).toMatch(/database or disk is full/);
+    // One line per failing stretch, not one per batch: a second failure line only after a
+    // write succeeded in between (under load SQLite may find a free page for one batch).
     const failures = logs.filter((l) => l.msg?.startsWith('store write failed'));
-    expect(failures).toHaveLength(1);
+    expect(failures.length).toBeGreaterThanOrEqual(1);
+    let failing = false;
+    for (const l of logs) {
+      if (l.msg?.startsWith('store write failed')) {
+        expect(failing).toBe(false);
+        failing = true;
+      } else if (l.msg === 'store writes succeed again') failing = false;
+    }
     expect(failures[0]!.err).toMatch(/database or disk is full/);
     const metrics = await (await fetch(`${http}/metrics`)).text();
     expect(metrics).toContain('tunnelflow_store_writer_failing 1');

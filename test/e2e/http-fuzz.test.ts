@@ -37,6 +37,13 @@ beforeAll(async () => {
     `${app.url}/api/v1/loss?from=0&to=4102444800000`,
   );
   bucketStart = loss.body.items[0]?.start ?? 0;
+  // One stored report, so /api/v1/reports/1 has something to render in every format.
+  const created = await fetch(`${app.url}/api/v1/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ from: bucketStart - 3_600_000, to: bucketStart + 3_600_000 }),
+  });
+  expect(created.status).toBe(201);
 }, 120_000);
 afterAll(() => app.stop());
 
@@ -113,6 +120,7 @@ const plausible: Record<string, fc.Arbitrary<string>> = {
   exporter: fc.constantFrom('192.0.2.140', '127.0.0.1', 'x'),
   tunnel: fc.oneof(fc.constant('real'), fc.string()),
   format: fc.constantFrom('json', 'csv', 'html', 'pdf'),
+  policy: fc.constantFrom('default', 'gold', 'nope', ''),
   token: fc.string(),
 };
 
@@ -160,6 +168,13 @@ const request = fc.oneof(
     [],
   ),
   route(fc.constant('/api/v1/tunnels'), ['from', 'to']),
+  route(fc.constant('/api/v1/reports'), ['limit', 'cursor', 'policy']),
+  route(
+    fc
+      .oneof(fc.constantFrom('1', '0', '99999999999999999999', '-1'), segment)
+      .map((id) => `/api/v1/reports/${encodeURIComponent(id)}`),
+    ['format'],
+  ),
   route(tunnelPath(''), ['from', 'to']),
   route(tunnelPath('/buckets'), ['from', 'to', 'step']),
   route(fc.constant('/api/v1/loss'), ['from', 'to', 'minRatio', 'limit']),
@@ -224,6 +239,7 @@ test('the fuzz reaches the routes with data: a real tunnel, its buckets and the 
     `/api/v1/tunnels/${encodeURIComponent(tunnelId)}?${window}`,
     `/api/v1/tunnels/${encodeURIComponent(tunnelId)}/buckets?${window}&step=5m`,
     `/api/v1/tunnels/${encodeURIComponent(tunnelId)}/buckets/${bucketStart}/flows`,
+    '/api/v1/reports/1?format=html',
   ]) {
     expect((await fetch(`${app.url}${p}`)).status).toBe(200);
   }

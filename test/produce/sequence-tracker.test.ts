@@ -138,7 +138,7 @@ test('streams are per exporter, version and domain', () => {
 test('after a datagram whose record count was not exact, the next one only re-baselines', () => {
   const tracker = new SequenceTracker();
   tracker.observe('a', 10, 0, 0, 3);
-  expect(tracker.observe('a', 10, 0, 3, 1, false).event).toBe('in-order');
+  expect(tracker.observe('a', 10, 0, 3, 1, 0, false).event).toBe('in-order');
   expect(tracker.observe('a', 10, 0, 9, 2)).toMatchObject({ event: 'resync', gap: 0 });
   expect(tracker.observe('a', 10, 0, 11, 2).event).toBe('in-order');
 });
@@ -149,4 +149,58 @@ test('the number of streams is bounded', () => {
   tracker.observe('b', 9, 0, 1, 1);
   tracker.observe('c', 9, 0, 1, 1);
   expect(tracker.observe('a', 9, 0, 2, 1).event).toBe('first');
+});
+
+test('IPFIX options records count (RFC 7011 §3.1): an exporter that counts them gives no gaps', () => {
+  const tracker = new SequenceTracker();
+  // 4 flows + 1 options record, then 3 + 0, then 2 + 2: pre-message totals 0, 5, 8.
+  expect(tracker.observe('a', 10, 0, 0, 4, 1).event).toBe('first');
+  expect(tracker.observe('a', 10, 0, 5, 3, 0)).toMatchObject({
+    event: 'in-order',
+    convention: 'records-pre',
+  });
+  expect(tracker.observe('a', 10, 0, 8, 2, 2)).toMatchObject({ event: 'in-order', gap: 0 });
+  expect(tracker.observe('a', 10, 0, 12, 1, 0)).toMatchObject({ event: 'in-order', gap: 0 });
+});
+
+test('an exporter that leaves options records out is learned from the first datagram after them', () => {
+  const tracker = new SequenceTracker();
+  tracker.observe('a', 10, 0, 0, 4, 1);
+  expect(tracker.observe('a', 10, 0, 4, 3, 0)).toMatchObject({ event: 'in-order', convention: 'flows-pre' });
+  expect(tracker.observe('a', 10, 0, 7, 2, 2).event).toBe('in-order');
+  expect(tracker.observe('a', 10, 0, 9, 1, 0).event).toBe('in-order');
+});
+
+test('v9 packet counting survives a datagram with records dropped for want of a template', () => {
+  const tracker = new SequenceTracker();
+  tracker.observe('a', 9, 0, 1, 3);
+  tracker.observe('a', 9, 0, 2, 5);
+  expect(tracker.observe('a', 9, 0, 3, 0, 0, false).event).toBe('in-order');
+  expect(tracker.observe('a', 9, 0, 5, 2)).toMatchObject({ event: 'gap', gap: 1, convention: 'packets' });
+});
+
+test('a loss of just the size that fits another convention costs one misjudged datagram, no lock-in', () => {
+  const tracker = new SequenceTracker();
+  // RFC numbering (records before the message); the 1-record message at 2 is lost, and 3 is
+  // also what "records after the message" expects next: a coincidence.
+  tracker.observe('a', 10, 0, 0, 2);
+  expect(tracker.observe('a', 10, 0, 3, 3)).toMatchObject({ event: 'in-order', convention: 'flows-post' });
+  expect(tracker.observe('a', 10, 0, 6, 5)).toMatchObject({ event: 'in-order', convention: 'records-pre' });
+  expect(tracker.observe('a', 10, 0, 11, 2)).toMatchObject({ event: 'in-order', convention: 'records-pre' });
+  // The 4-record message at 13 is lost: counted as 4.
+  expect(tracker.observe('a', 10, 0, 17, 1)).toMatchObject({
+    event: 'gap',
+    gap: 4,
+    convention: 'records-pre',
+  });
+});
+
+test('a restart re-learns the convention (new software may number otherwise)', () => {
+  const tracker = new SequenceTracker();
+  // Packets first (RFC 3954), then after a restart flow records after the packet.
+  [1, 2, 3, 4].forEach((seq, i) => tracker.observe('a', 9, 0, seq, i + 2));
+  expect(tracker.observe('a', 9, 0, 5, 3)).toMatchObject({ event: 'in-order', convention: 'packets' });
+  expect(tracker.observe('a', 9, 0, 4, 4).event).toBe('reset');
+  expect(tracker.observe('a', 9, 0, 10, 6)).toMatchObject({ event: 'in-order', convention: 'flows-post' });
+  expect(tracker.observe('a', 9, 0, 13, 3)).toMatchObject({ event: 'in-order', convention: 'flows-post' });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { csvColumns } from '../../reports/render.js';
 import { lossTable, probeArgusTable } from './loss-table.js';
 
 /** A markdown table's cells, whatever the column padding a formatter gave it. */
@@ -37,5 +38,12 @@ describe('README', () => {
     const end = README.indexOf('<!-- probe-argus-table:end -->');
     expect(start).toBeGreaterThan(0);
     expect(cells(README.slice(start, end))).toEqual(cells(probeArgusTable()));
+  });
+
+  test('the CSV report sample has the columns the report writes today', () => {
+    const start = README.indexOf('<!-- report-csv:start -->');
+    const sample = README.slice(start, README.indexOf('<!-- report-csv:end -->'));
+    expect(start).toBeGreaterThan(0);
+    expect(sample.split('\n').find((l) => l.startsWith('period_from'))).toBe(csvColumns.join(','));
   });
 });

@@ -52,10 +52,22 @@ export function getJson(url) {
   return pending;
 }
 
-async function load(url) {
+/** POST a JSON body; answers the parsed JSON, or throws an ApiProblem. Never cached. */
+export function postJson(url, body) {
+  return load(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+async function load(url, init = {}) {
   let response;
   try {
-    response = await fetch(url, { headers: { accept: 'application/json, application/problem+json' } });
+    response = await fetch(url, {
+      ...init,
+      headers: { accept: 'application/json, application/problem+json', ...(init.headers ?? {}) },
+    });
   } catch (err) {
     throw new ApiProblem(url, 0, 'collector unreachable', `${err.message} (${url})`);
   }

@@ -1,11 +1,12 @@
 // The page's entry point: reads the state from the URL, asks the JSON API, renders the
 // overview, the selected tunnel and the flows behind the selected bucket.
-import { ApiProblem, absoluteUrl, apiUrl, clearCache, getAllItems, getJson } from './api.js';
+import { ApiProblem, absoluteUrl, apiUrl, clearCache, getAllItems, getJson, postJson } from './api.js';
 import { fill, h } from './dom.js';
 import { renderBuckets, renderDetailHeader } from './detail.js';
 import { renderFlowsFrame, renderFlowsTable } from './flows.js';
 import { duration, isoParam, localHint, utc, utcOffset } from './format.js';
 import { renderExporters, renderHealth, renderLoss, renderTunnels } from './overview.js';
+import { renderReports } from './reports.js';
 import {
   DEFAULT_MIN_RATIO,
   PRESETS,
@@ -24,6 +25,7 @@ const sections = {
   tunnels: $('#tunnels .section-body'),
   loss: $('#loss .section-body'),
   exporters: $('#exporters .section-body'),
+  reports: $('#reports .section-body'),
   detail: $('#detail'),
   detailBody: $('#detail .section-body'),
   flows: $('#flows'),
@@ -243,6 +245,7 @@ async function render() {
   const tunnels = getAllItems('tunnels', window_);
   loadTunnels(current, tunnels);
   loadLoss(current, window_);
+  loadReports(current, window_);
   await Promise.allSettled([
     loadDetail(current, tunnels, window_, stepS),
     loadFlows(current, tunnels, window_, stepS),
@@ -279,6 +282,41 @@ async function loadHealth(current) {
       `collector: ${err.detail || err.message}`,
     );
     fill(sections.exporters, problemBox(err, 'exporters'));
+  }
+}
+
+/** The stored reports (first page, newest first); the button reports the range on screen. */
+async function loadReports(current, window_, message = null) {
+  const body = sections.reports;
+  const show = (items, busy = false, note = message) =>
+    renderReports(body, {
+      items,
+      busy,
+      message: note,
+      onCreate: async () => {
+        show(items, true, null);
+        try {
+          const created = await postJson(apiUrl('reports'), { from: window_.from, to: window_.to });
+          const s = created.report.summary;
+          clearCache();
+          loadReports(
+            current,
+            window_,
+            `Report ${created.id}: ${s.tunnels} tunnel(s), ${s.breaching} breaching, ${utc(created.from)} – ${utc(created.to)}.`,
+          );
+        } catch (err) {
+          show(items, false, `No report: ${err.detail || err.message}`);
+        }
+      },
+    });
+  try {
+    const list = await getJson(apiUrl('reports', { limit: 20 }));
+    if (!current()) return;
+    show(list.items);
+  } catch (err) {
+    if (current()) fill(body, problemBox(err, 'reports'));
+  } finally {
+    if (current()) body.removeAttribute('aria-busy');
   }
 }
 

@@ -4,6 +4,7 @@ import { carriesLoss, checkLoss, noLoss, normalizedFlow } from './attribution.js
 import type { Attribution } from './attribution.js';
 import type { BaseKind } from './classify-kind.js';
 import type { LossVerdict } from './loss-validation.js';
+import type { TunnelState } from './normalizer-state.js';
 import { directionOf } from './tunnel-registry.js';
 
 /**
@@ -11,11 +12,18 @@ import { directionOf } from './tunnel-registry.js';
  * the SA, the loss check and the bucket counters. The flow's `validatedLoss` is the
  * exporter's own loss value after validation or, when the record has none, the loss from its
  * ESP sequence numbers (DESIGN.md counts a probe's sequence fields as reported too); the
- * bucket keeps the two apart (`reportedLost` / `sequenceLost`).
+ * bucket keeps the two apart (`reportedLost` / `sequenceLost`). `tunnel` is given when the
+ * caller has found it already (attribute-fragment.ts: fragments join an existing tunnel).
  */
-export function attributeEsp(ctx: Attribution, r: FlowRecord, kind: BaseKind): NormalizedFlow {
+export function attributeEsp(
+  ctx: Attribution,
+  r: FlowRecord,
+  kind: BaseKind,
+  tunnel?: TunnelState,
+): NormalizedFlow {
   const encapsulation: Encapsulation = r.proto === 17 ? 'esp-in-udp' : 'esp';
   const t =
+    tunnel ??
     ctx.tunnels.find(r.src, r.dst, encapsulation) ??
     ctx.tunnels.create(r.src, r.dst, encapsulation, r.startMs, r.endMs);
   ctx.tunnels.touch(t, r.startMs, r.endMs);

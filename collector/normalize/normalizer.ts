@@ -3,6 +3,7 @@ import type { FlowRecord, NormalizedFlow } from '../../model/flow.js';
 import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
 import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 import { attributeEsp } from './attribute-esp.js';
+import { attributeFragment, fragmentTunnel } from './attribute-fragment.js';
 import { attributeIcmpFragNeeded } from './attribute-icmp.js';
 import { attributeIke } from './attribute-ike.js';
 import { attributeOther } from './attribute-other.js';
@@ -55,8 +56,9 @@ const clockFutureToleranceMs = 3_600_000;
  * Order within a batch: ESP-carrying flows first (they create tunnels and SAs), then IKE
  * (attached to the tunnels just seen), then ICMP frag-needed and everything else (the leak
  * check needs the peers known). So a leak or an ICMP exported in the same datagram as its
- * tunnel's ESP is recognised. The limitation left: a leak between two peers, or an ICMP
- * frag-needed, that arrives in an earlier datagram than anything of its tunnel is not
+ * tunnel's ESP is recognised, and so are fragments metered as flows of their own
+ * (attribute-fragment.ts), which would otherwise read as leaks between the peers. The limitation left: a leak between two peers, or an ICMP
+ * frag-needed or a fragment flow, that arrives in an earlier datagram than anything of its tunnel is not
  * re-classified later (it stays `other` / unattributed). Leaks between configured protected
  * subnets do not depend on order.
  */
@@ -163,7 +165,11 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     for (let i = 0; i < n; i++) {
       const kind = kinds[i]!;
       if (kind === 'icmp-frag-needed') flows[i] = attributeIcmpFragNeeded(ctx, records[i]!);
-      else if (kind === 'other') flows[i] = attributeOther(ctx, records[i]!);
+      else if (kind === 'other') {
+        const r = records[i]!;
+        const t = fragmentTunnel(ctx, r);
+        flows[i] = t === undefined ? attributeOther(ctx, r) : attributeFragment(ctx, r, t);
+      }
     }
     sweep();
     updatePairings();

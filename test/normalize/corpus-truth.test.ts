@@ -22,10 +22,13 @@ import type { Truth, TruthDirection, TruthTunnel } from './truth.js';
  *   packet of the proto-50 flow. `e_frag_mtu_v4` has 500 / 400 fragments in the truth, but
  *   the `fragmenting` flag cannot be raised and `fragments` stays 0; the packets still equal
  *   the truth's `ip_packets` (fragments included).
- * - NAT-T: a flow record cannot see the non-ESP marker, so the whole UDP 4500 flow is
- *   ESP-in-UDP. Its packets are the truth's ESP packets plus IKE on 4500 and NAT keepalives
- *   (asserted against the truth's 4500 flow), and `c_natt_v4` minute 4, where the truth
- *   has only IKE and keepalives (`ike_no_esp`), shows as `up` when records cover it.
+ * - NAT-T: a flow record cannot see the non-ESP marker, so a UDP 4500 record that carries
+ *   ESP is ESP-in-UDP as a whole. Its packets are the truth's ESP packets plus IKE on 4500 and
+ *   NAT keepalives (asserted against the truth's 4500 flow). `c_natt_v4` minute 4, where the
+ *   truth has only IKE and keepalives (`ike_no_esp`), lies inside records that also carry ESP
+ *   (softflowd: one record per capture; pmacct: 02:24-05:14), so it shows as `up`; records
+ *   cut on minutes read it `negotiating` (minute-records.test.ts, README "UDP 4500: ESP, IKE
+ *   or keepalive").
  * - softflowd NetFlow v5 drops IPv6 flows: `h_multi_tunnel_mixed` t5 is absent for it.
  * - Per bucket: every ESP record of this corpus straddles minute boundaries (softflowd sends
  *   one record per flow for the whole capture, pmacct cuts at ~60 s but not on minutes), so
@@ -321,8 +324,8 @@ describe.each(sources)('from %s', (source) => {
           // minute given 0 packets would show here).
           const expected = t.health_timeline.map((h) => {
             const state = healthFromTruth[h.state];
-            // c_natt_v4 minute 4: only IKE on 4500 and NAT keepalives, which a flow record
-            // cannot tell from ESP-in-UDP (see the top comment).
+            // c_natt_v4 minute 4: only IKE on 4500 and NAT keepalives, inside records that
+            // carry ESP too (see the top comment).
             if (scenario === 'c_natt_v4' && h.state === 'ike_no_esp') return [h.minute_ms, 'up'];
             return [h.minute_ms, state];
           });

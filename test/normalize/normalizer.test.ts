@@ -288,3 +288,102 @@ describe('IPv6 and fragments', () => {
     expect(summary.state).toBe('up');
   });
 });
+
+describe('fragments metered as flows of their own (softflowd)', () => {
+  const a = '198.51.100.77';
+  const b = '203.0.113.77';
+  const natt = (src: string, dst: string, sp: number, dp: number, packets = 60) =>
+    makeRecord({ proto: 17, src, dst, srcPort: sp, dstPort: dp, packets, octets: packets * 150 });
+  const bare = (src: string, dst: string, extra: Partial<FlowRecord> = {}) =>
+    makeRecord({ proto: 17, src, dst, srcPort: 0, dstPort: 0, packets: 40, octets: 4000, ...extra });
+
+  test.each([
+    ['listed after the 4500 flows', false],
+    ['listed before them (same datagram)', true],
+  ])(
+    'IPv4 UDP 0/0 beside NAT-T, %s: esp-fragment of the tunnel, counted, fragmenting, no leak',
+    (_n, first) => {
+      const records = [natt(a, b, 36501, 4500), natt(b, a, 4500, 36501), bare(b, a)];
+      const run = runNormalizer([first ? [records[2]!, records[0]!, records[1]!] : records]);
+      const frag = run.flows.find((f) => f.srcPort === 0);
+      expect(frag).toMatchObject({
+        kind: 'esp-fragment',
+        tunnelId: `${a}_${b}_esp-in-udp`,
+        tunnelDirection: 'b-a',
+        saId: `${b}_${a}_nospi_g0`,
+      });
+      const { summary } = run.view(`${a}_${b}_esp-in-udp`, t0, t0 + 60_000);
+      expect([summary.bToA.packets, summary.bToA.octets]).toEqual([100, 9000 + 4000]);
+      expect(summary.fragments).toBe(40);
+      expect(summary.flags).toEqual(['fragmenting']);
+      expect(summary.leakPackets).toBe(0);
+    },
+  );
+
+  test('IPv4 UDP 0/0 between the peers of a plain ESP tunnel stays a leak (ESP fragments keep protocol 50)', () => {
+    const run = runNormalizer([[makeRecord(), bare('192.0.2.10', '198.51.100.20')]]);
+    expect(run.flows.map((f) => f.kind)).toEqual(['esp', 'cleartext-leak']);
+  });
+
+  test.each([44, 0])(
+    'IPv6 protocol %i between ESP peers: esp-fragment; between strangers: other',
+    (proto) => {
+      const v6 = { ipVersion: 6 as const, src: '2001:db8:20::1', dst: '2001:db8:10::1' };
+      const run = runNormalizer([
+        [
+          makeRecord(v6),
+          makeRecord({ ...v6, proto, packets: 20, octets: 4000 }),
+          makeRecord({ ...v6, proto, src: '2001:db8:99::1', packets: 5, octets: 500 }),
+        ],
+      ]);
+      expect(run.flows.map((f) => f.kind)).toEqual(['esp', 'esp-fragment', 'other']);
+      const { summary } = run.view('2001:db8:10::1_2001:db8:20::1_esp', t0, t0 + 60_000);
+      expect(summary.bToA.packets).toBe(120);
+      expect(summary.fragments).toBe(20);
+    },
+  );
+
+  test('UDP 0/0 between two hosts without a tunnel is other', () => {
+    const run = runNormalizer([[bare('192.0.2.99', '198.51.100.99')]]);
+    expect(run.flows.map((f) => [f.kind, f.tunnelId])).toEqual([['other', null]]);
+  });
+});
+
+describe('UDP 4500 without ESP', () => {
+  const a = '198.51.100.88';
+  const b = '203.0.113.88';
+  const ike = (src: string, dst: string, sp: number, dp: number, packets: number, spanMs: number) =>
+    makeRecord({
+      proto: 17,
+      src,
+      dst,
+      srcPort: sp,
+      dstPort: dp,
+      packets,
+      octets: packets * 300,
+      endMs: t0 + spanMs,
+    });
+
+  test('IKE_AUTH retried on 4500 (sparse 4500 flows both ways) is negotiating, with no SA', () => {
+    const run = runNormalizer([
+      [
+        ike(a, b, 36800, 500, 2, 30_030),
+        ike(b, a, 500, 36800, 2, 30_030),
+        ike(a, b, 36801, 4500, 3, 34_030),
+        ike(b, a, 4500, 36801, 2, 34_030),
+      ],
+    ]);
+    expect(run.flows.map((f) => f.kind)).toEqual(['ike', 'ike', 'ike', 'ike']);
+    expect([...run.tunnels.keys()]).toEqual([`${a}_${b}_esp-in-udp`]);
+    expect(run.sas.size).toBe(0);
+    const { summary } = run.view(`${a}_${b}_esp-in-udp`, t0, t0 + 60_000);
+    expect(summary.state).toBe('negotiating');
+    expect(summary.ikePackets).toBe(9);
+    expect([summary.aToB.packets, summary.bToA.packets]).toEqual([0, 0]);
+  });
+
+  test("a probe's SPI-0 record on 4500 is IKE even when dense", () => {
+    const run = runNormalizer([[{ ...ike(a, b, 36801, 4500, 50, 10_000), spi: 0 }]]);
+    expect(run.flows[0]?.kind).toBe('ike');
+  });
+});

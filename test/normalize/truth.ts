@@ -12,11 +12,15 @@ export interface TruthCounters {
   lost_downstream: number;
   duplicates: number;
   fragments: number;
+  fragmented_esp_packets: number;
+  non_first_fragments: number;
   ike_packets: number;
   ike_bytes: number;
   natt_keepalives: number;
   ike_udp_500_packets?: number;
   ike_udp_4500_packets?: number;
+  /** test/fixtures/scenarios truths only: bytes of IKE on 4500. */
+  ike_udp_4500_bytes?: number;
   natt_keepalive_bytes?: number;
 }
 

@@ -9,6 +9,15 @@ export interface ObservedBy {
   readonly domainId: number;
 }
 
+/** One loss figure of a direction, with where it came from. */
+export interface SourcedLoss {
+  readonly source: LossSource;
+  readonly lost: number | null;
+  readonly lossRatio: number | null;
+  /** The point that measured it; null for two-point (both points together). */
+  readonly observedBy: ObservedBy | null;
+}
+
 /** One direction's figures over a bucket or a window (DESIGN.md "HTTP"). */
 export interface DirectionFigures {
   /** From the point near the sender when one is known, else from the point that saw the most. */
@@ -26,6 +35,13 @@ export interface DirectionFigures {
   /** Loss values cleared as bogus, by reason. */
   readonly bogusCleared: ClearedCounts;
   readonly observedBy: ObservedBy | null;
+  /**
+   * Every loss figure measured for the direction, one per source and observation point (a
+   * probe's sequence count beside another point's reported loss, or beside a two-point
+   * figure): `lost` / `lossSource` above is the one the precedence picks (reported, then
+   * sequence, then two-point).
+   */
+  readonly lossFigures: readonly SourcedLoss[];
 }
 
 /** A two-point loss figure that covers several buckets (see two-point-loss.ts). */

@@ -10,6 +10,7 @@ import type {
   LossSpan,
   ObservedBy,
   SaView,
+  SourcedLoss,
   TunnelBucketView,
   TunnelSummary,
 } from './tunnel-figures.js';
@@ -339,6 +340,24 @@ function fromCounts(c: Readonly<TunnelBucketCounts>, source: 'reported' | 'seque
   return { lost, lossRatio: sent > 0 ? lost / sent : null, sent, lossSource: source };
 }
 
+/** Reported and sequence figures of every point (counts picked by `pick`), in point order. */
+function pointFigures(
+  plan: DirectionPlan,
+  pick: (s: PointSeries) => Readonly<TunnelBucketCounts> | undefined,
+): SourcedLoss[] {
+  const out: SourcedLoss[] = [];
+  for (const s of plan.points) {
+    const c = pick(s);
+    if (c === undefined) continue;
+    for (const source of ['reported', 'sequence'] as const) {
+      if (source === 'reported' ? !hasReported(c) : !hasSequence(c)) continue;
+      const f = fromCounts(c, source);
+      out.push({ source, lost: f.lost, lossRatio: f.lossRatio, observedBy: observedBy(s) });
+    }
+  }
+  return out;
+}
+
 function bucketFigures(plan: DirectionPlan, step: number): BucketDirectionFigures {
   const ref = plan.reference?.steps.get(step) ?? emptyCounts;
   const bogusCleared = sumCleared(plan.points, (s) => s.steps.get(step));
@@ -374,37 +393,16 @@ function bucketFigures(plan: DirectionPlan, step: number): BucketDirectionFigure
     // A cleared two-point figure is counted once, on the last bucket it covers.
     if (segment.clearedReason !== null && step === lastStepMs) bogusCleared[segment.clearedReason]++;
   }
-  return {
-    packets: ref.packets,
-    octets: ref.octets,
-    flows: ref.flows,
-    ...loss,
-    bogusCleared,
-    observedBy: observedBy(plan.reference),
-    lossSpan,
-  };
-}
-
-function windowFigures(plan: DirectionPlan): DirectionFigures {
-  const ref = plan.reference?.total ?? emptyCounts;
-  const bogusCleared = sumCleared(plan.points, (s) => s.total);
-  let loss: LossFigure = { lost: null, lossRatio: null, sent: null, lossSource: null };
-  if (plan.reportedPoint !== null) {
-    loss = fromCounts(plan.reportedPoint.total, 'reported');
-  } else if (plan.sequencePoint !== null) {
-    loss = fromCounts(plan.sequencePoint.total, 'sequence');
-  } else if (plan.segments.length > 0) {
-    let lost = 0;
-    let up = 0;
-    let any = false;
-    for (const segment of plan.segments) {
-      if (segment.clearedReason !== null) bogusCleared[segment.clearedReason as LossClearedReason]++;
-      if (segment.lost === null) continue;
-      any = true;
-      lost += segment.lost;
-      up += segment.upPackets;
+  const lossFigures = pointFigures(plan, (s) => s.steps.get(step));
+  if (placed !== undefined && placed.segment.first === placed.segment.last && placed.segment.complete) {
+    if (placed.segment.lost !== null) {
+      lossFigures.push({
+        source: 'two-point',
+        lost: placed.segment.lost,
+        lossRatio: placed.segment.lossRatio,
+        observedBy: null,
+      });
     }
-    if (any) loss = { lost, lossRatio: up > 0 ? lost / up : 0, sent: up, lossSource: 'two-point' };
   }
   return {
     packets: ref.packets,
@@ -413,6 +411,50 @@ function windowFigures(plan: DirectionPlan): DirectionFigures {
     ...loss,
     bogusCleared,
     observedBy: observedBy(plan.reference),
+    lossFigures,
+    lossSpan,
+  };
+}
+
+function windowFigures(plan: DirectionPlan): DirectionFigures {
+  const ref = plan.reference?.total ?? emptyCounts;
+  const bogusCleared = sumCleared(plan.points, (s) => s.total);
+  let loss: LossFigure = { lost: null, lossRatio: null, sent: null, lossSource: null };
+  const lossFigures = pointFigures(plan, (s) => s.total);
+  let twoPoint: LossFigure | null = null;
+  if (plan.segments.length > 0) {
+    let lost = 0;
+    let up = 0;
+    let any = false;
+    for (const segment of plan.segments) {
+      if (segment.lost === null) continue;
+      any = true;
+      lost += segment.lost;
+      up += segment.upPackets;
+    }
+    if (any) twoPoint = { lost, lossRatio: up > 0 ? lost / up : 0, sent: up, lossSource: 'two-point' };
+    if (twoPoint !== null) {
+      lossFigures.push({ source: 'two-point', lost, lossRatio: twoPoint.lossRatio, observedBy: null });
+    }
+  }
+  if (plan.reportedPoint !== null) {
+    loss = fromCounts(plan.reportedPoint.total, 'reported');
+  } else if (plan.sequencePoint !== null) {
+    loss = fromCounts(plan.sequencePoint.total, 'sequence');
+  } else if (plan.segments.length > 0) {
+    for (const segment of plan.segments) {
+      if (segment.clearedReason !== null) bogusCleared[segment.clearedReason as LossClearedReason]++;
+    }
+    if (twoPoint !== null) loss = twoPoint;
+  }
+  return {
+    packets: ref.packets,
+    octets: ref.octets,
+    flows: ref.flows,
+    ...loss,
+    bogusCleared,
+    observedBy: observedBy(plan.reference),
+    lossFigures,
   };
 }
 

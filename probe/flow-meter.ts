@@ -1,7 +1,8 @@
 // The probe's metering process: ESP packets into per-SA flows keyed by (src, dst, SPI) (plus the
 // ports for ESP in UDP), each SA with its sequence window; IKE, NAT-T control packets and,
 // optionally, all other traffic into ordinary 5-tuple flows. Flows end on the active and idle
-// timeouts (RFC 5470 §5.1.1) of capture time; an SA's sequence state outlives its flows, so a
+// timeouts (RFC 5470 §5.1.1) of capture time, the active one at its multiples (so one-minute
+// flows are UTC minutes); an SA's sequence state outlives its flows, so a
 // pause longer than the idle timeout does not look like loss or a restart.
 
 import { PacketKind } from './ipsec-packet.js';
@@ -75,6 +76,8 @@ export interface FlowMeterOptions {
   readonly meterOther?: boolean;
   /** SA sequence state is forgotten after this long without a packet (default 10 minutes). */
   readonly saForgetMs?: number;
+  /** A closed flow waits at most this long for its numbers to leave the window (default 5 active timeouts). */
+  readonly maxHoldMs?: number;
   /** At most this many SAs and this many 5-tuple flows; beyond, the oldest go first. */
   readonly maxSas?: number;
   readonly maxTupleFlows?: number;
@@ -99,19 +102,32 @@ export interface MeterCounters {
   sequenceRestarts: number;
   /** Flows ended early because a table was full. */
   evicted: number;
+  /** Lost numbers no flow of their SA was left to carry (should stay 0). */
+  unattributedLost: number;
 }
 
 interface FlowPart {
   startMs: number;
   endMs: number;
+  /** Where the active timeout cuts this flow: the next multiple of the timeout (aligned flows). */
+  cutMs: number;
   packets: number;
   octets: number;
   fragments: number;
+  /** -1 until the first packet's number is known. */
   firstSeq: number;
   lastSeq: number;
-  /** Sequence totals when the flow began, so the record carries only its own share. */
+  /** Numbers lost in this flow's range of sequence numbers, whenever the window gave them up. */
+  lost: number;
+  /** Duplicates and late packets that arrived during the flow (fixed when it closes). */
+  duplicates: number;
+  outOfOrder: number;
+  /** Sequence totals when the flow began, so the record carries only its own duplicates and late packets. */
   base: SequenceCounters;
   generation: number;
+  /** Capture time the flow closed (active timeout), -1 while open. */
+  closedMs: number;
+  endReason: EndReason;
 }
 
 interface HeldPacket {
@@ -133,6 +149,13 @@ interface SaEntry {
   readonly spi: number;
   readonly seq: SaSequence;
   flow: FlowPart | null;
+  /**
+   * Flows closed by the active timeout whose numbers may still be counted lost: each waits
+   * until its highest number has left the window, so the loss lands in the flow whose range
+   * of numbers (and so whose minutes) it belongs to, not in the one open when the window
+   * gave it up.
+   */
+  pending: FlowPart[];
   lastSeenMs: number;
   held: HeldPacket[];
   /** Next SA with the same SPI (the table is keyed by SPI, which is nearly always unique). */
@@ -175,6 +198,7 @@ export function newMeterCounters(): MeterCounters {
     sasCreated: 0,
     sequenceRestarts: 0,
     evicted: 0,
+    unattributedLost: 0,
   };
 }
 
@@ -196,6 +220,7 @@ export class FlowMeter {
       saForgetMs: 600_000,
       maxSas: 100_000,
       maxTupleFlows: 200_000,
+      maxHoldMs: options.activeTimeoutMs * 5,
       ...options,
     };
     this.#emit = emit;
@@ -263,17 +288,17 @@ export class FlowMeter {
   #esp(p: PacketInfo, tsMs: number, fragments: number): void {
     const e = this.#saFor(p, tsMs);
     e.lastSeenMs = tsMs;
+    let f = e.flow;
+    if (f !== null && tsMs >= f.cutMs) {
+      this.#closePart(e, tsMs);
+      f = null;
+    }
+    if (f === null) f = e.flow = this.#newPart(e, tsMs);
     const verdict = e.seq.observe(p.seq);
     const seq64 = e.seq.window.last;
     if (verdict === SeqVerdict.Restart) {
       this.#restart(e, tsMs, p.ipLength, fragments);
       return;
-    }
-    let f = e.flow;
-    if (f === null) f = e.flow = this.#newPart(e, tsMs, seq64);
-    else if (tsMs - f.startMs >= this.#opts.activeTimeoutMs) {
-      this.#endSa(e, EndReason.Active, false);
-      f = e.flow = this.#newPart(e, tsMs, seq64);
     }
     f.endMs = tsMs;
     f.packets++;
@@ -281,15 +306,65 @@ export class FlowMeter {
     f.fragments += fragments;
     if (verdict === SeqVerdict.Held) {
       e.held.push({ tsMs, octets: p.ipLength, fragments, seq64: p.seq >>> 0 });
+      if (f.firstSeq < 0) f.firstSeq = p.seq >>> 0;
     } else {
       if (e.held.length > 0) e.held = [];
+      if (f.firstSeq < 0) f.firstSeq = seq64;
       if (seq64 > f.lastSeq) f.lastSeq = seq64;
+      if (verdict === SeqVerdict.Advance && e.pending.length > 0) this.#release(e, tsMs, false);
+    }
+  }
+
+  /** Counts `count` lost numbers from `from` in the flows whose ranges hold them. */
+  #attribute(e: SaEntry, from: number, count: number): void {
+    let n = from;
+    let left = count;
+    for (const part of e.pending) {
+      if (left === 0) return;
+      if (n <= part.lastSeq) {
+        const k = Math.min(left, part.lastSeq - n + 1);
+        part.lost += k;
+        n += k;
+        left -= k;
+      }
+    }
+    if (left === 0) return;
+    const open = e.flow ?? e.pending[e.pending.length - 1];
+    if (open !== undefined) open.lost += left;
+    else this.counters.unattributedLost += left;
+  }
+
+  /** The active timeout closed the SA's open flow: it waits in `pending` for its losses. */
+  #closePart(e: SaEntry, nowMs: number): void {
+    const f = e.flow;
+    if (f === null) return;
+    const t = e.seq.totals();
+    f.duplicates = t.duplicates - f.base.duplicates;
+    f.outOfOrder = t.outOfOrder - f.base.outOfOrder;
+    f.closedMs = nowMs;
+    f.endReason = EndReason.Active;
+    e.flow = null;
+    e.pending.push(f);
+    this.#release(e, nowMs, false);
+  }
+
+  /** Exports the pending flows whose numbers are final (or that waited long enough; `all`: every one). */
+  #release(e: SaEntry, nowMs: number, all: boolean): void {
+    const w = e.seq.window;
+    while (e.pending.length > 0) {
+      const part = e.pending[0]!;
+      const final = all || w.top - w.size >= part.lastSeq || nowMs - part.closedMs >= this.#opts.maxHoldMs;
+      if (!final) return;
+      e.pending.shift();
+      this.#emitSa(e, part, part.endReason);
     }
   }
 
   /** A new generation: the held packets and this one leave the old flow for a new one. */
   #restart(e: SaEntry, tsMs: number, octets: number, fragments: number): void {
     this.counters.sequenceRestarts++;
+    // The old generation settled: its pending flows are final.
+    this.#release(e, tsMs, true);
     const old = e.flow;
     const held = e.held;
     e.held = [];
@@ -302,7 +377,9 @@ export class FlowMeter {
       if (old.packets > 0) this.#emitSa(e, old, EndReason.EndDetected);
     }
     const first = held[0];
-    const part = this.#newPart(e, first?.tsMs ?? tsMs, first?.seq64 ?? e.seq.window.last);
+    const part = this.#newPart(e, first?.tsMs ?? tsMs);
+    part.firstSeq = first?.seq64 ?? e.seq.window.last;
+    part.lastSeq = part.firstSeq;
     for (const h of held) {
       part.packets++;
       part.octets += h.octets;
@@ -318,17 +395,24 @@ export class FlowMeter {
     e.flow = part;
   }
 
-  #newPart(e: SaEntry, tsMs: number, seq64: number): FlowPart {
+  #newPart(e: SaEntry, tsMs: number): FlowPart {
+    const active = this.#opts.activeTimeoutMs;
     return {
       startMs: tsMs,
       endMs: tsMs,
+      cutMs: (Math.floor(tsMs / active) + 1) * active,
       packets: 0,
       octets: 0,
       fragments: 0,
-      firstSeq: seq64,
-      lastSeq: seq64,
+      firstSeq: -1,
+      lastSeq: -1,
+      lost: 0,
+      duplicates: 0,
+      outOfOrder: 0,
       base: e.seq.totals(),
       generation: e.seq.generation,
+      closedMs: -1,
+      endReason: EndReason.Active,
     };
   }
 
@@ -358,10 +442,12 @@ export class FlowMeter {
       spi,
       seq: new SaSequence({ size: this.#opts.windowSize }),
       flow: null,
+      pending: [],
       lastSeenMs: tsMs,
       held: [],
       next: this.#sas.get(spi) ?? null,
     };
+    e.seq.onLost = (from, count) => this.#attribute(e, from, count);
     this.#sas.set(spi, e);
     this.#saCount++;
     this.counters.sasCreated++;
@@ -375,7 +461,7 @@ export class FlowMeter {
     // Keepalives and IKE on the NAT-T port are flows of their own, apart from each other.
     const key = `${p.proto}|${src}|${dst}|${p.srcPort}|${p.dstPort}|${keepalive ? 'k' : nattControl ? 'i' : ''}`;
     let t = this.#tuples.get(key);
-    if (t !== undefined && tsMs - t.startMs >= this.#opts.activeTimeoutMs) {
+    if (t !== undefined && tsMs >= this.#cut(t.startMs)) {
       this.#tuples.delete(key);
       this.#emitTuple(t, EndReason.Active);
       t = undefined;
@@ -414,16 +500,19 @@ export class FlowMeter {
   /** Ends flows past their idle or active timeout and forgets long-silent SAs. */
   sweep(nowMs: number): void {
     this.#lastSweepMs = nowMs;
-    const { idleTimeoutMs, activeTimeoutMs, saForgetMs } = this.#opts;
+    const { idleTimeoutMs, saForgetMs } = this.#opts;
     for (const [spi, head] of this.#sas) {
       let prev: SaEntry | null = null;
       for (let e: SaEntry | null = head; e !== null; e = e.next) {
         const f = e.flow;
-        if (f !== null) {
-          if (nowMs - f.endMs >= idleTimeoutMs) this.#endSa(e, EndReason.Idle, true);
-          else if (nowMs - f.startMs >= activeTimeoutMs) this.#endSa(e, EndReason.Active, false);
+        if (nowMs - e.lastSeenMs >= idleTimeoutMs) {
+          if (f !== null || e.pending.length > 0) this.#endSa(e, EndReason.Idle, true);
+        } else if (f !== null && nowMs >= f.cutMs) {
+          this.#closePart(e, nowMs);
+        } else if (e.pending.length > 0) {
+          this.#release(e, nowMs, false);
         }
-        if (e.flow === null && nowMs - e.lastSeenMs >= saForgetMs) {
+        if (e.flow === null && e.pending.length === 0 && nowMs - e.lastSeenMs >= saForgetMs) {
           if (prev === null) {
             if (e.next === null) this.#sas.delete(spi);
             else this.#sas.set(spi, e.next);
@@ -440,7 +529,7 @@ export class FlowMeter {
       if (nowMs - t.endMs >= idleTimeoutMs) {
         this.#tuples.delete(key);
         this.#emitTuple(t, EndReason.Idle);
-      } else if (nowMs - t.startMs >= activeTimeoutMs) {
+      } else if (nowMs >= this.#cut(t.startMs)) {
         this.#tuples.delete(key);
         this.#emitTuple(t, EndReason.Active);
       }
@@ -451,7 +540,7 @@ export class FlowMeter {
   flush(reason: EndReason = EndReason.Forced): void {
     for (const head of this.#sas.values()) {
       for (let e: SaEntry | null = head; e !== null; e = e.next) {
-        if (e.flow !== null) this.#endSa(e, reason, true);
+        if (e.flow !== null || e.pending.length > 0) this.#endSa(e, reason, true);
         else e.seq.settle();
       }
     }
@@ -464,18 +553,23 @@ export class FlowMeter {
    * missing inside its window will not come and count as lost in this flow.
    */
   #endSa(e: SaEntry, reason: EndReason, settle: boolean): void {
-    const f = e.flow;
-    if (f === null) return;
     if (settle) {
       e.seq.settle();
       e.held = [];
     }
+    this.#release(e, this.#nowMs, settle);
+    const f = e.flow;
+    if (f === null) return;
     this.#emitSa(e, f, reason);
     e.flow = null;
   }
 
   #emitSa(e: SaEntry, f: FlowPart, reason: EndReason): void {
-    const t = e.seq.totals();
+    if (f.closedMs < 0) {
+      const t = e.seq.totals();
+      f.duplicates = t.duplicates - f.base.duplicates;
+      f.outOfOrder = t.outOfOrder - f.base.outOfOrder;
+    }
     this.counters.records++;
     this.counters.saRecords++;
     this.#emit({
@@ -494,14 +588,18 @@ export class FlowMeter {
       endReason: reason,
       firstSeq: f.firstSeq,
       lastSeq: f.lastSeq,
-      lost: t.lost - f.base.lost,
-      duplicates: t.duplicates - f.base.duplicates,
-      outOfOrder: t.outOfOrder - f.base.outOfOrder,
+      lost: f.lost,
+      duplicates: f.duplicates,
+      outOfOrder: f.outOfOrder,
       fragments: f.fragments,
       generation: f.generation,
     });
-    // The next flow of this SA counts from here.
-    f.base = t;
+  }
+
+  /** The active timeout's cut after `startMs`: flows end at multiples of it, like minutes. */
+  #cut(startMs: number): number {
+    const active = this.#opts.activeTimeoutMs;
+    return (Math.floor(startMs / active) + 1) * active;
   }
 
   #emitTuple(t: TupleEntry, reason: EndReason): void {

@@ -218,6 +218,21 @@ export class IpfixExporter {
     await this.#sendOutbox();
   }
 
+  /**
+   * Closes the open message and hands over every message built and not sent, for a caller that
+   * carries them itself (no socket needed: `open()` is not called then).
+   */
+  takeMessages(): Buffer[] {
+    this.#finishMessage();
+    const out = this.#outbox;
+    this.#outbox = [];
+    for (const m of out) {
+      this.counters.messages++;
+      this.counters.bytes += m.length;
+    }
+    return out;
+  }
+
   /** Sends the messages already complete; the open one waits for more records. */
   async drain(): Promise<void> {
     await this.#sendOutbox();

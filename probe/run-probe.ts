@@ -143,6 +143,8 @@ export async function runProbe(o: ProbeOptions): Promise<ProbeSummary> {
         if (stats.droppedByKernel !== lastDrops) {
           o.log(`probe: capture dropped ${stats.droppedByKernel - lastDrops} packets (kernel)`);
           lastDrops = stats.droppedByKernel;
+          // Exported as it changes (and once more at the end), so a collector sees it live.
+          exporter.addCaptureStats(stats.droppedByKernel);
         }
         capture.requestStats();
         exporter.drain().catch(() => undefined);

@@ -69,6 +69,8 @@ export class SequenceWindow {
   lowest = -1;
   /** The 64-bit number of the last packet observed (valid after `observe`). */
   last = -1;
+  /** Told of every number counted lost (`count` consecutive numbers from `from`), as it happens. */
+  onLost: ((from: number, count: number) => void) | null = null;
   readonly #seen: Uint8Array;
 
   constructor(size: number = DEFAULT_WINDOW_SIZE) {
@@ -165,14 +167,14 @@ export class SequenceWindow {
     const leaveTo = next - w;
     if (next - oldTop >= w) {
       // The whole window leaves: count its unseen numbers, then every number skipped over.
-      for (let n = leaveFrom; n <= oldTop; n++) if (seen[n % w] === UNSEEN) this.counters.lost++;
+      for (let n = leaveFrom; n <= oldTop; n++) if (seen[n % w] === UNSEEN) this.#lost(n, 1);
       const skippedTo = Math.min(leaveTo, next - 1);
-      if (skippedTo > oldTop) this.counters.lost += skippedTo - oldTop;
+      if (skippedTo > oldTop) this.#lost(oldTop + 1, skippedTo - oldTop);
       seen.fill(UNSEEN);
     } else {
       for (let n = leaveFrom; n <= leaveTo; n++) {
         const i = n % w;
-        if (seen[i] === UNSEEN) this.counters.lost++;
+        if (seen[i] === UNSEEN) this.#lost(n, 1);
       }
       // Slots of the numbers that left are the slots of oldTop+1 .. next: clear them.
       for (let n = oldTop + 1; n <= next; n++) seen[n % w] = UNSEEN;
@@ -193,10 +195,15 @@ export class SequenceWindow {
       const i = n % w;
       // Marked, so that they do not count again when they leave the window.
       if (this.#seen[i] === UNSEEN) {
-        this.counters.lost++;
+        this.#lost(n, 1);
         this.#seen[i] = SETTLED;
       }
     }
+  }
+
+  #lost(from: number, count: number): void {
+    this.counters.lost += count;
+    this.onLost?.(from, count);
   }
 }
 
@@ -221,10 +228,18 @@ export class SaSequence {
   /** Counters of the generations that ended, so totals survive a restart. */
   readonly #ended: SequenceCounters = { lost: 0, duplicates: 0, outOfOrder: 0, unique: 0 };
 
+  #onLost: ((from: number, count: number) => void) | null = null;
+
   constructor(options: SequenceWindowOptions = {}) {
     this.#size = options.size ?? DEFAULT_WINDOW_SIZE;
     this.#confirm = options.restartConfirm ?? 3;
     this.window = new SequenceWindow(this.#size);
+  }
+
+  /** Told of every number counted lost, in every generation (see SequenceWindow.onLost). */
+  set onLost(fn: ((from: number, count: number) => void) | null) {
+    this.#onLost = fn;
+    this.window.onLost = fn;
   }
 
   /** Packets held, waiting for a restart to be confirmed or given back. */
@@ -295,6 +310,7 @@ export class SaSequence {
     e.outOfOrder += old.counters.outOfOrder;
     e.unique += old.counters.unique;
     this.window = new SequenceWindow(this.#size);
+    this.window.onLost = this.#onLost;
     this.generation++;
     for (const h of this.#held) this.window.observe(h.seq64);
     this.#held = [];

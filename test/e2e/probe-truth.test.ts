@@ -3,7 +3,7 @@ import dgram from 'node:dgram';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import type { TunnelSummary } from '../../analysis/tunnel-figures.js';
+import type { TunnelBucketView, TunnelSummary } from '../../analysis/tunnel-figures.js';
 import { decodeIpfix } from '../../collector/wire/ipfix.js';
 import { TemplateCache } from '../../collector/wire/template-cache.js';
 import { compareAddresses } from '../../model/address-order.js';
@@ -11,6 +11,7 @@ import { scenarioCaptures } from '../normalize/reference-flows.js';
 import type { ScenarioCapture } from '../normalize/reference-flows.js';
 import { truthEncapsulation, truthFor } from '../normalize/truth.js';
 import type { Truth, TruthDirection, TruthPerSpi, TruthTunnel } from '../normalize/truth.js';
+import { ingestCommand } from '../../cli/ingest-command.js';
 import { eventually, getJson, start, tempDir, testConfig } from './helpers.js';
 
 /**
@@ -99,6 +100,16 @@ describe.each(scenarioCaptures)('%s through tunnelflow probe', (scenario) => {
     expect(summary).toMatch(/^probe done: packets=\d+ esp=\d+/m);
   });
 
+  test('the export stream is whole: no sequence gaps, no records without a template', async () => {
+    const res = await getJson<{ items: Record<string, unknown>[] }>(`${app.url}/api/v1/exporters`);
+    expect(res.status).toBe(200);
+    expect(res.body.items.length).toBeGreaterThan(0);
+    for (const e of res.body.items) {
+      expect(e).toMatchObject({ sequenceGaps: 0 });
+      expect(e.missingTemplateRecords ?? 0).toBe(0);
+    }
+  });
+
   test.each(espTunnels.map((t) => [t.id, t] as const))(
     "tunnel %s: per direction exactly the truth's lost packets, lossSource sequence",
     async (_id, t) => {
@@ -133,6 +144,27 @@ describe.each(scenarioCaptures)('%s through tunnelflow probe', (scenario) => {
       const ike =
         ab.totals.ike_packets + ba.totals.ike_packets + ab.totals.natt_keepalives + ba.totals.natt_keepalives;
       expect(res.body.ikePackets).toBe(ike);
+    },
+  );
+
+  test.each(espTunnels.map((t) => [t.id, t] as const))(
+    "tunnel %s: per minute, the truth's lost packets in the minute they were lost",
+    async (_id, t) => {
+      const res = await getJson<{ items: TunnelBucketView[] }>(
+        `${app.url}/api/v1/tunnels/${encodeURIComponent(idOf(t))}/buckets?from=${fromMs}&to=${toMs}`,
+      );
+      expect(res.status).toBe(200);
+      const [ab, ba] = directions(t);
+      for (const [side, truthDir] of [
+        ['aToB', ab],
+        ['bToA', ba],
+      ] as const) {
+        const minutes = truthDir.per_minute.filter((m) => m.esp_packets > 0);
+        const got = minutes.map(
+          (m) => res.body.items.find((b) => b.start === m.minute_ms)?.[side].lost ?? null,
+        );
+        expect(got).toEqual(minutes.map((m) => m.lost));
+      }
     },
   );
 
@@ -245,4 +277,62 @@ describe('what the probe exports per SA, decoded by our decoder', () => {
       expect(keepalives.get(scenario)).toBe(ka);
     },
   );
+});
+
+describe('d_loss a→b seen by the probe near the receiver and by pmacct near the sender', () => {
+  // The probe reads the receiver-side capture (17 numbers missing); pmacct's IPFIX of the
+  // sender-side capture is ingested as exported by peer A. The direction keeps both figures:
+  // the probe's sequence count and the two-point difference, each with its source.
+  const A = '192.0.2.140';
+  const B = '198.51.100.150';
+  const truth = truthFor('d_loss_v4_rx');
+  const [fromMs, toMs] = windowOf(truth);
+  let app: Awaited<ReturnType<typeof start>>;
+
+  beforeAll(async () => {
+    const dir = tempDir();
+    const yaml = `observationPoints:\n  - { exporter: 127.0.0.1, near: ${B} }\n  - { exporter: ${A}, near: ${A} }\n`;
+    const config = testConfig(dir, yaml);
+    await ingestCommand(
+      join(ROOT, 'test', 'fixtures', 'corpus', 'exports', 'd_loss_v4_tx', 'pmacct_ipfix.pcap'),
+      {
+        config: join(dir, 'tunnelflow.yaml'),
+        db: config.store.path,
+        exporter: A,
+        quiet: true,
+      },
+    );
+    app = await start(config);
+    await probe('d_loss_v4_rx', app.ipfixPort, 'udp');
+    await eventually(async () => {
+      const res = await getJson<TunnelSummary>(
+        `${app.url}/api/v1/tunnels/${A}_${B}_esp?from=${fromMs}&to=${toMs}`,
+      );
+      return res.status === 200 && res.body.aToB.lossFigures.some((f) => f.source === 'sequence');
+    }, 20_000);
+    await new Promise((r) => setTimeout(r, 1200));
+  }, 60_000);
+  afterAll(async () => app.stop());
+
+  test('both figures, with their sources: sequence 17 (probe) and two-point 17', async () => {
+    const res = await getJson<TunnelSummary>(
+      `${app.url}/api/v1/tunnels/${A}_${B}_esp?from=${fromMs}&to=${toMs}`,
+    );
+    expect(res.status).toBe(200);
+    const ab = res.body.aToB;
+    expect(ab).toMatchObject({ lost: 17, lossSource: 'sequence' });
+    expect(ab.lossFigures).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          source: 'sequence',
+          lost: 17,
+          observedBy: { exporter: '127.0.0.1', domainId: 1 },
+        }),
+        expect.objectContaining({ source: 'two-point', lost: 17, observedBy: null }),
+      ]),
+    );
+    expect(res.body.bToA.lossFigures).toEqual(
+      expect.arrayContaining([expect.objectContaining({ source: 'sequence', lost: 0 })]),
+    );
+  });
 });

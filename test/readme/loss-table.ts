@@ -1,13 +1,16 @@
 // Builds the README's table "true loss / Argus / tunnelflow" for every corpus scenario
 // from the fixtures: the truth files, Argus's output, and tunnelflow's own figures from
-// the exports (through our decoders and the normalizer; test/e2e checks that the HTTP API
-// gives exactly the same). `node --import tsx test/readme/loss-table.ts` prints it.
+// the exports and from the probe's IPFIX for the scenario pcaps (through our decoders and
+// the normalizer; test/e2e checks that the HTTP API gives exactly the same), and the table
+// of the probe and Argus per SA. `node --import tsx test/readme/loss-table.ts` prints it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareAddresses } from '../../model/address-order.js';
 import type { FlowRecord } from '../../model/flow.js';
 import type { DirectionFigures } from '../../analysis/tunnel-figures.js';
-import { makeRecord } from '../normalize/make-record.js';
+import { produceFlows } from '../../collector/produce/produce-flows.js';
+import { TemplateCache } from '../../collector/wire/template-cache.js';
+import { meterCapture } from '../../probe/meter-capture.js';
 import { decodedBatchesFor } from '../normalize/decoded-flows.js';
 import { runNormalizer } from '../normalize/run-normalizer.js';
 import { truthEncapsulation, truthFor } from '../normalize/truth.js';
@@ -57,37 +60,20 @@ function describe(f: DirectionFigures | undefined): string {
   return `**${f.lost}** (${f.lossSource})${cleared.length > 0 ? `; ${clearedText}` : ''}`;
 }
 
-/** A probe that exports SPI and first/last ESP sequence numbers, built from the truth's per-SPI figures. */
-function sequenceRecords(truth: Truth): FlowRecord[] {
-  const out: FlowRecord[] = [];
-  for (const t of truth.tunnels) {
-    for (const dir of ['a_to_b', 'b_to_a'] as const) {
-      const d = t.directions[dir];
-      for (const s of d.per_spi) {
-        if (s.esp_packets === 0) continue;
-        const natt = truthEncapsulation(t) === 'esp-in-udp';
-        out.push(
-          makeRecord({
-            exporter: '203.0.113.250',
-            startMs: s.first_ms,
-            endMs: s.last_ms,
-            ipVersion: t.ip_version,
-            src: d.src,
-            dst: d.dst,
-            proto: natt ? 17 : 50,
-            srcPort: natt ? 4500 : 0,
-            dstPort: natt ? 4500 : 0,
-            spi: Number(s.spi),
-            packets: s.esp_packets,
-            octets: s.ip_bytes,
-            espSeqFirst: s.first_seq,
-            espSeqLast: s.last_seq,
-          }),
-        );
-      }
-    }
-  }
-  return out;
+const PCAPS = join(import.meta.dirname, '..', 'fixtures', 'corpus', 'pcaps');
+
+/**
+ * What `tunnelflow probe --pcap` exports for a scenario pcap (the probe's own meter and IPFIX
+ * messages, default timeouts and window), decoded by our decoders into FlowRecords: the
+ * collector's input when the probe is the exporter.
+ */
+function probeBatches(capture: ScenarioCapture): FlowRecord[][] {
+  const { messages } = meterCapture(readFileSync(join(PCAPS, `${capture}.pcap`)), {
+    activeTimeoutMs: 60_000,
+    idleTimeoutMs: 15_000,
+  });
+  const cache = new TemplateCache({ now: () => 0 });
+  return messages.map((m) => produceFlows(m, '203.0.113.250', 0, cache).flows);
 }
 
 const scenarios: { label: string; captures: ScenarioCapture[] }[] = [
@@ -104,7 +90,7 @@ const scenarios: { label: string; captures: ScenarioCapture[] }[] = [
 
 export function lossTable(): string {
   const rows: string[] = [
-    '| scenario | tunnel, direction | true loss | Argus `sloss` | tunnelflow, one exporter (pmacct IPFIX) | tunnelflow, two observation points | tunnelflow, probe exporting ESP sequence numbers |',
+    '| scenario | tunnel, direction | true loss | Argus `sloss` | tunnelflow, one exporter (pmacct IPFIX) | tunnelflow, two observation points | tunnelflow, fed by `tunnelflow probe` on the scenario pcap |',
     '|---|---|---|---|---|---|---|',
   ];
   for (const { label, captures } of scenarios) {
@@ -122,7 +108,7 @@ export function lossTable(): string {
             }),
           ])
         : null;
-    const probe = runNormalizer([sequenceRecords(truth)]);
+    const probe = runNormalizer(probeBatches(captures[0] as ScenarioCapture));
     for (const t of truth.tunnels) {
       const { id, swapped } = idOf(t);
       for (const dir of ['a_to_b', 'b_to_a'] as const) {
@@ -150,4 +136,56 @@ export function lossTable(): string {
   return rows.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(`${lossTable()}\n`);
+interface ArgusEspFlow {
+  argus: { spkts: number; sloss: number };
+  truth: { tunnel: string; dir: string; spi: string };
+}
+
+/** Per SA: the truth, Argus and the probe side by side (packets, lost, duplicates, late). */
+export function probeArgusTable(): string {
+  const rows: string[] = [
+    '| scenario | tunnel, direction, SPI | packets: true / Argus / probe | lost: true / Argus / probe | duplicates: true / probe | late (reordered): true / probe | IP fragments: true / probe |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  const captures: ScenarioCapture[] = [
+    'a_healthy_v4',
+    'b_rekey_v4',
+    'c_natt_v4',
+    'd_loss_v4_rx',
+    'd_loss_v4_tx',
+    'e_frag_mtu_v4',
+    'h_multi_tunnel_mixed',
+    'i_reorder_dup_v4',
+  ];
+  for (const capture of captures) {
+    const truth = truthFor(capture);
+    const argus = JSON.parse(readFileSync(join(ARGUS, `${capture}.argus_vs_truth.json`), 'utf8')) as {
+      esp_flows: ArgusEspFlow[];
+    };
+    const { records } = meterCapture(readFileSync(join(PCAPS, `${capture}.pcap`)), {
+      activeTimeoutMs: 60_000,
+      idleTimeoutMs: 15_000,
+    });
+    for (const t of truth.tunnels) {
+      for (const dir of ['a_to_b', 'b_to_a'] as const) {
+        for (const s of t.directions[dir].per_spi) {
+          if (s.esp_packets === 0) continue;
+          const spi = Number(s.spi);
+          const mine = records.filter((r) => r.type === 'sa' && r.spi === spi);
+          const sum = (f: (r: (typeof mine)[number]) => number) => mine.reduce((n, r) => n + f(r), 0);
+          const sa = (r: (typeof mine)[number]) => (r.type === 'sa' ? r : null);
+          const a = argus.esp_flows.find((f) => f.truth.spi === s.spi);
+          const reordered = (s as { reordered?: number }).reordered ?? 0;
+          rows.push(
+            `| ${capture} | ${t.id} ${dir === 'a_to_b' ? 'a→b' : 'b→a'} ${s.spi} | ${s.esp_packets} / ${a?.argus.spkts ?? 'not seen as ESP'} / ${sum((r) => r.packets)} | ${s.lost} / ${a?.argus.sloss ?? '—'} / **${sum((r) => sa(r)?.lost ?? 0)}** | ${s.duplicates} / ${sum((r) => sa(r)?.duplicates ?? 0)} | ${reordered} / ${sum((r) => sa(r)?.outOfOrder ?? 0)} | ${t.directions[dir].per_spi.length === 1 ? t.directions[dir].totals.fragments : '—'} / ${sum((r) => sa(r)?.fragments ?? 0)} |`,
+          );
+        }
+      }
+    }
+  }
+  return rows.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  process.stdout.write(`${lossTable()}\n\n${probeArgusTable()}\n`);
+}

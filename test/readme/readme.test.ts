@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { csvColumns } from '../../reports/render.js';
-import { lossTable } from './loss-table.js';
+import { lossTable, probeArgusTable } from './loss-table.js';
 
 /** A markdown table's cells, whatever the column padding a formatter gave it. */
 function cells(table: string): string[][] {
@@ -31,6 +31,13 @@ describe('README', () => {
     const end = README.indexOf('<!-- loss-table:end -->');
     expect(start).toBeGreaterThan(0);
     expect(cells(README.slice(start, end))).toEqual(cells(lossTable()));
+  });
+
+  test('the probe vs Argus table is what the probe gives on the scenario pcaps today', () => {
+    const start = README.indexOf('\n', README.indexOf('<!-- probe-argus-table:start')) + 1;
+    const end = README.indexOf('<!-- probe-argus-table:end -->');
+    expect(start).toBeGreaterThan(0);
+    expect(cells(README.slice(start, end))).toEqual(cells(probeArgusTable()));
   });
 
   test('the CSV report sample has the columns the report writes today', () => {

@@ -16,22 +16,25 @@ export type EndReason = (typeof EndReason)[keyof typeof EndReason];
 
 const TWO_32 = 2 ** 32;
 
-/** One SA's flow as exported. */
-export interface SaFlowRecord {
-  readonly type: 'sa';
+/** What every exported flow of the probe has. */
+interface MeteredFlow {
   readonly ipVersion: 4 | 6;
   readonly src: string;
   readonly dst: string;
-  /** 50, or 17 for ESP in UDP. */
   readonly proto: number;
   readonly srcPort: number;
   readonly dstPort: number;
-  readonly spi: number;
   readonly packets: number;
   readonly octets: number;
   readonly startMs: number;
   readonly endMs: number;
   readonly endReason: EndReason;
+}
+
+/** One SA's flow as exported (`proto` 50, or 17 for ESP in UDP). */
+export interface SaFlowRecord extends MeteredFlow {
+  readonly type: 'sa';
+  readonly spi: number;
   /** First and highest sequence number of the flow, 64-bit (ESN-inferred). */
   readonly firstSeq: number;
   readonly lastSeq: number;
@@ -44,19 +47,8 @@ export interface SaFlowRecord {
 }
 
 /** A 5-tuple flow: IKE, NAT-T control (IKE behind the non-ESP marker, keepalives), other traffic. */
-export interface TupleFlowRecord {
+export interface TupleFlowRecord extends MeteredFlow {
   readonly type: 'tuple';
-  readonly ipVersion: 4 | 6;
-  readonly src: string;
-  readonly dst: string;
-  readonly proto: number;
-  readonly srcPort: number;
-  readonly dstPort: number;
-  readonly packets: number;
-  readonly octets: number;
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly endReason: EndReason;
   readonly tcpFlags: number;
   /** ICMP (type << 8) | code of the flow's packets (the last one), or -1. */
   readonly icmpTypeCode: number;

@@ -63,33 +63,28 @@ function writeSpecifiers(buf: Buffer, at: number, fields: readonly EncodeField[]
 
 /** A template set (set id 2) holding one template record per entry. */
 export function encodeTemplateSet(templates: readonly EncodeTemplate[]): Buffer {
-  let length = SET_HEADER_LENGTH;
-  for (const t of templates) length += 4 + specifiersLength(t.fields);
-  const buf = Buffer.alloc(length);
-  buf.writeUInt16BE(TEMPLATE_SET_ID, 0);
-  buf.writeUInt16BE(length, 2);
-  let off = SET_HEADER_LENGTH;
-  for (const t of templates) {
-    buf.writeUInt16BE(t.templateId, off);
-    buf.writeUInt16BE(t.fields.length, off + 2);
-    off = writeSpecifiers(buf, off + 4, t.fields);
-  }
-  return buf;
+  return encodeTemplates(TEMPLATE_SET_ID, templates, false);
 }
 
 /** An options template set (set id 3); each template names its scope field count (§3.4.2.2). */
 export function encodeOptionsTemplateSet(templates: readonly EncodeTemplate[]): Buffer {
+  return encodeTemplates(OPTIONS_TEMPLATE_SET_ID, templates, true);
+}
+
+/** Template records (§3.4.1) or options template records (§3.4.2.2, with the scope count) in one set. */
+function encodeTemplates(setId: number, templates: readonly EncodeTemplate[], options: boolean): Buffer {
+  const header = options ? 6 : 4;
   let length = SET_HEADER_LENGTH;
-  for (const t of templates) length += 6 + specifiersLength(t.fields);
+  for (const t of templates) length += header + specifiersLength(t.fields);
   const buf = Buffer.alloc(length);
-  buf.writeUInt16BE(OPTIONS_TEMPLATE_SET_ID, 0);
+  buf.writeUInt16BE(setId, 0);
   buf.writeUInt16BE(length, 2);
   let off = SET_HEADER_LENGTH;
   for (const t of templates) {
     buf.writeUInt16BE(t.templateId, off);
     buf.writeUInt16BE(t.fields.length, off + 2);
-    buf.writeUInt16BE(t.scopeFieldCount ?? 1, off + 4);
-    off = writeSpecifiers(buf, off + 6, t.fields);
+    if (options) buf.writeUInt16BE(t.scopeFieldCount ?? 1, off + 4);
+    off = writeSpecifiers(buf, off + header, t.fields);
   }
   return buf;
 }

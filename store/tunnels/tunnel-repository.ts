@@ -128,27 +128,21 @@ export async function loadCompleteness(
   if (points.length === 0) return [];
   const exporters = [...new Set(points.map((p) => p.exporter))];
   const wanted = new Set(points.map((p) => `${p.exporter}|${p.domainId}`));
-  const rows = await db
-    .selectFrom('exporter_buckets')
-    .selectAll()
-    .where('exporter', 'in', exporters)
-    .where('bucket_start_ms', '>=', fromMs)
-    .where('bucket_start_ms', '<', toMs)
-    .orderBy('bucket_start_ms')
-    .execute();
-  const native = rows.filter((r) => wanted.has(`${r.exporter}|${r.domain_id}`)).map(rowToExporterBucket);
-  const hourlyRows = await db
-    .selectFrom('exporter_buckets_hourly')
-    .selectAll()
-    .where('exporter', 'in', exporters)
-    .where('bucket_start_ms', '>=', fromMs)
-    .where('bucket_start_ms', '<', toMs)
-    .orderBy('bucket_start_ms')
-    .execute();
+  const read = (table: 'exporter_buckets' | 'exporter_buckets_hourly') =>
+    db
+      .selectFrom(table)
+      .selectAll()
+      .where('exporter', 'in', exporters)
+      .where('bucket_start_ms', '>=', fromMs)
+      .where('bucket_start_ms', '<', toMs)
+      .orderBy('bucket_start_ms')
+      .execute();
+  const ofPoints = <R extends { exporter: string; domain_id: number }>(rows: R[]) =>
+    rows.filter((r) => wanted.has(`${r.exporter}|${r.domain_id}`));
+  const native = ofPoints(await read('exporter_buckets')).map(rowToExporterBucket);
+  const hourlyRows = await read('exporter_buckets_hourly');
   if (hourlyRows.length === 0) return native;
-  const hourly = hourlyRows
-    .filter((r) => wanted.has(`${r.exporter}|${r.domain_id}`))
-    .map(hourlyRowToExporterBucket);
+  const hourly = ofPoints(hourlyRows).map(hourlyRowToExporterBucket);
   return [...hourly, ...native].sort((x, y) => x.bucketStartMs - y.bucketStartMs);
 }
 

@@ -11,8 +11,9 @@ import { directionOf } from './tunnel-registry.js';
  * ESP, ESP-in-UDP and ESP fragments: the tunnel of the peer pair (created on first sight),
  * the SA, the loss check and the bucket counters. The flow's `validatedLoss` is the
  * exporter's own loss value after validation or, when the record has none, the loss from its
- * ESP sequence numbers (DESIGN.md counts a probe's sequence fields as reported too); the
- * bucket keeps the two apart (`reportedLost` / `sequenceLost`). `tunnel` is given when the
+ * ESP sequence numbers; a loss value beside first/last sequence numbers is a probe's window
+ * count and goes with the sequence loss (loss-validation.ts, README "Loss"); the bucket keeps
+ * the two apart (`reportedLost` / `sequenceLost`). `tunnel` is given when the
  * caller has found it already (attribute-fragment.ts: fragments join an existing tunnel).
  */
 export function attributeEsp(

@@ -56,6 +56,26 @@ export function classifyMinute(
   return over(minute.aToBLossRatio) || over(minute.bToALossRatio) ? 'high-loss' : 'good';
 }
 
+/** Minute classes as codes (MinuteSeries.classes): the order of `minuteClasses`. */
+export const minuteClasses: readonly MinuteClass[] = ['good', 'high-loss', 'maintenance', 'no-data', 'idle'];
+const GOOD = 0;
+const HIGH_LOSS = 1;
+
+/**
+ * One tunnel's minutes over a period as columns, for periods of many minutes (a month of a
+ * thousand tunnels is 43 million minutes: no object per minute). `state` holds a code per
+ * minute: 0 no data, 1 + the index in `stateCodes` for a minute with data. Loss ratios are
+ * NaN where nothing measured them.
+ */
+export interface MinuteSeries {
+  readonly state: Uint8Array;
+  readonly aToBLossRatio: Float64Array;
+  readonly bToALossRatio: Float64Array;
+}
+
+/** The states in code order (MinuteSeries.state = 1 + index). */
+export const stateCodes: readonly TunnelHealth[] = ['up', 'one-way', 'negotiating', 'ike-one-sided', 'idle'];
+
 /**
  * Availability after MEF 10.3 / ITU-T Y.1540 over [fromMs, toMs) cut into minutes of
  * `minuteMs`. A run of n consecutive high-loss minutes starts unavailable time at its first
@@ -73,22 +93,79 @@ export function computeAvailability(
   policy: ReportPolicy,
   maintenance: ReadonlyArray<{ readonly from: number; readonly to: number }> = [],
 ): AvailabilityResult {
-  const n = policy.consecutiveMinutes;
-  const byStart = new Map(minutes.map((m) => [m.start, m]));
   const first = Math.floor(fromMs / minuteMs) * minuteMs;
-  const classes: Array<{ start: number; cls: MinuteClass }> = [];
-  for (let start = first; start < toMs; start += minuteMs) {
-    const inMaintenance = maintenance.some((w) => start < w.to && start + minuteMs > w.from);
-    classes.push({ start, cls: classifyMinute(byStart.get(start), inMaintenance, policy) });
+  const count = Math.max(0, Math.ceil((toMs - first) / minuteMs));
+  const series: MinuteSeries = {
+    state: new Uint8Array(count),
+    aToBLossRatio: new Float64Array(count).fill(Number.NaN),
+    bToALossRatio: new Float64Array(count).fill(Number.NaN),
+  };
+  for (const m of minutes) {
+    const i = (m.start - first) / minuteMs;
+    if (!Number.isInteger(i) || i < 0 || i >= count) continue;
+    series.state[i] = 1 + stateCodes.indexOf(m.state);
+    series.aToBLossRatio[i] = m.aToBLossRatio ?? Number.NaN;
+    series.bToALossRatio[i] = m.bToALossRatio ?? Number.NaN;
   }
-  const scoped = classes.filter((c) => c.cls === 'good' || c.cls === 'high-loss');
+  return availabilityOfSeries(series, first, count, minuteMs, policy, maintenance);
+}
+
+/** classifyMinute over columns: one class code (minuteClasses order) per minute. */
+function classify(
+  series: MinuteSeries,
+  first: number,
+  count: number,
+  minuteMs: number,
+  policy: ReportPolicy,
+  maintenance: ReadonlyArray<{ readonly from: number; readonly to: number }>,
+): Uint8Array {
+  const classes = new Uint8Array(count);
+  const limit = policy.highLossRatio;
+  const idleCode = 1 + stateCodes.indexOf('idle');
+  const upCode = 1 + stateCodes.indexOf('up');
+  for (let i = 0; i < count; i++) {
+    const code = series.state[i]!;
+    if (code === 0) classes[i] = 3;
+    else if (code === idleCode) classes[i] = policy.expectTraffic ? HIGH_LOSS : 4;
+    else if (code !== upCode) classes[i] = HIGH_LOSS;
+    else {
+      // NaN > limit is false: an unmeasured direction is not high-loss.
+      classes[i] = series.aToBLossRatio[i]! > limit || series.bToALossRatio[i]! > limit ? HIGH_LOSS : GOOD;
+    }
+  }
+  for (const w of maintenance) {
+    const lo = Math.max(0, Math.floor((w.from - first) / minuteMs));
+    const hi = Math.min(count, Math.ceil((w.to - first) / minuteMs));
+    classes.fill(2, lo, hi);
+  }
+  return classes;
+}
+
+/** computeAvailability over a MinuteSeries of `count` minutes from `first` (minute-aligned). */
+export function availabilityOfSeries(
+  series: MinuteSeries,
+  first: number,
+  count: number,
+  minuteMs: number,
+  policy: ReportPolicy,
+  maintenance: ReadonlyArray<{ readonly from: number; readonly to: number }> = [],
+): AvailabilityResult {
+  const n = policy.consecutiveMinutes;
+  const classes = classify(series, first, count, minuteMs, policy, maintenance);
+  const byClass = [0, 0, 0, 0, 0];
+  let scopedCount = 0;
+  for (let i = 0; i < count; i++) byClass[classes[i]!]!++;
+  scopedCount = byClass[GOOD]! + byClass[HIGH_LOSS]!;
+  // The in-scope minutes, in order: indexes into the period.
+  const scoped = new Uint32Array(scopedCount);
+  for (let i = 0, j = 0; i < count; i++) if (classes[i]! <= HIGH_LOSS) scoped[j++] = i;
   // Decide availability per in-scope minute with the sliding window.
-  const unavailable = new Array<boolean>(scoped.length).fill(false);
+  const unavailable = new Uint8Array(scopedCount);
   let state: 'available' | 'unavailable' = 'available';
   let run = 0;
   let runStart = 0;
-  for (let i = 0; i < scoped.length; i++) {
-    const bad = scoped[i]!.cls === 'high-loss';
+  for (let i = 0; i < scopedCount; i++) {
+    const bad = classes[scoped[i]!] === HIGH_LOSS;
     const counts = state === 'available' ? bad : !bad;
     if (counts) {
       if (run === 0) runStart = i;
@@ -97,18 +174,20 @@ export function computeAvailability(
     if (run === n) {
       const becomes: boolean = state === 'available';
       // The run's minutes take the new state from its first minute on.
-      for (let j = runStart; j <= i; j++) unavailable[j] = becomes;
+      unavailable.fill(becomes ? 1 : 0, runStart, i + 1);
       state = becomes ? 'unavailable' : 'available';
       run = 0;
-    } else unavailable[i] = state === 'unavailable';
+    } else unavailable[i] = state === 'unavailable' ? 1 : 0;
   }
   let hli = 0;
   let chli = 0;
   let badRun = 0;
+  let unavailableCount = 0;
   const intervals: UnavailableInterval[] = [];
-  for (let i = 0; i < scoped.length; i++) {
-    const { start, cls } = scoped[i]!;
-    if (unavailable[i]) {
+  for (let i = 0; i < scopedCount; i++) {
+    const start = first + scoped[i]! * minuteMs;
+    if (unavailable[i] === 1) {
+      unavailableCount++;
       // Intervals hold only minutes counted unavailable: a minute out of scope splits them.
       const last = intervals.at(-1);
       if (last !== undefined && last.endMs === start)
@@ -117,26 +196,24 @@ export function computeAvailability(
       badRun = 0;
       continue;
     }
-    if (cls === 'high-loss') {
+    if (classes[scoped[i]!] === HIGH_LOSS) {
       hli++;
       badRun++;
       if (badRun === 2) chli++;
     } else badRun = 0;
   }
-  const count = (cls: MinuteClass) => classes.filter((c) => c.cls === cls).length;
-  const unavailableCount = unavailable.filter(Boolean).length;
   return {
     minutes: {
-      total: classes.length,
-      inScope: scoped.length,
-      available: scoped.length - unavailableCount,
+      total: count,
+      inScope: scopedCount,
+      available: scopedCount - unavailableCount,
       unavailable: unavailableCount,
-      highLoss: count('high-loss'),
-      maintenance: count('maintenance'),
-      noData: count('no-data'),
-      idle: count('idle'),
+      highLoss: byClass[HIGH_LOSS]!,
+      maintenance: byClass[2]!,
+      noData: byClass[3]!,
+      idle: byClass[4]!,
     },
-    availability: scoped.length === 0 ? null : (scoped.length - unavailableCount) / scoped.length,
+    availability: scopedCount === 0 ? null : (scopedCount - unavailableCount) / scopedCount,
     hli,
     chli,
     unavailableIntervals: intervals,

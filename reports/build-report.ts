@@ -1,16 +1,9 @@
 import type { TunnelFlag, TunnelHealth } from '../analysis/health.js';
-import type {
-  BucketDirectionFigures,
-  DirectionFigures,
-  TunnelBucketView,
-} from '../analysis/tunnel-figures.js';
-import { tunnelDetail } from '../analysis/tunnel-queries.js';
 import type { TunnelQueryOptions } from '../analysis/tunnel-queries.js';
 import type { LossSource, TunnelDirection } from '../model/flow.js';
 import type { Tunnel } from '../model/tunnel.js';
-import type { PointRef, TunnelReader } from '../model/tunnel-reader.js';
-import { computeAvailability } from './availability.js';
-import type { ReportMinute } from './availability.js';
+import type { TunnelReader } from '../model/tunnel-reader.js';
+import { availabilityOfSeries, stateCodes } from './availability.js';
 import { maintenanceSpans } from './policy.js';
 import type { ReportPolicy } from './policy.js';
 import type {
@@ -21,6 +14,17 @@ import type {
   TunnelReport,
   WorstMinute,
 } from './report.js';
+import {
+  flagBits,
+  IDLE_ALIVE,
+  lossSources,
+  summarizeWindow,
+  unrle,
+  UNSOURCED,
+  worseEntry,
+  WORST_MINUTES,
+} from './window-summary.js';
+import type { PointWindow, WindowSummary } from './window-summary.js';
 
 /** What to report on: a period, the tunnels (`all`, or ids and names) and the policy. */
 export interface ReportRequest {
@@ -30,10 +34,42 @@ export interface ReportRequest {
   readonly policy: ReportPolicy;
 }
 
+/**
+ * Stored day summaries (store/reports/day-summary-repository.ts): a day's WindowSummary per
+ * tunnel, kept under a `basis` (the analysis options it was computed with).
+ */
+export interface DaySummaryCache {
+  /** The stored days of [fromDayMs, toDayMs) of these tunnels with this basis: `${tunnel}|${day}`. */
+  storedKeys(
+    tunnelIds: readonly string[],
+    fromDayMs: number,
+    toDayMs: number,
+    basis: string,
+  ): Promise<Set<string>>;
+  /** One tunnel's stored days of [fromDayMs, toDayMs) with this basis, by day start. */
+  load(
+    tunnelId: string,
+    fromDayMs: number,
+    toDayMs: number,
+    basis: string,
+  ): Promise<Map<number, WindowSummary>>;
+  save(
+    days: ReadonlyArray<{
+      readonly tunnelId: string;
+      readonly dayStartMs: number;
+      readonly summary: WindowSummary;
+    }>,
+    basis: string,
+    builtMs: number,
+  ): Promise<void>;
+}
+
 export interface ReportSources {
   readonly reader: TunnelReader;
   readonly opts: TunnelQueryOptions;
   readonly now?: () => number;
+  /** Day summaries to read and fill; without it every day is computed from the bucket rows. */
+  readonly days?: DaySummaryCache;
 }
 
 /** A request that cannot be answered as asked (the message says what to fix). */
@@ -47,17 +83,45 @@ export class ReportRequestError extends Error {
   }
 }
 
+export const DAY_MS = 86_400_000;
+/**
+ * A UTC day is summarized for keeps once it ended this long ago (records for it still on
+ * their way by then are few; one that arrives later drops the tunnel's summary of that day,
+ * see the writer's late-bucket rule).
+ */
+export const DAY_SETTLE_MS = 3_600_000;
+
 const states: readonly TunnelHealth[] = ['up', 'one-way', 'negotiating', 'ike-one-sided', 'idle'];
 const flags: readonly TunnelFlag[] = ['fragmenting', 'mtu-blackhole-risk', 'leaking'];
-const sources: readonly LossSource[] = ['reported', 'sequence', 'two-point'];
-const WORST_MINUTES = 10;
+
+/** The analysis options a summary depends on: a stored summary of another basis is recomputed. */
+export function summaryBasis(opts: TunnelQueryOptions): string {
+  return JSON.stringify({ b: opts.bucketMs, c: opts.ceilingRatio, p: opts.observationPoints });
+}
+
+/** [from, to) cut at UTC midnights; `day` for the whole days. */
+function windowsOf(fromMs: number, toMs: number): Array<{ from: number; to: number; day: boolean }> {
+  const out: Array<{ from: number; to: number; day: boolean }> = [];
+  for (let from = fromMs; from < toMs;) {
+    const dayEnd = Math.floor(from / DAY_MS) * DAY_MS + DAY_MS;
+    const to = Math.min(toMs, dayEnd);
+    out.push({ from, to, day: from % DAY_MS === 0 && to === dayEnd });
+    from = to;
+  }
+  return out;
+}
 
 /**
- * Computes an SLA report from the bucket tables only (never raw flows), one tunnel at a
- * time, so memory stays bounded by one tunnel's minutes whatever the number of tunnels.
+ * Computes an SLA report from the bucket tables only (never raw flows). The period is cut
+ * at UTC midnights; each tunnel's day (or part of a day at the period's edges) is summarized
+ * by the analysis (window-summary.ts), and whole days that ended DAY_SETTLE_MS ago are
+ * stored and read back (`src.days`), so a month of a thousand tunnels reads a thousand
+ * tunnels × 30 small rows, not 86 million bucket rows. Memory stays bounded by one tunnel's
+ * period at a time, whatever the number of tunnels.
  */
 export async function buildReport(src: ReportSources, req: ReportRequest): Promise<SlaReport> {
   const { reader, opts } = src;
+  const now = src.now ?? Date.now;
   const minuteMs = opts.bucketMs;
   if (!(req.fromMs < req.toMs)) {
     throw new ReportRequestError(`from (${req.fromMs}) must be before to (${req.toMs})`, 'from');
@@ -66,39 +130,64 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
   const toMs = Math.ceil(req.toMs / minuteMs) * minuteMs;
   const tunnels = await selectTunnels(reader, req.tunnels, fromMs, toMs);
   const maintenance = maintenanceSpans(req.policy, fromMs, toMs);
-  const points = new PointActivity(reader, fromMs, toMs, minuteMs);
+  const basis = summaryBasis(opts);
+  const settled = now() - DAY_SETTLE_MS;
+  const windows = windowsOf(fromMs, toMs).map((w) => ({
+    ...w,
+    stored: src.days !== undefined && w.day && w.to <= settled,
+  }));
+  const ids = tunnels.map((t) => t.id);
+  // Windows not kept: computed now for every tunnel. Kept days: the missing ones computed
+  // and stored, a day at a time for all the tunnels that lack it.
+  const computed = new Map<number, Map<string, WindowSummary>>();
+  const stored = windows.filter((w) => w.stored);
+  if (src.days !== undefined && stored.length > 0) {
+    const have = await src.days.storedKeys(ids, stored[0]!.from, stored.at(-1)!.to, basis);
+    for (const w of stored) {
+      const lacking = tunnels.filter((t) => !have.has(`${t.id}|${w.from}`));
+      if (lacking.length === 0) continue;
+      const made = await summarizeWindow(reader, opts, lacking, w.from, w.to);
+      await src.days.save(
+        [...made].map(([tunnelId, summary]) => ({ tunnelId, dayStartMs: w.from, summary })),
+        basis,
+        now(),
+      );
+    }
+  }
+  for (const [i, w] of windows.entries()) {
+    if (!w.stored) computed.set(i, await summarizeWindow(reader, opts, tunnels, w.from, w.to));
+  }
+  const scope: Scope = { fromMs, toMs, minuteMs, policy: req.policy, maintenance };
+  const columns = new PeriodColumns(Math.round((toMs - fromMs) / minuteMs));
+  const points = new Map<string, ExporterCompleteness>();
+  const pointWindows = new Set<string>();
   const reports: TunnelReport[] = [];
   for (const tunnel of tunnels) {
-    const detail = await tunnelDetail(reader, tunnel.id, fromMs, toMs, opts);
-    if (detail === undefined) continue;
-    const refs = detail.summary.observationPoints.map((p) => ({
-      exporter: p.exporter,
-      domainId: p.domainId,
-    }));
-    const alive = await points.aliveMinutes(refs);
-    const inPeriod = (b: { readonly start: number }) => b.start >= fromMs && b.start < toMs;
-    reports.push(
-      tunnelReport(
-        tunnel,
-        detail.summary.aToB,
-        detail.summary.bToA,
-        asMinutes(detail.buckets, detail.stepMs, minuteMs, alive).filter(inPeriod),
-        alive,
-        { fromMs, toMs, minuteMs, policy: req.policy, maintenance },
-        // Worst minutes: a rolled-up hour is one entry, not sixty.
-        {
-          buckets: detail.buckets.filter((b) => b.start < toMs && b.start + detail.stepMs > fromMs),
-          stepMs: detail.stepMs,
-        },
-      ),
-    );
+    const days =
+      src.days !== undefined && stored.length > 0
+        ? await src.days.load(tunnel.id, stored[0]!.from, stored.at(-1)!.to, basis)
+        : new Map<number, WindowSummary>();
+    const parts: Part[] = [];
+    for (const [i, w] of windows.entries()) {
+      const summary = w.stored ? days.get(w.from) : computed.get(i)?.get(tunnel.id);
+      if (summary === undefined) continue;
+      parts.push({ fromMs: w.from, summary });
+      for (const p of summary.points) {
+        const key = `${p.exporter}/${p.domainId}`;
+        if (pointWindows.has(`${key}|${w.from}`)) continue;
+        pointWindows.add(`${key}|${w.from}`);
+        addPoint(points, key, p);
+      }
+    }
+    reports.push(tunnelReport(tunnel, parts, scope, columns));
   }
   reports.sort(worstFirst);
   const breaching = reports.filter((r) => r.breaches.length > 0).length;
   const scoped = reports.map((r) => r.availability).filter((a): a is number => a !== null);
+  const minutes = Math.round((toMs - fromMs) / minuteMs);
   return {
     schema: 'tunnelflow.sla-report/1',
-    generatedAt: (src.now ?? Date.now)(),
+    generatedAt: now(),
     period: { from: fromMs, to: toMs, timezone: req.policy.timezone },
     bucketSeconds: minuteMs / 1000,
     policy: req.policy,
@@ -112,33 +201,24 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
       lost: sum(reports.flatMap((r) => r.directions.map((d) => d.lost ?? 0))),
     },
     tunnels: reports,
-    completeness: points.completeness(),
+    completeness: [...points.values()]
+      .map((p) => ({ ...p, silentMinutes: Math.max(0, minutes - p.silentMinutes) }))
+      .sort((a, b) => a.exporter.localeCompare(b.exporter) || a.domainId - b.domainId),
   };
 }
 
-/**
- * The series as minutes (buckets of the configured size). Over data rolled up to hours
- * (older than store.retention.rollupAfterMs) the analysis gives one figure per hour
- * (detail.stepMs): the hour's state and loss ratio go to each of its minutes in which the
- * tunnel's observation points sent anything (`alive`: for a rolled-up hour, as many
- * minutes from its start as the most active point had; see PointActivity), or to all of
- * them when nothing says which. So the hour weighs what it was measured for.
- */
-function asMinutes(
-  buckets: readonly TunnelBucketView[],
-  stepMs: number,
-  minuteMs: number,
-  alive: ReadonlySet<number>,
-): TunnelBucketView[] {
-  if (stepMs === minuteMs) return [...buckets];
-  const out: TunnelBucketView[] = [];
-  for (const b of buckets) {
-    const starts: number[] = [];
-    for (let start = b.start; start < b.start + stepMs; start += minuteMs) starts.push(start);
-    const measured = starts.filter((s) => alive.has(s));
-    for (const start of measured.length > 0 ? measured : starts) out.push({ ...b, start });
-  }
-  return out;
+/** Adds a point's window figures into the report's entry (silentMinutes holds active minutes until the end). */
+function addPoint(points: Map<string, ExporterCompleteness>, key: string, p: PointWindow): void {
+  const e = points.get(key);
+  points.set(key, {
+    exporter: p.exporter,
+    domainId: p.domainId,
+    records: (e?.records ?? 0) + p.records,
+    datagrams: (e?.datagrams ?? 0) + p.datagrams,
+    issues: (e?.issues ?? 0) + p.issues,
+    sequenceGaps: (e?.sequenceGaps ?? 0) + p.sequenceGaps,
+    silentMinutes: (e?.silentMinutes ?? 0) + p.active,
+  });
 }
 
 async function selectTunnels(
@@ -169,72 +249,6 @@ async function selectTunnels(
   return [...unique.values()];
 }
 
-/**
- * Which minutes each observation point sent anything in (to tell an idle tunnel from a
- * silent exporter), and the period's completeness per point; each point read once.
- */
-class PointActivity {
-  private readonly byPoint = new Map<
-    string,
-    { alive: Set<number>; active: number; figures: ExporterCompleteness }
-  >();
-
-  constructor(
-    private readonly reader: TunnelReader,
-    private readonly fromMs: number,
-    private readonly toMs: number,
-    private readonly minuteMs: number,
-  ) {}
-
-  async aliveMinutes(points: readonly PointRef[]): Promise<Set<number>> {
-    const alive = new Set<number>();
-    for (const p of points) {
-      const key = `${p.exporter}/${p.domainId}`;
-      let entry = this.byPoint.get(key);
-      if (entry === undefined) {
-        const rows = await this.reader.loadCompleteness([p], this.fromMs, this.toMs);
-        const minutes = new Set<number>();
-        let active = 0;
-        const figures = { records: 0, datagrams: 0, issues: 0, sequenceGaps: 0 };
-        for (const r of rows) {
-          if (r.spanMs !== undefined && r.spanMs !== this.minuteMs) {
-            // A row rolled up to an hour knows how many of its minutes had data, not
-            // which: that many from the hour's start count as alive.
-            const count = r.activeBuckets ?? 0;
-            for (let i = 0; i < count; i += 1) {
-              const m = r.bucketStartMs + i * this.minuteMs;
-              if (m >= this.fromMs && m < this.toMs) minutes.add(m);
-            }
-            active += count;
-          } else if (r.records > 0 || r.datagrams > 0) {
-            minutes.add(r.bucketStartMs);
-            active += 1;
-          }
-          figures.records += r.records;
-          figures.datagrams += r.datagrams;
-          figures.issues += r.issues;
-          figures.sequenceGaps += r.sequenceGaps;
-        }
-        entry = {
-          alive: minutes,
-          active,
-          figures: { exporter: p.exporter, domainId: p.domainId, ...figures, silentMinutes: 0 },
-        };
-        this.byPoint.set(key, entry);
-      }
-      for (const m of entry.alive) alive.add(m);
-    }
-    return alive;
-  }
-
-  completeness(): ExporterCompleteness[] {
-    const minutes = Math.round((this.toMs - this.fromMs) / this.minuteMs);
-    return [...this.byPoint.values()]
-      .map(({ active, figures }) => ({ ...figures, silentMinutes: Math.max(0, minutes - active) }))
-      .sort((a, b) => a.exporter.localeCompare(b.exporter) || a.domainId - b.domainId);
-  }
-}
-
 interface Scope {
   readonly fromMs: number;
   readonly toMs: number;
@@ -243,43 +257,94 @@ interface Scope {
   readonly maintenance: ReadonlyArray<{ readonly from: number; readonly to: number }>;
 }
 
-/** A minute's loss ratio: its own figure, or the two-point span it lies in. */
-function minuteRatio(f: BucketDirectionFigures): number | null {
-  return f.lossRatio ?? f.lossSpan?.lossRatio ?? null;
+interface Part {
+  readonly fromMs: number;
+  readonly summary: WindowSummary;
+}
+
+/** One tunnel's period as columns, reused from tunnel to tunnel. */
+class PeriodColumns {
+  readonly state: Uint8Array;
+  readonly availabilityState: Uint8Array;
+  readonly flags: Uint8Array;
+  readonly traffic: [Uint8Array, Uint8Array];
+  readonly source: [Uint8Array, Uint8Array];
+  readonly ratio: [Float64Array, Float64Array];
+
+  constructor(readonly count: number) {
+    this.state = new Uint8Array(count);
+    this.availabilityState = new Uint8Array(count);
+    this.flags = new Uint8Array(count);
+    this.traffic = [new Uint8Array(count), new Uint8Array(count)];
+    this.source = [new Uint8Array(count), new Uint8Array(count)];
+    this.ratio = [new Float64Array(count), new Float64Array(count)];
+  }
+
+  /** Fills the columns from the tunnel's window summaries (minutes without one: no data). */
+  fill(parts: readonly Part[], fromMs: number, minuteMs: number): void {
+    this.state.fill(0);
+    this.flags.fill(0);
+    for (let d = 0; d < 2; d++) {
+      this.traffic[d]!.fill(0);
+      this.source[d]!.fill(0);
+      this.ratio[d]!.fill(Number.NaN);
+    }
+    for (const { fromMs: at, summary } of parts) {
+      const offset = Math.round((at - fromMs) / minuteMs);
+      unrle(summary.state, this.state, offset);
+      unrle(summary.flags, this.flags, offset);
+      for (let d = 0; d < 2; d++) {
+        const dir = summary.directions[d]!;
+        unrle(dir.traffic, this.traffic[d]!, offset);
+        unrle(dir.source, this.source[d]!, offset);
+        const ratio = this.ratio[d]!;
+        const source = this.source[d]!;
+        for (let i = offset; i < offset + summary.minutes; i++) if (source[i] !== 0) ratio[i] = 0;
+        for (let k = 0; k < dir.ratios.length; k += 2) ratio[offset + dir.ratios[k]!] = dir.ratios[k + 1]!;
+      }
+    }
+    // For availability, a minute in which only the tunnel's points were alive is idle.
+    const idle = 1 + stateCodes.indexOf('idle');
+    for (let i = 0; i < this.count; i++) {
+      const s = this.state[i]!;
+      this.availabilityState[i] = s === IDLE_ALIVE ? idle : s;
+    }
+  }
 }
 
 function tunnelReport(
   tunnel: Tunnel,
-  aToB: DirectionFigures,
-  bToA: DirectionFigures,
-  buckets: readonly TunnelBucketView[],
-  alive: ReadonlySet<number>,
+  parts: readonly Part[],
   scope: Scope,
-  worst: { readonly buckets: readonly TunnelBucketView[]; readonly stepMs: number },
+  cols: PeriodColumns,
 ): TunnelReport {
-  const { fromMs, toMs, minuteMs, policy, maintenance } = scope;
-  const minutes: ReportMinute[] = buckets.map((b) => ({
-    start: b.start,
-    state: b.state,
-    aToBLossRatio: minuteRatio(b.aToB),
-    bToALossRatio: minuteRatio(b.bToA),
-  }));
-  const withRows = new Set(buckets.map((b) => b.start));
-  // An exporter of the tunnel sent records but none was the tunnel's: idle, not missing data.
-  for (const m of alive) {
-    if (m >= fromMs && m < toMs && !withRows.has(m)) {
-      minutes.push({ start: m, state: 'idle', aToBLossRatio: null, bToALossRatio: null });
-    }
+  const { fromMs, minuteMs, policy, maintenance } = scope;
+  cols.fill(parts, fromMs, minuteMs);
+  const availability = availabilityOfSeries(
+    { state: cols.availabilityState, aToBLossRatio: cols.ratio[0], bToALossRatio: cols.ratio[1] },
+    fromMs,
+    cols.count,
+    minuteMs,
+    policy,
+    maintenance,
+  );
+  const byStateCode = new Array<number>(IDLE_ALIVE + 1).fill(0);
+  const byFlagBit = new Array<number>(flagBits.length).fill(0);
+  for (let i = 0; i < cols.count; i++) {
+    byStateCode[cols.state[i]!]!++;
+    const bits = cols.flags[i]!;
+    if (bits !== 0) for (let b = 0; b < flagBits.length; b++) if (bits & (1 << b)) byFlagBit[b]!++;
   }
-  const availability = computeAvailability(minutes, fromMs, toMs, minuteMs, policy, maintenance);
-  const minutesByState = Object.fromEntries(states.map((s) => [s, 0])) as Record<TunnelHealth, number>;
-  const minutesWithFlag = Object.fromEntries(flags.map((f) => [f, 0])) as Record<TunnelFlag, number>;
-  for (const b of buckets) {
-    minutesByState[b.state]++;
-    for (const f of b.flags) minutesWithFlag[f]++;
-  }
-  minutesByState.idle += minutes.length - buckets.length;
-  const directions = [directionReport('a-b', aToB, buckets), directionReport('b-a', bToA, buckets)];
+  const minutesByState = Object.fromEntries(
+    states.map((s) => [s, byStateCode[1 + stateCodes.indexOf(s)]!]),
+  ) as Record<TunnelHealth, number>;
+  minutesByState.idle += byStateCode[IDLE_ALIVE]!;
+  const minutesWithFlag = Object.fromEntries(
+    flags.map((f) => [f, byFlagBit[flagBits.indexOf(f)]!]),
+  ) as Record<TunnelFlag, number>;
+  const directions = (['a-b', 'b-a'] as const).map((direction, d) =>
+    directionReport(direction, d, parts, cols),
+  );
   const breaches: TargetBreach[] = [];
   if (availability.availability !== null && availability.availability < policy.targets.availability) {
     breaches.push({
@@ -314,93 +379,119 @@ function tunnelReport(
     directions,
     minutesByState,
     minutesWithFlag,
-    worstMinutes: worstMinutes(tunnel.id, worst.buckets, worst.stepMs),
+    worstMinutes: worstMinutes(tunnel.id, parts, minuteMs),
     breaches,
     coverage: { withData: possible > 0 ? (possible - availability.minutes.noData) / possible : null },
   };
 }
 
+/**
+ * A direction over the period: packets and octets added over the windows; the loss figure
+ * of each window (the analysis's pick of reported, sequence or two-point for that window)
+ * added, its source the one that gave the most packets sent; per-minute figures from the
+ * columns.
+ */
 function directionReport(
   direction: TunnelDirection,
-  period: DirectionFigures,
-  buckets: readonly TunnelBucketView[],
+  d: number,
+  parts: readonly Part[],
+  cols: PeriodColumns,
 ): DirectionReport {
-  const bySource = Object.fromEntries(sources.map((s) => [s, 0])) as Record<LossSource, number>;
-  const ratios: number[] = [];
-  let withTraffic = 0;
-  for (const b of buckets) {
-    const f = direction === 'a-b' ? b.aToB : b.bToA;
-    const ratio = minuteRatio(f);
-    const source = f.lossSource ?? (f.lossSpan?.lost != null ? 'two-point' : null);
-    if (f.packets > 0 || ratio !== null) withTraffic++;
-    if (ratio === null || source === null) continue;
-    ratios.push(ratio);
-    bySource[source]++;
+  let packets = 0;
+  let octets = 0;
+  let sent: number | null = null;
+  let lost: number | null = null;
+  let only: number | null = null;
+  let measuredWindows = 0;
+  const sentBySource = new Map<LossSource, number>();
+  for (const { summary } of parts) {
+    const w = summary.directions[d]!;
+    packets += w.packets;
+    octets += w.octets;
+    if (w.lost === null || w.sent === null) continue;
+    measuredWindows++;
+    sent = (sent ?? 0) + w.sent;
+    lost = (lost ?? 0) + w.lost;
+    if (w.lossSource !== null) sentBySource.set(w.lossSource, (sentBySource.get(w.lossSource) ?? 0) + w.sent);
+    only = w.sent > 0 ? w.lost / w.sent : w.lost === 0 ? 0 : null;
   }
-  ratios.sort((x, y) => x - y);
-  const rank = (p: number) => ratios[Math.max(0, Math.ceil(p * ratios.length) - 1)]!;
+  let lossSource: LossSource | null = null;
+  for (const [s, n] of sentBySource)
+    if (lossSource === null || n > sentBySource.get(lossSource)!) lossSource = s;
+  const lossRatio =
+    lost === null || sent === null ? null : measuredWindows === 1 ? only : sent > 0 ? lost / sent : null;
+  const bySource = Object.fromEntries(lossSources.map((s) => [s, 0])) as Record<LossSource, number>;
+  const bySourceCode = new Array<number>(UNSOURCED + 1).fill(0);
+  const traffic = cols.traffic[d]!;
+  const source = cols.source[d]!;
+  const ratio = cols.ratio[d]!;
+  let withTraffic = 0;
+  let zeros = 0;
+  const nonZero: number[] = [];
+  for (let i = 0; i < cols.count; i++) {
+    withTraffic += traffic[i]!;
+    const code = source[i]!;
+    if (code === 0) continue;
+    bySourceCode[code]!++;
+    if (code === UNSOURCED) continue;
+    const r = ratio[i]!;
+    if (r === 0) zeros++;
+    else nonZero.push(r);
+  }
+  for (const [i, s] of lossSources.entries()) bySource[s] = bySourceCode[1 + i]!;
+  const measured = zeros + nonZero.length;
+  const sorted = Float64Array.from(nonZero).sort();
+  // Nearest rank over the measured minutes; ratios are never negative, so zeros rank first.
+  const rank = (p: number) => {
+    const k = Math.max(0, Math.ceil(p * measured) - 1);
+    return k < zeros ? 0 : sorted[k - zeros]!;
+  };
   return {
     direction,
-    packets: period.packets,
-    octets: period.octets,
-    sent: period.sent,
-    lost: period.lost,
-    lossRatio: period.lossRatio,
-    lossSource: period.lossSource,
-    measuredMinutes: ratios.length,
+    packets,
+    octets,
+    sent,
+    lost,
+    lossRatio,
+    lossSource,
+    measuredMinutes: measured,
     minutesBySource: bySource,
-    unmeasuredMinutes: withTraffic - ratios.length,
-    measuredShare: withTraffic > 0 ? ratios.length / withTraffic : null,
-    lossRatioPercentiles: ratios.length === 0 ? null : { p50: rank(0.5), p95: rank(0.95), p99: rank(0.99) },
+    unmeasuredMinutes: withTraffic - measured,
+    measuredShare: withTraffic > 0 ? measured / withTraffic : null,
+    lossRatioPercentiles: measured === 0 ? null : { p50: rank(0.5), p95: rank(0.95), p99: rank(0.99) },
   };
 }
 
 /**
- * The worst minutes by loss ratio. A two-point figure that only a run of minutes can give
- * is one entry for the run (its drill-down is /flows over the run), never one per minute.
+ * The worst minutes over the period, from each window's worst: a two-point run is one
+ * entry with /flows over the run as its drill-down; a minute has its bucket's drill-down.
  */
-function worstMinutes(
-  tunnelId: string,
-  buckets: readonly TunnelBucketView[],
-  minuteMs: number,
-): WorstMinute[] {
-  const all: WorstMinute[] = [];
+function worstMinutes(tunnelId: string, parts: readonly Part[], minuteMs: number): WorstMinute[] {
   const id = encodeURIComponent(tunnelId);
-  for (const direction of ['a-b', 'b-a'] as const) {
-    const seenSpans = new Set<number>();
-    for (const b of buckets) {
-      const f = direction === 'a-b' ? b.aToB : b.bToA;
-      const span = f.lossSpan;
-      if (span !== null) {
-        if (seenSpans.has(span.startMs) || span.lost === null || span.lossRatio === null || span.lost <= 0)
-          continue;
-        seenSpans.add(span.startMs);
-        all.push({
-          start: span.startMs,
-          end: span.endMs,
-          direction,
-          lost: span.lost,
-          lossRatio: span.lossRatio,
-          lossSource: 'two-point',
-          drillDown: `/api/v1/flows?from=${span.startMs}&to=${span.endMs}&tunnel=${id}`,
-        });
-        continue;
-      }
-      if (f.lost === null || f.lossRatio === null || f.lossSource === null || f.lost <= 0) continue;
+  const seen = new Set<string>();
+  const all: WorstMinute[] = [];
+  for (const { fromMs, summary } of parts) {
+    for (const e of summary.worst) {
+      const start = fromMs + e.start * minuteMs;
+      const end = fromMs + e.end * minuteMs;
+      const direction: TunnelDirection = e.direction === 0 ? 'a-b' : 'b-a';
+      const key = `${direction}|${start}|${end}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       all.push({
-        start: b.start,
-        end: b.start + minuteMs,
+        start,
+        end,
         direction,
-        lost: f.lost,
-        lossRatio: f.lossRatio,
-        lossSource: f.lossSource,
-        drillDown: `/api/v1/tunnels/${id}/buckets/${b.start}/flows`,
+        lost: e.lost,
+        lossRatio: e.lossRatio,
+        lossSource: e.lossSource,
+        drillDown: e.span
+          ? `/api/v1/flows?from=${start}&to=${end}&tunnel=${id}`
+          : `/api/v1/tunnels/${id}/buckets/${start}/flows`,
       });
     }
   }
-  return all
-    .sort((x, y) => y.lossRatio - x.lossRatio || y.lost - x.lost || x.start - y.start)
-    .slice(0, WORST_MINUTES);
+  return all.sort(worseEntry).slice(0, WORST_MINUTES);
 }
 
 function worstFirst(a: TunnelReport, b: TunnelReport): number {

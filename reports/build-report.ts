@@ -3,6 +3,7 @@ import type { TunnelQueryOptions } from '../analysis/tunnel-queries.js';
 import type { LossSource, TunnelDirection } from '../model/flow.js';
 import type { Tunnel } from '../model/tunnel.js';
 import type { TunnelReader } from '../model/tunnel-reader.js';
+import { SUMMARY_DAY_MS } from '../store/reports/day-summary-repository.js';
 import { availabilityOfSeries, stateCodes } from './availability.js';
 import { maintenanceSpans } from './policy.js';
 import type { ReportPolicy } from './policy.js';
@@ -83,7 +84,6 @@ export class ReportRequestError extends Error {
   }
 }
 
-export const DAY_MS = 86_400_000;
 /**
  * A UTC day is summarized for keeps once it ended this long ago (records for it still on
  * their way by then are few; one that arrives later drops the tunnel's summary of that day,
@@ -103,9 +103,9 @@ export function summaryBasis(opts: TunnelQueryOptions): string {
 function windowsOf(fromMs: number, toMs: number): Array<{ from: number; to: number; day: boolean }> {
   const out: Array<{ from: number; to: number; day: boolean }> = [];
   for (let from = fromMs; from < toMs;) {
-    const dayEnd = Math.floor(from / DAY_MS) * DAY_MS + DAY_MS;
+    const dayEnd = Math.floor(from / SUMMARY_DAY_MS) * SUMMARY_DAY_MS + SUMMARY_DAY_MS;
     const to = Math.min(toMs, dayEnd);
-    out.push({ from, to, day: from % DAY_MS === 0 && to === dayEnd });
+    out.push({ from, to, day: from % SUMMARY_DAY_MS === 0 && to === dayEnd });
     from = to;
   }
   return out;
@@ -205,6 +205,49 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
       .map((p) => ({ ...p, silentMinutes: Math.max(0, minutes - p.silentMinutes) }))
       .sort((a, b) => a.exporter.localeCompare(b.exporter) || a.domainId - b.domainId),
   };
+}
+
+/**
+ * Summarizes and stores the settled UTC days of the last `lookbackDays` that lack a summary,
+ * for the tunnels seen on each day, at most `maxDays` days per call (newest first): what the
+ * running collector does in the background, so a scheduled report only reads summaries.
+ * Returns the tunnel-days stored.
+ */
+export async function summarizeSettledDays(
+  src: ReportSources & { readonly days: DaySummaryCache },
+  lookbackDays: number,
+  maxDays = lookbackDays,
+): Promise<number> {
+  const now = (src.now ?? Date.now)();
+  const basis = summaryBasis(src.opts);
+  const lastDay = Math.floor((now - DAY_SETTLE_MS) / SUMMARY_DAY_MS) * SUMMARY_DAY_MS - SUMMARY_DAY_MS;
+  let stored = 0;
+  let daysDone = 0;
+  for (
+    let day = lastDay;
+    day > lastDay - lookbackDays * SUMMARY_DAY_MS && daysDone < maxDays;
+    day -= SUMMARY_DAY_MS
+  ) {
+    const tunnels = await src.reader.listTunnels(day, day + SUMMARY_DAY_MS);
+    if (tunnels.length === 0) continue;
+    const have = await src.days.storedKeys(
+      tunnels.map((t) => t.id),
+      day,
+      day + SUMMARY_DAY_MS,
+      basis,
+    );
+    const lacking = tunnels.filter((t) => !have.has(`${t.id}|${day}`));
+    if (lacking.length === 0) continue;
+    const made = await summarizeWindow(src.reader, src.opts, lacking, day, day + SUMMARY_DAY_MS);
+    await src.days.save(
+      [...made].map(([tunnelId, summary]) => ({ tunnelId, dayStartMs: day, summary })),
+      basis,
+      now,
+    );
+    stored += made.size;
+    daysDone++;
+  }
+  return stored;
 }
 
 /** Adds a point's window figures into the report's entry (silentMinutes holds active minutes until the end). */

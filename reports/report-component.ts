@@ -17,7 +17,12 @@ export interface ReportComponentDeps {
   readonly log: ReportSchedulerLog;
   readonly clock?: ReportClock;
   readonly webhook?: WebhookOptions;
+  /** How often settled days are summarized in the background (0: never). Default 10 min. */
+  readonly summarizeEveryMs?: number;
 }
+
+/** Days back the background summarizer looks (a month's report, and some). */
+export const SUMMARY_LOOKBACK_DAYS = 35;
 
 export interface ReportComponent {
   readonly scheduler: ReportScheduler;
@@ -84,9 +89,39 @@ export function createReportComponent(deps: ReportComponentDeps): ReportComponen
     log,
     metrics,
   });
+  // Day summaries in the background, a day at a time, so a scheduled month reads them.
+  const every = deps.summarizeEveryMs ?? 600_000;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  let stopped = false;
+  const summarize = async () => {
+    try {
+      let total = 0;
+      for (let n = -1; n !== 0 && !stopped;) {
+        n = await service.summarizeDays(SUMMARY_LOOKBACK_DAYS, 1);
+        total += n;
+      }
+      if (total > 0) log.info({ tunnelDays: total }, 'report day summaries stored');
+    } catch (err) {
+      log.warn({ err: String(err) }, 'report day summaries not stored');
+    }
+  };
+  const tick = () => {
+    running = summarize().finally(() => {
+      if (!stopped) timer = setTimeout(tick, every).unref();
+    });
+  };
   return {
     scheduler,
-    start: () => scheduler.start(),
-    stop: () => scheduler.stop(),
+    async start() {
+      await scheduler.start();
+      if (every > 0) tick();
+    },
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await scheduler.stop();
+    },
   };
 }

@@ -3,7 +3,8 @@ import type { TunnelReader } from '../model/tunnel-reader.js';
 import type { StoreDb } from '../store/database.js';
 import { getReport, insertReport, listReports } from '../store/reports/report-repository.js';
 import type { ReportTrigger, StoredReportListing } from '../store/reports/report-repository.js';
-import { buildReport, ReportRequestError } from './build-report.js';
+import { buildReport, ReportRequestError, summarizeSettledDays } from './build-report.js';
+import { createDaySummaryCache } from './day-summary-cache.js';
 import { defaultReportPolicy } from './policy.js';
 import type { ReportPolicy } from './policy.js';
 import type { SlaReport } from './report.js';
@@ -35,6 +36,11 @@ export interface ReportService {
   ): Promise<StoredReport>;
   list(opts: { limit: number; beforeId?: number | null; policy?: string }): Promise<StoredReportListing[]>;
   get(id: number): Promise<StoredReport | undefined>;
+  /**
+   * Stores the summaries of settled days of the last `lookbackDays` that lack one, at most
+   * `maxDays` days per call; returns the tunnel-days stored (build-report.ts summarizeSettledDays).
+   */
+  summarizeDays(lookbackDays: number, maxDays?: number): Promise<number>;
 }
 
 export interface ReportServiceDeps {
@@ -51,6 +57,7 @@ export interface ReportServiceDeps {
 export function createReportService(deps: ReportServiceDeps): ReportService {
   const now = deps.now ?? Date.now;
   const byName = new Map(deps.policies.map((p) => [p.name, p]));
+  const sources = { reader: deps.reader, opts: deps.analysis, now, days: createDaySummaryCache(deps.db) };
   const policy = (name?: string): ReportPolicy => {
     if (name === undefined) return byName.get('default') ?? defaultReportPolicy;
     const found = byName.get(name) ?? (name === 'default' ? defaultReportPolicy : undefined);
@@ -79,10 +86,12 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
       counted?.run(p.name, trigger);
       let report: SlaReport;
       try {
-        report = await buildReport(
-          { reader: deps.reader, opts: deps.analysis, now },
-          { fromMs: ask.fromMs, toMs: ask.toMs, tunnels: ask.tunnels ?? p.tunnels, policy: p },
-        );
+        report = await buildReport(sources, {
+          fromMs: ask.fromMs,
+          toMs: ask.toMs,
+          tunnels: ask.tunnels ?? p.tunnels,
+          policy: p,
+        });
       } catch (err) {
         if (!(err instanceof ReportRequestError)) counted?.failure(p.name);
         throw err;
@@ -104,6 +113,7 @@ export function createReportService(deps: ReportServiceDeps): ReportService {
       return { id, ...record, report };
     },
     list: (opts) => listReports(deps.db, opts),
+    summarizeDays: (lookbackDays, maxDays) => summarizeSettledDays(sources, lookbackDays, maxDays),
     async get(id) {
       const row = await getReport(deps.db, id);
       if (row === undefined) return undefined;

@@ -123,12 +123,15 @@ export async function summarizeWindow(
   const state = new Uint8Array(count);
   const flags = new Uint8Array(count);
   for (const tunnel of tunnels) {
+    // The reads are synchronous underneath: let the event loop (sockets, HTTP) run between tunnels.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const detail = await tunnelDetail(reader, tunnel.id, fromMs, toMs, opts);
     if (detail === undefined) continue;
-    const refs = detail.summary.observationPoints.map((p) => ({
+    let refs: PointRef[] = detail.summary.observationPoints.map((p) => ({
       exporter: p.exporter,
       domainId: p.domainId,
     }));
+    if (refs.length === 0) refs = await pointsAround(reader, tunnel.id, fromMs, toMs);
     const alive = await points.aliveMinutes(refs);
     const minutes = asMinutes(detail.buckets, detail.stepMs, minuteMs, alive).filter(
       (b) => b.start >= fromMs && b.start < toMs,
@@ -160,6 +163,36 @@ export async function summarizeWindow(
     });
   }
   return out;
+}
+
+/** How far a window without rows of the tunnel looks for the points that observe it. */
+const POINTS_LOOKAROUND_MS = 7 * 86_400_000;
+
+/**
+ * The observation points of a tunnel that has no row in [fromMs, toMs): those of its rows in
+ * the week before, else in the week after. So a day on which the tunnel carried nothing while
+ * its exporters kept sending is idle, not missing data, as it is inside a longer window.
+ */
+async function pointsAround(
+  reader: TunnelReader,
+  id: string,
+  fromMs: number,
+  toMs: number,
+): Promise<PointRef[]> {
+  for (const [from, to] of [
+    [fromMs - POINTS_LOOKAROUND_MS, fromMs],
+    [toMs, toMs + POINTS_LOOKAROUND_MS],
+  ] as const) {
+    const rows = await reader.loadBuckets(id, from, to);
+    const points = new Map(
+      rows.map((r) => [`${r.exporter}/${r.domainId}`, { exporter: r.exporter, domainId: r.domainId }]),
+    );
+    if (points.size > 0)
+      return [...points.values()].sort(
+        (a, b) => a.exporter.localeCompare(b.exporter) || a.domainId - b.domainId,
+      );
+  }
+  return [];
 }
 
 function directionWindow(

@@ -93,15 +93,17 @@ export class BucketRollup {
     this.#deleteRolledExporter = sqlite.prepare(
       `DELETE FROM exporter_buckets WHERE rowid IN (SELECT row_id FROM (${dueExporter}))`,
     );
-    const deleteOld = (table: string, pk: string) =>
+    const deleteOld = (table: string, pk: string, age = 'received_ms') =>
       sqlite.prepare<[number, number]>(
-        `DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${pk} FROM ${table} WHERE received_ms < ? ORDER BY received_ms LIMIT ?)`,
+        `DELETE FROM ${table} WHERE (${pk}) IN (SELECT ${pk} FROM ${table} WHERE ${age} < ? ORDER BY ${age} LIMIT ?)`,
       );
     this.#deleteOld = [
       deleteOld('tunnel_buckets', key),
       deleteOld('exporter_buckets', 'rowid'),
       deleteOld('tunnel_buckets_hourly', key),
       deleteOld('exporter_buckets_hourly', 'rowid'),
+      // Reports' day summaries go with the aggregates they were made of.
+      deleteOld('report_day_summaries', 'tunnel_id, day_start_ms', 'built_ms'),
     ];
   }
 

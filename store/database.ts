@@ -6,7 +6,7 @@ import type {
 import type { ExporterTable } from './exporters/exporter.table.js';
 import type { FlowTable } from './flows/flow.table.js';
 import type { StoreMetaTable } from './meta/store-meta.table.js';
-import type { ReportScheduleTable, ReportTable } from './reports/report.table.js';
+import type { ReportDaySummaryTable, ReportScheduleTable, ReportTable } from './reports/report.table.js';
 import type { CollectorStateTable } from './state/collector-state.table.js';
 import type { TemplateTable } from './templates/template.table.js';
 import type { SaTable } from './tunnels/sa.table.js';
@@ -29,6 +29,7 @@ export interface Database {
   collector_state: CollectorStateTable;
   reports: ReportTable;
   report_schedule: ReportScheduleTable;
+  report_day_summaries: ReportDaySummaryTable;
 }
 
 /** What repository functions take first: the database or a transaction on it. */

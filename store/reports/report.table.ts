@@ -21,3 +21,16 @@ export interface ReportScheduleTable {
   policy: string;
   last_scheduled_ms: number;
 }
+
+/**
+ * The `report_day_summaries` table: per tunnel and UTC day, a report's summary of that day
+ * (reports/window-summary.ts WindowSummary as JSON, opaque to the store) and the analysis
+ * options it was computed with.
+ */
+export interface ReportDaySummaryTable {
+  tunnel_id: string;
+  day_start_ms: number;
+  basis: string;
+  built_ms: number;
+  body: string;
+}

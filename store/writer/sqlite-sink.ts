@@ -26,6 +26,7 @@ import {
 import type { InsertPlan, Value } from './insert-plan.js';
 import type { SealedState } from './sealed-state.js';
 import { saToRow } from '../tunnels/sa.table.js';
+import { SUMMARY_DAY_MS } from '../reports/day-summary-repository.js';
 import { bucketDeltaToRow, tunnelBucketCounterColumns } from '../tunnels/tunnel-bucket.table.js';
 import { tunnelToRow } from '../tunnels/tunnel.table.js';
 
@@ -74,6 +75,7 @@ export class SqliteSink {
   readonly #upsertTunnel: Statement;
   readonly #upsertSa: Statement;
   readonly #addTunnelBucket: Statement;
+  readonly #dropDaySummary: Statement<[string, number]>;
   readonly #saveCollectorState: Statement;
   readonly #raiseMaxDuration: Statement<[string, number]>;
   readonly #totalChanges: Statement<[], number>;
@@ -145,6 +147,9 @@ export class SqliteSink {
       ON CONFLICT (${bucketKey.join(', ')}) DO UPDATE SET
         ${tunnelBucketCounterColumns.map((c) => `${c} = ${c} + excluded.${c}`).join(',\n        ')},
         received_ms = max(received_ms, excluded.received_ms)`);
+    this.#dropDaySummary = sqlite.prepare(
+      'DELETE FROM report_day_summaries WHERE tunnel_id = ? AND day_start_ms = ?',
+    );
     this.#saveCollectorState = sqlite.prepare(
       `INSERT INTO collector_state (key, value, updated_ms) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
@@ -385,9 +390,19 @@ export class SqliteSink {
     for (const sa of item.sas) {
       this.#guard(outcome, 'security association refused', () => this.#upsertSa.run(saToRow(sa)));
     }
+    let lateDays: Set<string> | undefined;
     for (const b of item.tunnelBuckets) {
       this.#guard(outcome, 'tunnel bucket refused', () =>
         this.#addTunnelBucket.run(bucketDeltaToRow(b, receivedMs)),
+      );
+      // A bucket of a day that has ended: a report's summary of that day is stale.
+      const day = b.bucketStartMs - (b.bucketStartMs % SUMMARY_DAY_MS);
+      if (day + SUMMARY_DAY_MS <= receivedMs) (lateDays ??= new Set()).add(`${day}|${b.tunnelId}`);
+    }
+    for (const key of lateDays ?? []) {
+      const bar = key.indexOf('|');
+      this.#guard(outcome, 'day summary drop refused', () =>
+        this.#dropDaySummary.run(key.slice(bar + 1), Number(key.slice(0, bar))),
       );
     }
     for (const e of item.collectorState) {

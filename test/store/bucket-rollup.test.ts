@@ -307,6 +307,26 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
     await store.close();
   });
 
+  test("reports' day summaries built more than 400 days ago go with the aggregates", async () => {
+    const { store, writer } = await newStore();
+    await writer.stop();
+    const put = store.sqlite.prepare(
+      "INSERT INTO report_day_summaries (tunnel_id, day_start_ms, basis, built_ms, body) VALUES (?, ?, 'b', ?, '{}')",
+    );
+    put.run('t-old', T0 - 402 * DAY, NOW - 401 * DAY);
+    put.run('t-new', T0 - 2 * DAY, NOW - 2 * DAY);
+    const retention = createRetention(config({ stepRows: 500, maxStepsPerRun: 100 }), {
+      runner: runnerOn(store),
+      clock: () => NOW,
+    });
+    expect((await retention.runOnce()).deletedBuckets).toBe(1);
+    const left = store.sqlite.prepare('SELECT tunnel_id AS t FROM report_day_summaries').all() as Array<{
+      t: string;
+    }>;
+    expect(left).toEqual([{ t: 't-new' }]);
+    await store.close();
+  });
+
   test('steps of stepRows = 100 over 10,000 rows never touch more than 100 rows, while ingest goes on', async () => {
     const { store, writer } = await newStore();
     const rows = deltas(7);

@@ -40,26 +40,12 @@ export interface AvailabilityResult {
   readonly unavailableIntervals: UnavailableInterval[];
 }
 
-const NOT_BOTH_WAYS: ReadonlySet<TunnelHealth> = new Set(['one-way', 'negotiating', 'ike-one-sided']);
-
-/** Classifies one minute: maintenance and missing data first, then idle, then loss and state. */
-export function classifyMinute(
-  minute: ReportMinute | undefined,
-  inMaintenance: boolean,
-  policy: ReportPolicy,
-): MinuteClass {
-  if (inMaintenance) return 'maintenance';
-  if (minute === undefined) return 'no-data';
-  if (minute.state === 'idle') return policy.expectTraffic ? 'high-loss' : 'idle';
-  if (NOT_BOTH_WAYS.has(minute.state)) return 'high-loss';
-  const over = (r: number | null) => r !== null && r > policy.highLossRatio;
-  return over(minute.aToBLossRatio) || over(minute.bToALossRatio) ? 'high-loss' : 'good';
-}
-
-/** Minute classes as codes (MinuteSeries.classes): the order of `minuteClasses`. */
-export const minuteClasses: readonly MinuteClass[] = ['good', 'high-loss', 'maintenance', 'no-data', 'idle'];
+/** Minute classes (MinuteClass) as codes, in the order of precedence classify() applies. */
 const GOOD = 0;
 const HIGH_LOSS = 1;
+const MAINTENANCE = 2;
+const NO_DATA = 3;
+const IDLE = 4;
 
 /**
  * One tunnel's minutes over a period as columns, for periods of many minutes (a month of a
@@ -110,7 +96,11 @@ export function computeAvailability(
   return availabilityOfSeries(series, first, count, minuteMs, policy, maintenance);
 }
 
-/** classifyMinute over columns: one class code (minuteClasses order) per minute. */
+/**
+ * One class code per minute: maintenance and missing data first, then idle (high-loss when
+ * the policy expects traffic), then a state that does not carry traffic both ways
+ * (high-loss), then loss over highLossRatio in either direction (high-loss), else good.
+ */
 function classify(
   series: MinuteSeries,
   first: number,
@@ -125,8 +115,8 @@ function classify(
   const upCode = 1 + stateCodes.indexOf('up');
   for (let i = 0; i < count; i++) {
     const code = series.state[i]!;
-    if (code === 0) classes[i] = 3;
-    else if (code === idleCode) classes[i] = policy.expectTraffic ? HIGH_LOSS : 4;
+    if (code === 0) classes[i] = NO_DATA;
+    else if (code === idleCode) classes[i] = policy.expectTraffic ? HIGH_LOSS : IDLE;
     else if (code !== upCode) classes[i] = HIGH_LOSS;
     else {
       // NaN > limit is false: an unmeasured direction is not high-loss.
@@ -136,7 +126,7 @@ function classify(
   for (const w of maintenance) {
     const lo = Math.max(0, Math.floor((w.from - first) / minuteMs));
     const hi = Math.min(count, Math.ceil((w.to - first) / minuteMs));
-    classes.fill(2, lo, hi);
+    classes.fill(MAINTENANCE, lo, hi);
   }
   return classes;
 }
@@ -209,9 +199,9 @@ export function availabilityOfSeries(
       available: scopedCount - unavailableCount,
       unavailable: unavailableCount,
       highLoss: byClass[HIGH_LOSS]!,
-      maintenance: byClass[2]!,
-      noData: byClass[3]!,
-      idle: byClass[4]!,
+      maintenance: byClass[MAINTENANCE]!,
+      noData: byClass[NO_DATA]!,
+      idle: byClass[IDLE]!,
     },
     availability: scopedCount === 0 ? null : (scopedCount - unavailableCount) / scopedCount,
     hli,

@@ -91,9 +91,6 @@ export class ReportRequestError extends Error {
  */
 export const DAY_SETTLE_MS = 3_600_000;
 
-const states: readonly TunnelHealth[] = ['up', 'one-way', 'negotiating', 'ike-one-sided', 'idle'];
-const flags: readonly TunnelFlag[] = ['fragmenting', 'mtu-blackhole-risk', 'leaking'];
-
 /** The analysis options a summary depends on: a stored summary of another basis is recomputed. */
 export function summaryBasis(opts: TunnelQueryOptions): string {
   return JSON.stringify({ b: opts.bucketMs, c: opts.ceilingRatio, p: opts.observationPoints });
@@ -143,16 +140,7 @@ export async function buildReport(src: ReportSources, req: ReportRequest): Promi
   const stored = windows.filter((w) => w.stored);
   if (src.days !== undefined && stored.length > 0) {
     const have = await src.days.storedKeys(ids, stored[0]!.from, stored.at(-1)!.to, basis);
-    for (const w of stored) {
-      const lacking = tunnels.filter((t) => !have.has(`${t.id}|${w.from}`));
-      if (lacking.length === 0) continue;
-      const made = await summarizeWindow(reader, opts, lacking, w.from, w.to);
-      await src.days.save(
-        [...made].map(([tunnelId, summary]) => ({ tunnelId, dayStartMs: w.from, summary })),
-        basis,
-        now(),
-      );
-    }
+    for (const w of stored) await storeLackingDay(src, src.days, tunnels, have, w.from, basis);
   }
   for (const [i, w] of windows.entries()) {
     if (!w.stored) computed.set(i, await summarizeWindow(reader, opts, tunnels, w.from, w.to));
@@ -230,24 +218,37 @@ export async function summarizeSettledDays(
   ) {
     const tunnels = await src.reader.listTunnels(day, day + SUMMARY_DAY_MS);
     if (tunnels.length === 0) continue;
-    const have = await src.days.storedKeys(
-      tunnels.map((t) => t.id),
-      day,
-      day + SUMMARY_DAY_MS,
-      basis,
-    );
-    const lacking = tunnels.filter((t) => !have.has(`${t.id}|${day}`));
-    if (lacking.length === 0) continue;
-    const made = await summarizeWindow(src.reader, src.opts, lacking, day, day + SUMMARY_DAY_MS);
-    await src.days.save(
-      [...made].map(([tunnelId, summary]) => ({ tunnelId, dayStartMs: day, summary })),
-      basis,
-      now,
-    );
-    stored += made.size;
+    const ids = tunnels.map((t) => t.id);
+    const have = await src.days.storedKeys(ids, day, day + SUMMARY_DAY_MS, basis);
+    const made = await storeLackingDay(src, src.days, tunnels, have, day, basis);
+    if (made === 0) continue;
+    stored += made;
     daysDone++;
   }
   return stored;
+}
+
+/**
+ * Summarizes the day starting at `day` for the tunnels without a stored summary of it (`have`:
+ * `${tunnel}|${day}` keys) and stores them; returns how many.
+ */
+async function storeLackingDay(
+  src: ReportSources,
+  days: DaySummaryCache,
+  tunnels: readonly Tunnel[],
+  have: ReadonlySet<string>,
+  day: number,
+  basis: string,
+): Promise<number> {
+  const lacking = tunnels.filter((t) => !have.has(`${t.id}|${day}`));
+  if (lacking.length === 0) return 0;
+  const made = await summarizeWindow(src.reader, src.opts, lacking, day, day + SUMMARY_DAY_MS);
+  await days.save(
+    [...made].map(([tunnelId, summary]) => ({ tunnelId, dayStartMs: day, summary })),
+    basis,
+    (src.now ?? Date.now)(),
+  );
+  return made.size;
 }
 
 /** Adds a point's window figures into the report's entry (silentMinutes holds active minutes until the end). */
@@ -378,13 +379,15 @@ function tunnelReport(
     const bits = cols.flags[i]!;
     if (bits !== 0) for (let b = 0; b < flagBits.length; b++) if (bits & (1 << b)) byFlagBit[b]!++;
   }
-  const minutesByState = Object.fromEntries(
-    states.map((s) => [s, byStateCode[1 + stateCodes.indexOf(s)]!]),
-  ) as Record<TunnelHealth, number>;
+  const minutesByState = Object.fromEntries(stateCodes.map((s, i) => [s, byStateCode[1 + i]!])) as Record<
+    TunnelHealth,
+    number
+  >;
   minutesByState.idle += byStateCode[IDLE_ALIVE]!;
-  const minutesWithFlag = Object.fromEntries(
-    flags.map((f) => [f, byFlagBit[flagBits.indexOf(f)]!]),
-  ) as Record<TunnelFlag, number>;
+  const minutesWithFlag = Object.fromEntries(flagBits.map((f, b) => [f, byFlagBit[b]!])) as Record<
+    TunnelFlag,
+    number
+  >;
   const directions = (['a-b', 'b-a'] as const).map((direction, d) =>
     directionReport(direction, d, parts, cols),
   );

@@ -53,10 +53,11 @@ const FIRST_OF_HOUR = `bucket_start_ms % ${ROLLUP_BUCKET_MS} = 0`;
 /**
  * The oldest `limit` rows received before the cutoff, deleted, and what they held added into
  * the rows of their hours — one statement, so the hour receives exactly the rows the delete
- * took: DELETE … RETURNING hands the INSERT the row versions it deleted, and FOR UPDATE makes a
- * writer's concurrent upsert into one of those minutes wait until this step commits (then it
- * inserts a new minute row, rolled up in turn by a later step) or, if it came first, makes the
- * row young again and so not due. Nothing is counted twice or lost.
+ * took: DELETE … RETURNING hands the INSERT the row versions it deleted. FOR UPDATE makes a
+ * writer's upsert into one of those minutes wait until this step commits (then it inserts a
+ * new minute row, rolled up in turn by a later step); SKIP LOCKED passes over a minute a
+ * writer holds (its delta makes the row young anyway), so the step never waits for a writer
+ * and the two can never deadlock. Nothing is counted twice or lost.
  */
 function rollupStatement(
   table: 'tunnel_buckets' | 'exporter_buckets',
@@ -67,7 +68,7 @@ function rollupStatement(
   const hourly = `${table}_hourly`;
   const due = sql`DELETE FROM ${sql.table(table)} WHERE (${sql.raw(key)}) IN (
       SELECT ${sql.raw(key)} FROM ${sql.table(table)} WHERE received_ms < ${cutoffMs}
-      ORDER BY received_ms, ${sql.raw(key)} LIMIT ${limit} FOR UPDATE)
+      ORDER BY received_ms, ${sql.raw(key)} LIMIT ${limit} FOR UPDATE SKIP LOCKED)
     RETURNING *`;
   const added = (columns: readonly string[]) =>
     columns.map((c) => `${c} = ${hourly}.${c} + excluded.${c}`).join(', ');
@@ -94,7 +95,10 @@ function rollupStatement(
   return sql<{ n: number }>`WITH due AS (${due}), rolled AS (${insert}) SELECT count(*) AS n FROM due`;
 }
 
-/** Deletes at most `limit` rows of `table` whose `age` column is below the cutoff, oldest first. */
+/**
+ * Deletes at most `limit` rows of `table` whose `age` column is below the cutoff, oldest first;
+ * rows a writer holds locked are left for a later step (SKIP LOCKED: never wait for a writer).
+ */
 async function deleteOlder(
   trx: Transaction<Database>,
   table: string,
@@ -106,7 +110,7 @@ async function deleteOlder(
   if (limit <= 0) return 0;
   const pk = sql.raw(key.join(', '));
   const result = await sql`DELETE FROM ${sql.table(table)} WHERE (${pk}) IN (
-      SELECT ${pk} FROM ${sql.table(table)} WHERE ${sql.ref(age)} < ${cutoffMs} ORDER BY ${sql.ref(age)} LIMIT ${limit})`.execute(
+      SELECT ${pk} FROM ${sql.table(table)} WHERE ${sql.ref(age)} < ${cutoffMs} ORDER BY ${sql.ref(age)} LIMIT ${limit} FOR UPDATE SKIP LOCKED)`.execute(
     trx,
   );
   return Number(result.numAffectedRows ?? 0n);

@@ -482,4 +482,59 @@ describe('two collectors on one database', () => {
     expect(await partitionNames()).toEqual([]);
     expect(await storedTunnelHours()).toEqual(expected);
   });
+
+  test('a writer adding deltas into the minutes while they are rolled up loses nothing and counts nothing twice', async () => {
+    await insertTunnelMinutes(240, day(40));
+    const packets = async () => {
+      const { rows } = await sql<{ n: number }>`
+        SELECT (SELECT coalesce(sum(packets), 0) FROM tunnel_buckets) + (SELECT coalesce(sum(packets), 0) FROM tunnel_buckets_hourly) AS n`.execute(
+        db,
+      );
+      return rows[0]!.n;
+    };
+    const before = await packets();
+    const writer = await openPostgres<Database>({ url: fresh.url, maxConnections: 2 });
+    const DELTAS = 400;
+    try {
+      // The writer's additive upsert (received now, so the row it lands in is young), in small
+      // transactions of several minutes each, against steps of 50 rows.
+      const write = async () => {
+        for (let i = 0; i < DELTAS; i += 4) {
+          await writer.db.transaction().execute(async (trx) => {
+            for (let j = i; j < i + 4; j++) {
+              await sql`
+                INSERT INTO tunnel_buckets (tunnel_id, bucket_start_ms, direction, exporter, domain_id, packets, received_ms)
+                VALUES (${j % 2 === 0 ? 't1' : 't2'}, ${day(40) + ((j * 37) % 240) * MINUTE_MS}, 'a-b', '192.0.2.1', 0, 1, ${NOW})
+                ON CONFLICT (tunnel_id, bucket_start_ms, direction, exporter, domain_id) DO UPDATE SET
+                  packets = tunnel_buckets.packets + excluded.packets,
+                  received_ms = greatest(tunnel_buckets.received_ms, excluded.received_ms)`.execute(trx);
+            }
+          });
+        }
+      };
+      const roll = async () => {
+        let rolled = 0;
+        for (let i = 0; i < 100; i++) {
+          const r = await runPostgresRetentionStep(
+            db,
+            step({ bucketRollupCutoffMs: day(30), stepRows: 50 }),
+            NOW,
+          );
+          rolled += r.rolledUpBuckets ?? 0;
+          if (!r.more) break;
+        }
+        return rolled;
+      };
+      const [, rolled] = await Promise.all([write(), roll()]);
+      expect(rolled).toBeGreaterThan(0);
+    } finally {
+      await writer.close();
+    }
+    expect(await packets()).toBe(before + DELTAS);
+    // Whatever the writer made young stays a minute row; everything else is rolled up.
+    const { rows } = await sql<{
+      n: number;
+    }>`SELECT count(*) AS n FROM tunnel_buckets WHERE received_ms < ${day(30)}`.execute(db);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
 });

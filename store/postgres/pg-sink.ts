@@ -4,6 +4,7 @@
 // multi-row upsert per batch that adds, tunnels and SAs as one upsert per batch.
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder, Transaction } from 'kysely';
+import { toStoredInteger as int } from '../bigint-policy.js';
 import type { Database } from '../database.js';
 import {
   END_MS_INDEX,
@@ -379,7 +380,8 @@ async function applyState(
     item.saveTemplates,
     (t) =>
       sql`INSERT INTO templates (exporter, domain_id, template_id, version, body, updated_ms)
-      VALUES (${t.exporter}, ${t.domainId}, ${t.templateId}, ${t.version}, ${t.bodyJson}, ${t.updatedMs})
+      VALUES (${t.exporter}, ${int(t.domainId)}, ${int(t.templateId)}, ${int(t.version)}, ${t.bodyJson},
+        ${int(t.updatedMs)})
       ON CONFLICT (exporter, domain_id, template_id) DO UPDATE SET
         version = excluded.version, body = excluded.body, updated_ms = excluded.updated_ms`,
   );
@@ -387,7 +389,8 @@ async function applyState(
     'template delete refused',
     item.deleteTemplates,
     (k) =>
-      sql`DELETE FROM templates WHERE exporter = ${k.exporter} AND domain_id = ${k.domainId} AND template_id = ${k.templateId}`,
+      sql`DELETE FROM templates
+        WHERE exporter = ${k.exporter} AND domain_id = ${int(k.domainId)} AND template_id = ${int(k.templateId)}`,
   );
   // Counters are absolute (each collector owns its exporters); first/last seen only widen.
   await each(
@@ -396,9 +399,9 @@ async function applyState(
     (c) =>
       sql`INSERT INTO exporters (exporter, domain_id, version, datagrams, records, templates, options_records,
         malformed, missing_template_records, sequence_gaps, dropped, issues, first_seen_ms, last_seen_ms)
-      VALUES (${c.exporter}, ${c.domainId}, ${c.version}, ${c.datagrams}, ${c.records}, ${c.templates},
-        ${c.optionsRecords}, ${c.malformed}, ${c.missingTemplateRecords}, ${c.sequenceGaps}, ${c.dropped},
-        ${c.issuesJson}, ${c.firstSeenMs}, ${c.lastSeenMs})
+      VALUES (${c.exporter}, ${int(c.domainId)}, ${int(c.version)}, ${int(c.datagrams)}, ${int(c.records)},
+        ${int(c.templates)}, ${int(c.optionsRecords)}, ${int(c.malformed)}, ${int(c.missingTemplateRecords)},
+        ${int(c.sequenceGaps)}, ${int(c.dropped)}, ${c.issuesJson}, ${int(c.firstSeenMs)}, ${int(c.lastSeenMs)})
       ON CONFLICT (exporter, domain_id) DO UPDATE SET
         version = coalesce(excluded.version, exporters.version),
         datagrams = excluded.datagrams, records = excluded.records, templates = excluded.templates,
@@ -438,13 +441,13 @@ async function applyState(
     list.length === 0
       ? null
       : sql`DELETE FROM report_day_summaries WHERE (tunnel_id, day_start_ms) IN
-          (SELECT * FROM unnest(${list.map((d) => d.tunnelId)}::text[], ${list.map((d) => d.day)}::bigint[]))`,
+          (SELECT * FROM unnest(${list.map((d) => d.tunnelId)}::text[], ${list.map((d) => int(d.day))}::bigint[]))`,
   );
   await each(
     'collector state refused',
     item.collectorState,
     (e) =>
-      sql`INSERT INTO collector_state (key, value, updated_ms) VALUES (${e.key}, ${e.value}, ${e.updatedMs})
+      sql`INSERT INTO collector_state (key, value, updated_ms) VALUES (${e.key}, ${e.value}, ${int(e.updatedMs)})
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
   );
 }
@@ -468,13 +471,22 @@ function mergeByKey(
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row as Row);
 }
 
-function columnArrays(rows: readonly Row[], columns: readonly string[]): Array<Array<unknown>> {
-  return columns.map((c) => rows.map((r) => r[c] ?? null));
-}
-
-function typesOf(columns: readonly string[], texts: ReadonlySet<string> | Readonly<Record<string, string>>) {
+/**
+ * One array per column and its array type: text columns as they are, the others bigint,
+ * their values as the store keeps integers (store/bigint-policy.ts: rounded, saturated).
+ */
+function unnestColumns(
+  rows: readonly Row[],
+  columns: readonly string[],
+  texts: ReadonlySet<string> | Readonly<Record<string, string>>,
+): RawBuilder<unknown> {
   const isText = (c: string) => (texts instanceof Set ? texts.has(c) : c in texts);
-  return columns.map((c) => (isText(c) ? 'text[]' : 'bigint[]'));
+  return unnestArgs(
+    columns.map((c) =>
+      isText(c) ? rows.map((r) => r[c] ?? null) : rows.map((r) => int(r[c] as number | null | undefined)),
+    ),
+    columns.map((c) => (isText(c) ? 'text[]' : 'bigint[]')),
+  );
 }
 
 const num = (v: unknown): number => v as number;
@@ -490,7 +502,7 @@ function upsertTunnelBuckets(rows: readonly NewTunnelBucketRow[]): RawBuilder<un
     },
   );
   return sql`INSERT INTO tunnel_buckets (${sql.raw(BUCKET_COLUMNS.join(', '))})
-    SELECT * FROM unnest(${unnestArgs(columnArrays(merged, BUCKET_COLUMNS), typesOf(BUCKET_COLUMNS, BUCKET_TYPES))})
+    SELECT * FROM unnest(${unnestColumns(merged, BUCKET_COLUMNS, BUCKET_TYPES)})
     ON CONFLICT (${sql.raw(BUCKET_KEY.join(', '))}) DO UPDATE SET
       ${sql.raw(tunnelBucketCounterColumns.map((c) => `${c} = tunnel_buckets.${c} + excluded.${c}`).join(', '))},
       received_ms = GREATEST(tunnel_buckets.received_ms, excluded.received_ms)`;
@@ -508,10 +520,7 @@ function upsertExporterBuckets(rows: readonly Row[]): RawBuilder<unknown> | null
     },
   );
   return sql`INSERT INTO exporter_buckets (${sql.raw(EXPORTER_BUCKET_COLUMNS.join(', '))})
-    SELECT * FROM unnest(${unnestArgs(
-      columnArrays(merged, EXPORTER_BUCKET_COLUMNS),
-      typesOf(EXPORTER_BUCKET_COLUMNS, TEXT_STATE_COLUMNS),
-    )})
+    SELECT * FROM unnest(${unnestColumns(merged, EXPORTER_BUCKET_COLUMNS, TEXT_STATE_COLUMNS)})
     ON CONFLICT (exporter, domain_id, bucket_start_ms) DO UPDATE SET
       ${sql.raw(additive.map((c) => `${c} = exporter_buckets.${c} + excluded.${c}`).join(', '))},
       received_ms = GREATEST(exporter_buckets.received_ms, excluded.received_ms)`;
@@ -531,7 +540,7 @@ function upsertTunnels(rows: readonly NewTunnelRow[]): RawBuilder<unknown> | nul
     },
   );
   return sql`INSERT INTO tunnels (${sql.raw(TUNNEL_COLUMNS.join(', '))})
-    SELECT * FROM unnest(${unnestArgs(columnArrays(merged, TUNNEL_COLUMNS), typesOf(TUNNEL_COLUMNS, TEXT_STATE_COLUMNS))})
+    SELECT * FROM unnest(${unnestColumns(merged, TUNNEL_COLUMNS, TEXT_STATE_COLUMNS)})
     ON CONFLICT (id) DO UPDATE SET
       name = coalesce(excluded.name, tunnels.name),
       first_seen_ms = LEAST(tunnels.first_seen_ms, excluded.first_seen_ms),
@@ -553,7 +562,7 @@ function upsertSas(rows: readonly NewSaRow[]): RawBuilder<unknown> | null {
     },
   );
   return sql`INSERT INTO security_associations (${sql.raw(SA_COLUMNS.join(', '))})
-    SELECT * FROM unnest(${unnestArgs(columnArrays(merged, SA_COLUMNS), typesOf(SA_COLUMNS, TEXT_STATE_COLUMNS))})
+    SELECT * FROM unnest(${unnestColumns(merged, SA_COLUMNS, TEXT_STATE_COLUMNS)})
     ON CONFLICT (id) DO UPDATE SET
       first_seen_ms = LEAST(security_associations.first_seen_ms, excluded.first_seen_ms),
       last_seen_ms = GREATEST(security_associations.last_seen_ms, excluded.last_seen_ms),

@@ -1,7 +1,7 @@
-// The writer's sink on PostgreSQL: what SqliteSink does for one group of batches (flows, then
-// each batch's state items, in one transaction), in statements that suit a server: flows as
-// multi-row INSERT … SELECT FROM unnest(arrays) in bounded chunks, bucket deltas as one
-// multi-row upsert per batch that adds, tunnels and SAs as one upsert per batch.
+// The writer's sink on PostgreSQL: what SqliteSink does for one group of batches (flows and
+// state items in one transaction), in statements that suit a server: flows as multi-row
+// INSERT … SELECT FROM unnest(arrays) in bounded chunks, bucket deltas as one multi-row upsert
+// per group that adds, tunnels and SAs as one upsert per group.
 import { sql } from 'kysely';
 import type { Kysely, RawBuilder, Transaction } from 'kysely';
 import { toStoredInteger as int } from '../bigint-policy.js';
@@ -140,12 +140,17 @@ interface Outcome {
  * statement fails on data (SQLSTATE class 22 or 23) the transaction is rolled back and the
  * group runs once more in the careful pass: each flow chunk and each state item inside a
  * SAVEPOINT, a failed chunk retried row by row, so only the bad rows and items are refused.
- * A deadlock or serialization failure (40P01, 40001: two collectors upserting the same rows
- * in another order) reruns the group as it was, up to CONFLICT_RETRIES times.
+ * A deadlock or serialization failure (40P01, 40001) reruns the group as it was, up to
+ * CONFLICT_RETRIES times.
  *
  * Several collectors may write one database: bucket deltas add (`t.col + excluded.col`),
- * tunnels and SAs widen their first/last seen with LEAST/GREATEST, and rows are upserted in
- * key order so that two writers lock shared rows in the same order.
+ * tunnels and SAs widen their first/last seen with LEAST/GREATEST. In the bare pass the
+ * group's state is written after its flows, once for the whole group, in one fixed order of
+ * tables and of keys within each (templates, exporter counters and documents one statement
+ * each; completeness, tunnels, SAs, tunnel buckets and day-summary drops one statement per
+ * table, rows merged by key): two writers lock the rows they share in the same order and do
+ * not deadlock on each other (the test's two collectors writing the same batches in opposite
+ * orders: 0 deadlocks, where batch order had 1-2 per run, each costing deadlock_timeout).
  */
 export class PostgresSink {
   readonly #db: Kysely<Database>;
@@ -212,8 +217,9 @@ export class PostgresSink {
     careful: boolean,
     commitMs: number,
   ): Promise<{ results: SinkResult[]; maxDurationMs: number }> {
-    const results: SinkResult[] = [];
+    const results: Array<Outcome & { ms: number }> = [];
     let maxDurationMs = this.#maxDurationMs;
+    const group = emptyGroupRows();
     for (const batch of batches) {
       const started = performance.now();
       const outcome: Outcome = { rows: 0, rejectedRows: 0, rejectedItems: 0, firstRejection: null };
@@ -225,9 +231,14 @@ export class PostgresSink {
           maxDurationMs = longest;
         }
       }
-      for (const item of batch.state) await applyState(trx, item, outcome, careful, commitMs);
+      for (const item of batch.state) await applyState(trx, item, outcome, careful, commitMs, group);
       results.push({ ...outcome, ms: performance.now() - started });
     }
+    // The group's merged lists: their time counts to the last batch.
+    const started = performance.now();
+    await writeGroupRows(trx, group);
+    const last = results[results.length - 1];
+    if (last !== undefined) last.ms += performance.now() - started;
     return { results, maxDurationMs };
   }
 }
@@ -342,20 +353,66 @@ function unnestArgs(
   return sql.join(arrays.map((values, i) => sql`${values}::${sql.raw(types[i]!)}`));
 }
 
+/** The group's rows of the lists merged by key, written once after all its batches (bare pass). */
+interface GroupRows {
+  /** Templates, exporter counters and collector documents, one statement each, with their sort keys. */
+  readonly ordered: Array<{ readonly key: string; readonly statement: RawBuilder<unknown> }>;
+  readonly exporterBuckets: Row[];
+  readonly tunnels: NewTunnelRow[];
+  readonly sas: NewSaRow[];
+  readonly tunnelBuckets: NewTunnelBucketRow[];
+  readonly lateDays: LateDay[];
+}
+
+interface LateDay {
+  readonly tunnelId: string;
+  readonly day: number;
+}
+
+function emptyGroupRows(): GroupRows {
+  return { ordered: [], exporterBuckets: [], tunnels: [], sas: [], tunnelBuckets: [], lateDays: [] };
+}
+
+/**
+ * The group's state in one fixed order of tables, rows in key order within each, whatever
+ * order the batches brought them in: two collectors writing the same rows lock them in the
+ * same order and never deadlock on each other.
+ */
+async function writeGroupRows(trx: Trx, group: GroupRows): Promise<void> {
+  // Stable: the statements of one key keep the order they were submitted in.
+  const ordered = [...group.ordered].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  for (const { statement } of ordered) await statement.execute(trx);
+  for (const statement of [
+    upsertExporterBuckets(group.exporterBuckets),
+    upsertTunnels(group.tunnels),
+    upsertSas(group.sas),
+    upsertTunnelBuckets(group.tunnelBuckets),
+    dropDaySummaries(group.lateDays),
+  ]) {
+    if (statement !== null) await statement.execute(trx);
+  }
+}
+
+function dropDaySummaries(days: readonly LateDay[]): RawBuilder<unknown> | null {
+  if (days.length === 0) return null;
+  return sql`DELETE FROM report_day_summaries WHERE (tunnel_id, day_start_ms) IN
+    (SELECT * FROM unnest(${days.map((d) => d.tunnelId)}::text[], ${days.map((d) => int(d.day))}::bigint[]))`;
+}
+
 async function applyState(
   trx: Trx,
   item: SealedState,
   outcome: Outcome,
   careful: boolean,
   commitMs: number,
+  group: GroupRows,
 ): Promise<void> {
   const receivedMs = item.receivedMs ?? commitMs;
   // Careful: each item alone in a savepoint. Bare: one statement per list where rows can be
   // merged by key first (bucket deltas add, tunnels and SAs widen), one per item elsewhere.
   const each = async <T>(what: string, items: readonly T[], one: (item: T) => RawBuilder<unknown>) => {
     for (const x of items) {
-      if (!careful) await one(x).execute(trx);
-      else {
+      {
         const result = await inSavepoint(trx, one(x), true);
         if (result !== true) {
           outcome.rejectedItems += 1;
@@ -364,18 +421,33 @@ async function applyState(
       }
     }
   };
-  const merged = async <T>(
+  // Statements one per item, by key: bare, they join the group's list, run after its batches
+  // in key order (stable: one key's statements keep their order); careful, each alone now.
+  const ordered = async <T>(
     what: string,
     items: readonly T[],
-    merge: (items: readonly T[]) => RawBuilder<unknown> | null,
+    one: (item: T) => RawBuilder<unknown>,
+    keyOf: (item: T) => string,
   ) => {
-    if (!careful) {
-      const statement = merge(items);
-      if (statement !== null) await statement.execute(trx);
-    } else await each(what, items, (x) => merge([x])!);
+    if (careful) await each(what, items, one);
+    else for (const x of items) group.ordered.push({ key: keyOf(x), statement: one(x) });
+  };
+  // Rows that merge by key go into the group's lists (bare pass: one statement per list for
+  // the whole group, after its batches), or each item alone (careful pass).
+  const merged = async <T, R>(
+    what: string,
+    items: readonly T[],
+    toRows: (items: readonly T[]) => R[],
+    statement: (rows: readonly R[]) => RawBuilder<unknown> | null,
+    into: R[],
+  ) => {
+    if (!careful) into.push(...toRows(items));
+    else await each(what, items, (x) => statement(toRows([x]))!);
   };
 
-  await each(
+  const templateKey = (k: { exporter: string; domainId: number; templateId: number }) =>
+    `1|${k.exporter}|${k.domainId}|${k.templateId}`;
+  await ordered(
     'template refused',
     item.saveTemplates,
     (t) =>
@@ -384,16 +456,18 @@ async function applyState(
         ${int(t.updatedMs)})
       ON CONFLICT (exporter, domain_id, template_id) DO UPDATE SET
         version = excluded.version, body = excluded.body, updated_ms = excluded.updated_ms`,
+    templateKey,
   );
-  await each(
+  await ordered(
     'template delete refused',
     item.deleteTemplates,
     (k) =>
       sql`DELETE FROM templates
         WHERE exporter = ${k.exporter} AND domain_id = ${int(k.domainId)} AND template_id = ${int(k.templateId)}`,
+    templateKey,
   );
   // Counters are absolute (each collector owns its exporters); first/last seen only widen.
-  await each(
+  await ordered(
     'exporter counters refused',
     item.exporters,
     (c) =>
@@ -410,9 +484,12 @@ async function applyState(
         sequence_gaps = excluded.sequence_gaps, dropped = excluded.dropped, issues = excluded.issues,
         first_seen_ms = LEAST(exporters.first_seen_ms, excluded.first_seen_ms),
         last_seen_ms = GREATEST(exporters.last_seen_ms, excluded.last_seen_ms)`,
+    (c) => `2|${c.exporter}|${c.domainId}`,
   );
-  await merged('exporter bucket refused', item.exporterBuckets, (list) =>
-    upsertExporterBuckets(
+  await merged(
+    'exporter bucket refused',
+    item.exporterBuckets,
+    (list) =>
       list.map((b) => ({
         exporter: b.exporter,
         domain_id: b.domainId,
@@ -423,32 +500,39 @@ async function applyState(
         sequence_gaps: b.sequenceGaps,
         received_ms: receivedMs,
       })),
-    ),
+    upsertExporterBuckets,
+    group.exporterBuckets,
   );
-  await merged('tunnel refused', item.tunnels, (list) => upsertTunnels(list.map(tunnelToRow)));
-  await merged('security association refused', item.sas, (list) => upsertSas(list.map(saToRow)));
-  await merged('tunnel bucket refused', item.tunnelBuckets, (list) =>
-    upsertTunnelBuckets(list.map((b) => bucketDeltaToRow(b, receivedMs))),
+  await merged('tunnel refused', item.tunnels, (list) => list.map(tunnelToRow), upsertTunnels, group.tunnels);
+  await merged('security association refused', item.sas, (list) => list.map(saToRow), upsertSas, group.sas);
+  await merged(
+    'tunnel bucket refused',
+    item.tunnelBuckets,
+    (list) => list.map((b) => bucketDeltaToRow(b, receivedMs)),
+    upsertTunnelBuckets,
+    group.tunnelBuckets,
   );
   // A bucket of a day that has ended: a report's summary of that day is stale.
-  const lateDays = new Map<string, { tunnelId: string; day: number }>();
+  const lateDays = new Map<string, LateDay>();
   for (const b of item.tunnelBuckets) {
     const day = b.bucketStartMs - (b.bucketStartMs % SUMMARY_DAY_MS);
     if (day + SUMMARY_DAY_MS <= receivedMs)
       lateDays.set(`${day}|${b.tunnelId}`, { tunnelId: b.tunnelId, day });
   }
-  await merged('day summary drop refused', [...lateDays.values()], (list) =>
-    list.length === 0
-      ? null
-      : sql`DELETE FROM report_day_summaries WHERE (tunnel_id, day_start_ms) IN
-          (SELECT * FROM unnest(${list.map((d) => d.tunnelId)}::text[], ${list.map((d) => int(d.day))}::bigint[]))`,
+  await merged(
+    'day summary drop refused',
+    [...lateDays.values()],
+    (list) => [...list],
+    dropDaySummaries,
+    group.lateDays,
   );
-  await each(
+  await ordered(
     'collector state refused',
     item.collectorState,
     (e) =>
       sql`INSERT INTO collector_state (key, value, updated_ms) VALUES (${e.key}, ${e.value}, ${int(e.updatedMs)})
         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_ms = excluded.updated_ms`,
+    (e) => `3|${e.key}`,
   );
 }
 

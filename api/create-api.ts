@@ -15,7 +15,6 @@ import { indexPageRoute } from './routes/index-page.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { tunnelRoutes } from './routes/tunnels.js';
-import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 
 export interface Api {
   /** The express application (tests may drive it without listening). */
@@ -53,7 +52,7 @@ export function createApi(config: Partial<ApiConfig>, deps: ApiDeps): Api {
   metricsRoutes(deps)(router);
   tunnelRoutes({
     store: deps.store,
-    reader: deps.tunnelReader ?? createTunnelReader(deps.store.db, deps.store.sqlite),
+    reader: deps.tunnelReader ?? deps.store.tunnelReader,
     options: deps.analysis,
   })(router);
   if (deps.reports !== undefined) reportRoutes(deps.reports)(router);

@@ -38,7 +38,10 @@ const program = new Command()
 const configOption = () =>
   new Option('-c, --config <file>', 'YAML configuration file').env('TUNNELFLOW_CONFIG');
 const dbOption = () =>
-  new Option('--db <file>', 'SQLite database file (default ./data/tunnelflow.db)').env('TUNNELFLOW_DB');
+  new Option(
+    '--db <file|url>',
+    'SQLite database file (default ./data/tunnelflow.db) or postgresql://user:pass@host:port/db',
+  ).env('TUNNELFLOW_DB');
 
 program
   .command('run')

@@ -5,7 +5,6 @@ import type { ReportFormat } from '../reports/policy.js';
 import { renderReport } from '../reports/render.js';
 import { createReportService } from '../reports/report-service.js';
 import { openStore } from '../store/open-store.js';
-import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 import { UsageError } from './usage-error.js';
 import { analysisOptions } from './analysis-options.js';
 import { resolveConfig } from './resolve-config.js';
@@ -49,7 +48,7 @@ export async function reportCommand(opts: ReportOptions): Promise<void> {
   const now = Date.now();
   const fromMs = parseCliTime('from', opts.from, now);
   const toMs = parseCliTime('to', opts.to, now);
-  if (!existsSync(config.store.path)) {
+  if (config.store.url === undefined && !existsSync(config.store.path)) {
     throw new UsageError(
       `no database at ${config.store.path} (give --db, or run \`tunnelflow run\` or \`ingest\` first)`,
     );
@@ -58,7 +57,7 @@ export async function reportCommand(opts: ReportOptions): Promise<void> {
   try {
     const service = createReportService({
       db: store.db,
-      reader: createTunnelReader(store.db, store.sqlite),
+      reader: store.tunnelReader,
       analysis: analysisOptions(config),
       policies: config.reports,
     });

@@ -19,7 +19,12 @@ export interface ConfigOverrides {
  */
 export function resolveConfig(overrides: ConfigOverrides): TunnelflowConfig {
   const raw: Record<string, unknown> = overrides.config ? readYamlFile(overrides.config) : {};
-  if (overrides.db !== undefined) setPath(raw, 'store.path', overrides.db);
+  if (overrides.db !== undefined) {
+    // A URL (scheme://...) names a server: store.url, checked when the store opens, so
+    // that mysql://... or a typo in postgres:// gets its one clear line there.
+    if (isUrl(overrides.db)) setPath(raw, 'store.url', overrides.db);
+    else setPath(raw, 'store.path', overrides.db);
+  }
   if (overrides.netflowPort !== undefined) setPath(raw, 'collector.netflowPort', overrides.netflowPort);
   if (overrides.ipfixPort !== undefined) setPath(raw, 'collector.ipfixPort', overrides.ipfixPort);
   if (overrides.listen !== undefined) setPath(raw, 'collector.listen', overrides.listen);
@@ -29,4 +34,9 @@ export function resolveConfig(overrides: ConfigOverrides): TunnelflowConfig {
     setPath(raw, 'http.port', port);
   }
   return validateConfig(tunnelflowConfigSchema, raw, overrides.config ?? '(defaults and flags)');
+}
+
+/** `scheme://...`: what --db and TUNNELFLOW_DB take as a database server rather than a file. */
+export function isUrl(text: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text);
 }

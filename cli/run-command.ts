@@ -3,10 +3,10 @@ import { checkExposure, resolveTokens } from '../api/auth.js';
 import { createReportComponent } from '../reports/report-component.js';
 import { createReportMetrics } from '../reports/report-metrics.js';
 import { createReportService } from '../reports/report-service.js';
-import { createTunnelReader } from '../store/tunnels/tunnel-repository.js';
 import { createApi } from '../api/create-api.js';
 import { webRoutes } from '../api/web/web-routes.js';
 import { createRetention } from '../store/retention.js';
+import { redactUrl } from '../store/postgres/connection.js';
 import { registerStoreMetrics } from '../store/store-metrics.js';
 import { analysisOptions } from './analysis-options.js';
 import { startCollectorStack } from './compose.js';
@@ -43,7 +43,9 @@ export async function runCommand(opts: RunOptions): Promise<void> {
   if (opts.dumpConfig) {
     // Tokens are secrets: the dump says how many there are, never what they are.
     const http = { ...config.http, tokens: config.http.tokens.map(() => '(redacted)') };
-    process.stdout.write(`${JSON.stringify({ ...config, http }, null, 2)}\n`);
+    const store =
+      config.store.url === undefined ? config.store : { ...config.store, url: redactUrl(config.store.url) };
+    process.stdout.write(`${JSON.stringify({ ...config, http, store }, null, 2)}\n`);
     return;
   }
   const log = createLogger(opts.logLevel);
@@ -73,7 +75,7 @@ export async function runCommand(opts: RunOptions): Promise<void> {
       netflow: `${config.collector.listen}:${app.netflowPort}/udp`,
       ipfix: `${config.collector.listen}:${app.ipfixPort}/udp,${app.ipfixTcpPort}/tcp`,
       http: `http://${app.http.address}:${app.http.port}/`,
-      db: config.store.path,
+      db: config.store.url === undefined ? config.store.path : redactUrl(config.store.url),
       version: VERSION,
     },
     'tunnelflow running',
@@ -97,7 +99,11 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
     logger: log,
     bucketMs: config.bucketSeconds * 1000,
   });
-  registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.info().usedBytes });
+  registerStoreMetrics(registry, {
+    writer,
+    retention,
+    usedBytes: async () => (await store.info()).usedBytes,
+  });
   const analysis = analysisOptions(config);
   const reportMetrics = createReportMetrics(
     registry,
@@ -105,7 +111,7 @@ export async function startTunnelflow(config: TunnelflowConfig, log: Logger): Pr
   );
   const reports = createReportService({
     db: store.db,
-    reader: createTunnelReader(store.db, store.sqlite),
+    reader: store.tunnelReader,
     analysis,
     policies: config.reports,
     metrics: reportMetrics,

@@ -6,8 +6,8 @@ import type { FlowWriterStats } from './writer/flow-writer.js';
 export interface StoreMetricSources {
   readonly writer?: { stats(): FlowWriterStats };
   readonly retention?: { stats(): RetentionStats };
-  /** Bytes in use by the database (Store.info().usedBytes). */
-  readonly usedBytes?: () => number;
+  /** Bytes in use by the database (Store.info()'s usedBytes; a query on PostgreSQL). */
+  readonly usedBytes?: () => number | Promise<number>;
 }
 
 /**
@@ -27,13 +27,17 @@ export function registerStoreMetrics(registry: Registry, sources: StoreMetricSou
       },
     });
   };
-  const gauge = (name: string, help: string, read: () => number | undefined): void => {
+  const gauge = (
+    name: string,
+    help: string,
+    read: () => number | undefined | Promise<number | undefined>,
+  ): void => {
     new Gauge({
       name,
       help,
       registers: [registry],
-      collect() {
-        const value = read();
+      async collect() {
+        const value = await read();
         if (value !== undefined) this.set(value);
       },
     });

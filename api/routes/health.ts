@@ -9,11 +9,11 @@ import type { ApiDeps } from '../api-deps.js';
 export function healthRoutes(deps: ApiDeps): (router: Router) => void {
   const startedMs = deps.startedMs ?? Date.now();
   return (router) => {
-    router.get('/api/v1/health', (_req, res) => {
+    router.get('/api/v1/health', async (_req, res) => {
       let database: Record<string, unknown>;
       let ok = true;
       try {
-        database = { ...deps.store.info() };
+        database = { ...(await deps.store.info()) };
       } catch (error) {
         ok = false;
         database = { error: error instanceof Error ? error.message : String(error) };

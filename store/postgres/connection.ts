@@ -2,6 +2,7 @@
 // Pool with the store's integer policy, and kysely on top (PostgresDialect). Every way the
 // connection can fail at start is one StoreOpenError line that names the server and what to do.
 import { Kysely, PostgresDialect, sql } from 'kysely';
+import type { KyselyConfig } from 'kysely';
 import pg from 'pg';
 import { StoreOpenError } from '../store-open-error.js';
 
@@ -30,6 +31,8 @@ export interface PostgresConnectionOptions {
    * listener `pg` would let the error crash the process.
    */
   readonly onIdleError?: (error: Error) => void;
+  /** kysely's query log (the store uses it to remember the SQL of failed queries). */
+  readonly log?: KyselyConfig['log'];
 }
 
 export interface PostgresConnection<DB> {
@@ -199,7 +202,10 @@ export async function openPostgres<DB>(options: PostgresConnectionOptions): Prom
   });
   const onIdleError = options.onIdleError ?? (() => {});
   pool.on('error', (error) => onIdleError(error));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<DB>({
+    dialect: new PostgresDialect({ pool }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
   try {
     // Through kysely, so that its driver owns the pool from here on and destroy() ends it.
     await sql`select 1`.execute(db);
@@ -208,4 +214,15 @@ export async function openPostgres<DB>(options: PostgresConnectionOptions): Prom
     throw new StoreOpenError(describeConnectError(error, target), { cause: error });
   }
   return { db, target, close: () => db.destroy() };
+}
+
+/** A database URL as it may be shown or logged: the password, if any, replaced by `***`. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return '(not a URL)';
+  }
 }

@@ -1,4 +1,3 @@
-import type { Database as SqliteDatabase } from 'better-sqlite3';
 import type { PointRef, TunnelReader } from '../../model/tunnel-reader.js';
 import type { ExporterBucket } from '../../model/exporter-bucket.js';
 import type { TunnelBucket } from '../../model/tunnel-bucket.js';
@@ -7,7 +6,7 @@ import type { StoreDb } from '../database.js';
 import { ROLLUP_BUCKET_MS } from '../../model/tunnel-bucket.js';
 import { hourlyRowToExporterBucket, rowToExporterBucket } from '../exporter-buckets/exporter-bucket.table.js';
 import { rowToSa } from './sa.table.js';
-import { rawRowToBucket, rowToBucket, tunnelBucketReadColumns } from './tunnel-bucket.table.js';
+import { rowToBucket } from './tunnel-bucket.table.js';
 import { rowToTunnel } from './tunnel.table.js';
 
 /** Tunnels seen at some point of [fromMs, toMs), in peer order. */
@@ -77,42 +76,12 @@ export async function loadBuckets(
 }
 
 /** Hour rows merged into the native ones, by tunnel then start. */
-function withHours(hourly: TunnelBucket[], native: TunnelBucket[]): TunnelBucket[] {
+export function withHours(hourly: TunnelBucket[], native: TunnelBucket[]): TunnelBucket[] {
   if (hourly.length === 0) return native;
   return [...hourly, ...native].sort(
     (x, y) =>
       (x.tunnelId < y.tunnelId ? -1 : x.tunnelId > y.tunnelId ? 1 : 0) || x.bucketStartMs - y.bucketStartMs,
   );
-}
-
-/**
- * loadBuckets on the better-sqlite3 handle in raw mode (arrays, not row objects): the same
- * rows in the same order, about three times cheaper per row, which is what a month-long
- * report or a wide window pays for.
- */
-function rawBucketLoader(sqlite: SqliteDatabase): TunnelReader['loadBuckets'] {
-  const columns = tunnelBucketReadColumns.join(', ');
-  const statement = (table: string, oneTunnel: boolean) =>
-    sqlite
-      .prepare(
-        `SELECT ${columns} FROM ${table} WHERE ${oneTunnel ? 'tunnel_id = ? AND ' : ''}bucket_start_ms >= ? AND bucket_start_ms < ? ORDER BY tunnel_id, bucket_start_ms`,
-      )
-      .raw(true);
-  const byTunnel = {
-    native: statement('tunnel_buckets', true),
-    hourly: statement('tunnel_buckets_hourly', true),
-  };
-  const all = {
-    native: statement('tunnel_buckets', false),
-    hourly: statement('tunnel_buckets_hourly', false),
-  };
-  return async (tunnelId, fromMs, toMs) => {
-    const args = tunnelId === null ? [fromMs, toMs] : [tunnelId, fromMs, toMs];
-    const q = tunnelId === null ? all : byTunnel;
-    const hourly = (q.hourly.all(...args) as unknown[][]).map((r) => rawRowToBucket(r, ROLLUP_BUCKET_MS));
-    const native = (q.native.all(...args) as unknown[][]).map((r) => rawRowToBucket(r));
-    return withHours(hourly, native);
-  };
 }
 
 /**
@@ -147,16 +116,18 @@ export async function loadCompleteness(
 }
 
 /**
- * The SQLite engine's TunnelReader: the functions above, bound to one database. Given the
- * connection under `db` too (Store.sqlite), bucket rows are read in raw mode.
+ * The store's TunnelReader: the functions above, bound to one database. An engine may
+ * bring a faster bucket loader of its own (SQLite's reads bucket rows in raw mode).
  */
-export function createTunnelReader(db: StoreDb, sqlite?: SqliteDatabase): TunnelReader {
-  const rawLoad = sqlite === undefined ? null : rawBucketLoader(sqlite);
+export function createTunnelReader(
+  db: StoreDb,
+  options: { readonly loadBuckets?: TunnelReader['loadBuckets'] } = {},
+): TunnelReader {
   return {
     listTunnels: (fromMs, toMs) => listTunnels(db, fromMs, toMs),
     getTunnels: (ids) => getTunnels(db, ids),
     listSas: (ids, fromMs, toMs) => listSas(db, ids, fromMs, toMs),
-    loadBuckets: rawLoad ?? ((tunnelId, fromMs, toMs) => loadBuckets(db, tunnelId, fromMs, toMs)),
+    loadBuckets: options.loadBuckets ?? ((tunnelId, fromMs, toMs) => loadBuckets(db, tunnelId, fromMs, toMs)),
     loadCompleteness: (points, fromMs, toMs) => loadCompleteness(db, points, fromMs, toMs),
   };
 }

@@ -29,6 +29,13 @@ export const writerConfigSchema = z.strictObject({
    * writer's thread; 0 leaves checkpoints to the writer's connection.
    */
   checkpointIntervalMs: z.number().int().min(0).max(60_000).default(200),
+  /**
+   * PostgreSQL only: a batch whose connection was lost is retried until the server is
+   * back (the bounded queue above holds what arrives meanwhile, and drops and counts the
+   * overflow). Once the writer stops, retrying goes on for this long (ms), then the
+   * batches left are counted as failed.
+   */
+  giveUpOnStopMs: z.number().int().min(0).max(600_000).default(10_000),
 });
 
 export type WriterConfig = z.infer<typeof writerConfigSchema>;

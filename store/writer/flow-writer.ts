@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { parseStoreConfig } from '../config.js';
-import type { ConnectionOptions } from '../connection.js';
+import type { ConnectionOptions } from '../sqlite/connection.js';
 import type { NormalizedFlow } from '../../model/flow.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
 import { FlowBatchEncoder, transferablesOf } from './flow-batch-codec.js';
@@ -10,12 +10,12 @@ import type { FromHost, ToHost, WriterHostInit } from './messages.js';
 import { isEmptyState, sealStoreBatch } from './sealed-state.js';
 import type { SealedState } from './sealed-state.js';
 import type { StoreBatch } from './store-batch.js';
-import { startCheckpointer } from './checkpointer.js';
-import type { Checkpointer } from './checkpointer.js';
+import { startCheckpointer } from '../sqlite/checkpointer.js';
+import type { Checkpointer } from '../sqlite/checkpointer.js';
 import { writerConfigSchema } from './config.js';
 import { spawnWorker } from './spawn-worker.js';
 import type { WriterConfig } from './config.js';
-import { WriterHost } from './writer-host.js';
+import { openWriterHost } from './writer-host.js';
 
 export interface FlowWriterStats {
   /** Flow rows committed. */
@@ -65,9 +65,11 @@ export interface FlowWriterDeps {
    * The store's file and pragmas: the writer opens its own connection with them (the
    * whole StoreConfig fits). Defaults apply to what is left out.
    */
-  readonly storeConfig?: Partial<ConnectionOptions>;
+  readonly storeConfig?: Partial<ConnectionOptions> & { readonly url?: string | undefined };
   /** The SQLite file, when not given by storeConfig (or to override it). */
   readonly path?: string;
+  /** A PostgreSQL URL, when not given by storeConfig (store.url): the writer then writes there. */
+  readonly url?: string;
   readonly logger?: Logger;
   /** Called with the writer's worker thread once it runs (fault tests end it from outside). */
   readonly onWorker?: (worker: Worker) => void;
@@ -91,23 +93,29 @@ type Waiter = { readonly seq: number; readonly resolve: () => void };
 export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriterDeps = {}): FlowWriter {
   const writerConfig = writerConfigSchema.parse(config ?? {});
   const { batchRows, flushIntervalMs, maxPendingRows } = writerConfig;
-  const useCheckpointer = writerConfig.worker && writerConfig.checkpointIntervalMs > 0;
   const logger = deps.logger;
   const store = parseStoreConfig({});
   const given = deps.storeConfig ?? {};
-  const init: WriterHostInit = {
-    connection: {
-      path: deps.path ?? given.path ?? store.path,
-      cacheSizeMb: given.cacheSizeMb ?? store.cacheSizeMb,
-      busyTimeoutMs: given.busyTimeoutMs ?? store.busyTimeoutMs,
-      mmapSizeMb: given.mmapSizeMb ?? store.mmapSizeMb,
-      journalSizeLimitMb: given.journalSizeLimitMb ?? store.journalSizeLimitMb,
-    },
-    maxTransactionRows: Math.max(batchRows, 100_000),
-    // 50k pages (200 MB) when the checkpointer thread does the work, 10k (40 MB) when
-    // the writer's connection checkpoints alone.
-    walAutocheckpointPages: useCheckpointer ? 50_000 : 10_000,
-  };
+  const url = deps.url ?? given.url;
+  const maxTransactionRows = Math.max(batchRows, 100_000);
+  const useCheckpointer = url === undefined && writerConfig.worker && writerConfig.checkpointIntervalMs > 0;
+  const init: WriterHostInit =
+    url !== undefined
+      ? { engine: 'postgres', url, maxTransactionRows, giveUpOnStopMs: writerConfig.giveUpOnStopMs }
+      : {
+          engine: 'sqlite',
+          connection: {
+            path: deps.path ?? given.path ?? store.path,
+            cacheSizeMb: given.cacheSizeMb ?? store.cacheSizeMb,
+            busyTimeoutMs: given.busyTimeoutMs ?? store.busyTimeoutMs,
+            mmapSizeMb: given.mmapSizeMb ?? store.mmapSizeMb,
+            journalSizeLimitMb: given.journalSizeLimitMb ?? store.journalSizeLimitMb,
+          },
+          maxTransactionRows,
+          // 50k pages (200 MB) when the checkpointer thread does the work, 10k (40 MB) when
+          // the writer's connection checkpoints alone.
+          walAutocheckpointPages: useCheckpointer ? 50_000 : 10_000,
+        };
 
   let phase: 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'broken' = 'created';
   let channel: HostChannel | null = null;
@@ -288,7 +296,7 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
         lastError = error instanceof Error ? error.message : String(error);
         throw error;
       }
-      if (useCheckpointer) {
+      if (useCheckpointer && init.engine === 'sqlite') {
         try {
           checkpointer = await startCheckpointer(init.connection, writerConfig.checkpointIntervalMs, logger);
         } catch (error) {
@@ -440,7 +448,7 @@ async function openWorkerChannel(
   onBroken: (reason: string) => void,
   onWorker: FlowWriterDeps['onWorker'],
 ): Promise<HostChannel> {
-  const worker = spawnWorker('writer-worker', init);
+  const worker = spawnWorker(new URL('./writer-worker', import.meta.url), init);
   onWorker?.(worker);
   let closing = false;
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
@@ -482,29 +490,30 @@ async function openInlineChannel(
   init: WriterHostInit,
   onReply: (reply: FromHost) => void,
 ): Promise<HostChannel> {
-  const host = WriterHost.open(init);
+  const host = await openWriterHost(init);
   let queue: ToHost[] = [];
-  let scheduled = false;
+  let running: Promise<void> | null = null;
   let closed = false;
-  const drain = (): void => {
-    scheduled = false;
-    const messages = queue;
-    queue = [];
-    for (const reply of host.handle(messages)) onReply(reply);
+  // One handle() at a time, in order, like the worker's loop (writer-worker.ts).
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const messages = queue;
+      queue = [];
+      for (const reply of await host.handle(messages)) onReply(reply);
+    }
+    running = null;
   };
   return {
     post: (message) => {
       if (closed) return;
       queue.push(message);
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(drain);
-      }
+      running ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
     },
     terminate: async () => {
-      if (queue.length > 0) drain();
       closed = true;
-      host.close();
+      await running;
+      if (queue.length > 0) await drain();
+      await host.close();
     },
   };
 }

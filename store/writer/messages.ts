@@ -1,16 +1,44 @@
-import type { ConnectionOptions } from '../connection.js';
+import type { ConnectionOptions } from '../sqlite/connection.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
 import type { SealedState } from './sealed-state.js';
-import type { SinkResult } from './sqlite-sink.js';
 
-/** What the writer's host needs to open its connection (worker data). */
-export interface WriterHostInit {
+/** What one committed batch did. */
+export interface SinkResult {
+  readonly rows: number;
+  /** Rows refused one by one (a NOT NULL column missing, a value the database would not take). */
+  readonly rejectedRows: number;
+  /** State items (template, counter, tunnel, SA, bucket, document) refused one by one. */
+  readonly rejectedItems: number;
+  /** The first refusal's reason, for the log. */
+  readonly firstRejection: string | null;
+  readonly ms: number;
+}
+
+/** What the writer's host needs to open its connection (worker data), per engine. */
+export type WriterHostInit = SqliteHostInit | PostgresHostInit;
+
+export interface SqliteHostInit {
+  readonly engine: 'sqlite';
   readonly connection: ConnectionOptions;
   /** Rows the host may merge into one transaction when batches queue up. */
   readonly maxTransactionRows: number;
   /** The write connection's own WAL checkpoint threshold, in pages. */
   readonly walAutocheckpointPages: number;
+}
+
+export interface PostgresHostInit {
+  readonly engine: 'postgres';
+  /** postgres:// or postgresql:// URL (store.url). */
+  readonly url: string;
+  /** Rows the host may merge into one transaction when batches queue up. */
+  readonly maxTransactionRows: number;
+  /**
+   * How long the host keeps retrying a transaction whose connection was lost while the
+   * writer stops (while it runs, it retries until the connection comes back: the
+   * writer's bounded queue holds, then drops and counts, what arrives meanwhile).
+   */
+  readonly giveUpOnStopMs: number;
 }
 
 export type ToHost =

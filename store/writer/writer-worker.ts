@@ -1,6 +1,8 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { FromHost, ToHost, WriterHostInit } from './messages.js';
-import { WriterHost } from './writer-host.js';
+import { openWriterHost } from './writer-host.js';
+import type { WriterHost } from './writer-host.js';
 
 // Entry point of the writer's worker thread: one connection, one message loop.
 
@@ -9,23 +11,43 @@ if (port === null) throw new Error('writer-worker.ts must run as a worker thread
 
 const post = (reply: FromHost): void => port.postMessage(reply);
 
+let host: WriterHost | null = null;
 try {
-  const host = WriterHost.open(workerData as WriterHostInit);
-  port.on('message', (first: ToHost) => {
-    // Take everything already queued so that the host can merge batches.
-    const messages: ToHost[] = [first];
-    for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
-      messages.push(next.message as ToHost);
-    }
-    let closed = false;
-    for (const reply of host.handle(messages)) {
-      post(reply);
-      if (reply.type === 'closed') closed = true;
-    }
-    if (closed) port.close();
-  });
-  post({ type: 'ready' });
+  host = await openWriterHost(workerData as WriterHostInit);
 } catch (error) {
   post({ type: 'open-failed', error: error instanceof Error ? error.message : String(error) });
   port.close();
+}
+if (host !== null) serve(host, port);
+
+function serve(host: WriterHost, port: MessagePort): void {
+  const post = (reply: FromHost): void => port.postMessage(reply);
+  // Messages that arrive while the host works wait here; the host then takes them all at
+  // once (it merges consecutive batches), in order, one call at a time.
+  let queue: ToHost[] = [];
+  let busy = false;
+  let closed = false;
+
+  const drain = async (): Promise<void> => {
+    busy = true;
+    while (queue.length > 0 && !closed) {
+      const messages = queue;
+      queue = [];
+      for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
+        messages.push(next.message as ToHost);
+      }
+      for (const reply of await host.handle(messages)) {
+        post(reply);
+        if (reply.type === 'closed') closed = true;
+      }
+    }
+    busy = false;
+    if (closed) port.close();
+  };
+
+  port.on('message', (message: ToHost) => {
+    queue.push(message);
+    if (!busy) void drain();
+  });
+  post({ type: 'ready' });
 }

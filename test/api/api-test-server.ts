@@ -6,12 +6,11 @@ import type { ApiRoute } from '../../api/api-deps.js';
 import { createApi } from '../../api/create-api.js';
 import type { Api } from '../../api/create-api.js';
 import type { NormalizedFlow } from '../../model/flow.js';
-import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import type { StoreBatch } from '../../store/writer/store-batch.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
 import type { FlowWriter } from '../../store/writer/flow-writer.js';
-import { tempDir } from '../store/temp-store.js';
+import { openTestStore } from '../helpers/test-store.js';
 
 /** The analysis options of the default configuration (60 s buckets, no observation points). */
 export const TEST_ANALYSIS = { bucketMs: 60_000, observationPoints: [], ceilingRatio: 0.5 } as const;
@@ -31,8 +30,7 @@ export async function startApiTestServer(
   flows: readonly NormalizedFlow[],
   options: { state?: StoreBatch; routes?: readonly ApiRoute[]; registry?: Registry } = {},
 ): Promise<ApiTestServer> {
-  const tmp = tempDir('tunnelflow-api-');
-  const store = await openStore({ path: tmp.path('api.db') });
+  const store = await openTestStore('api');
   const writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
   await writer.start();
   await writer.write(flows);
@@ -81,7 +79,6 @@ export async function startApiTestServer(
       await api.stop();
       await writer.stop();
       await store.close();
-      tmp.cleanup();
     },
   };
 }

@@ -5,6 +5,7 @@ import { ApiError } from '../../api/api-error.js';
 import type { ExporterCounters } from '../../store/exporters/exporter-counters.js';
 import type { NormalizedFlow } from '../../model/flow.js';
 import { corpusFlows } from '../store/corpus-flows.js';
+import { testEngine } from '../helpers/test-store.js';
 import { startApiTestServer } from './api-test-server.js';
 import type { ApiTestServer } from './api-test-server.js';
 
@@ -85,9 +86,17 @@ describe('GET /api/v1/health', () => {
   test('reports status, version, uptime, database and writer', async () => {
     const { status, body } = await json('/api/v1/health');
     expect(status).toBe(200);
-    expect(body).toMatchObject({ status: 'ok', version: '0.1.0-test', database: { journalMode: 'wal' } });
+    expect(body).toMatchObject({ status: 'ok', version: '0.1.0-test', database: { engine: testEngine() } });
     expect(body.uptimeSeconds).toBeGreaterThanOrEqual(0);
-    expect(body.database.path).toMatch(/api\.db$/);
+    expect(body.database.usedBytes).toBeGreaterThan(0);
+    expect(body.database.schemaVersion).toMatch(/^\d{14}-/);
+    if (testEngine() === 'sqlite') {
+      expect(body.database).toMatchObject({ journalMode: 'wal' });
+      expect(body.database.path).toMatch(/api\.db$/);
+    } else {
+      expect(body.database.location).toMatch(/^postgresql:\/\/.*\/t_api_/);
+      expect(body.database.location).not.toContain('***');
+    }
     expect(body.writer).toMatchObject({ written: flows.length, dropped: 0, failed: 0 });
   });
 });

@@ -18,8 +18,7 @@ import Database from 'better-sqlite3';
 import { buildReport } from '../../reports/build-report.js';
 import { createDaySummaryCache } from '../../reports/day-summary-cache.js';
 import { reportPolicySchema } from '../../reports/policy.js';
-import { openStore } from '../../store/open-store.js';
-import { createTunnelReader } from '../../store/tunnels/tunnel-repository.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,11 +43,11 @@ const monthDays = Number(values.month);
 const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 if (values.report !== undefined) {
-  const store = await openStore({ path: values.report });
+  const store = await openSqliteStore({ path: values.report });
   const began = performance.now();
   const report = await buildReport(
     {
-      reader: createTunnelReader(store.db, store.sqlite),
+      reader: store.tunnelReader,
       opts: { bucketMs: MIN, observationPoints: [], ceilingRatio: 0.5 },
       days: createDaySummaryCache(store.db),
     },
@@ -74,7 +73,7 @@ if (values.report !== undefined) {
 
 const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-reports-'));
 const path = join(dir, 'reports.db');
-await (await openStore({ path })).close(); // the schema, by the migrations
+await (await openSqliteStore({ path })).close(); // the schema, by the migrations
 const db = new Database(path);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = OFF');

@@ -1,4 +1,4 @@
-// Store benchmarks (`node --import tsx test/bench/store.ts [--quick] [--only transfer,index,writer]`, or benchStore() from
+// SqliteStore benchmarks (`node --import tsx test/bench/store.ts [--quick] [--only transfer,index,writer]`, or benchStore() from
 // a bench runner). Prints one JSON line per measurement:
 //  - transfer: main-thread cost of handing flows to the writer's worker, structured
 //    clone of flow objects vs the compact columnar encoding (store/writer/flow-batch-codec.ts);
@@ -13,12 +13,12 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { FLOW_INTEGER_COLUMNS, INTEGER_COUNT } from '../../store/flows/flow-columns.js';
 import type { NormalizedFlow } from '../../model/flow.js';
-import { openConnection } from '../../store/connection.js';
-import { openStore } from '../../store/open-store.js';
+import { openConnection } from '../../store/sqlite/connection.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { encodeFlows, FlowBatchEncoder, transferablesOf } from '../../store/writer/flow-batch-codec.js';
 import type { WriterConfig } from '../../store/writer/config.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
-import { SqliteSink } from '../../store/writer/sqlite-sink.js';
+import { SqliteSink } from '../../store/sqlite/sqlite-sink.js';
 import { syntheticFlows } from '../store/synthetic-flows.js';
 
 export type BenchLine = Record<string, unknown>;
@@ -165,7 +165,7 @@ async function benchIndexes(dir: string, rows: number, emit: (line: BenchLine) =
   const batches = [...arriving(Math.min(rows, 200_000), batchRows, 5)].map((part) => encodeFlows(part));
   for (const [n, variant] of variants.entries()) {
     const path = join(dir, `index-${n}.db`);
-    const store = await openStore({ path });
+    const store = await openSqliteStore({ path });
     for (const index of variant.drop) store.sqlite.exec(`DROP INDEX ${index}`);
     for (const sql of variant.add) store.sqlite.exec(sql);
     await store.close();
@@ -217,7 +217,7 @@ async function benchWriter(
   emit: (line: BenchLine) => void,
 ): Promise<void> {
   const path = join(dir, `writer-${variant.replace(/\W+/g, '-')}.db`);
-  const store = await openStore({ path });
+  const store = await openSqliteStore({ path });
   const writer = createFlowWriter(config, { storeConfig: store.config });
   await writer.start();
   const chunks = arriving(rows, 1000, 9);
@@ -229,7 +229,7 @@ async function benchWriter(
   const elu = performance.eventLoopUtilization(elu0);
   const stats = writer.stats();
   await writer.stop();
-  const info = store.info();
+  const info = store.infoNow();
   await store.close();
   emit({
     name: 'writer',

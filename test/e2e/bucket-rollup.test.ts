@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ingestCommand } from '../../cli/ingest-command.js';
 import type { TunnelflowConfig } from '../../cli/config-schema.js';
-import { openStore } from '../../store/open-store.js';
-import { RetentionStepper } from '../../store/retention-step.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import { RetentionStepper } from '../../store/sqlite/retention-stepper.js';
 import type { RetentionStep } from '../../store/retention-step.js';
 import { createRetention } from '../../store/retention.js';
 import { getJson, start, tempDir, testConfig } from './helpers.js';
@@ -59,7 +59,7 @@ interface ReportJson {
 
 /** Retention on its own connection with a fake clock, run until nothing is left. */
 async function retentionAt(config: TunnelflowConfig, nowMs: number) {
-  const store = await openStore({ path: config.store.path });
+  const store = await openSqliteStore({ path: config.store.path });
   const stepper = new RetentionStepper(store.sqlite);
   const retention = createRetention(
     { ...config.store.retention, stepRows: 50, maxStepsPerRun: 10_000 },

@@ -14,12 +14,13 @@ export function tempDir(prefix = 'tunnelflow-e2e-'): string {
 }
 
 /** A config for a test: a fresh database, every listener on a free loopback port. */
-export function testConfig(dir: string, yaml?: string): TunnelflowConfig {
+/** `db`: a SQLite file or a PostgreSQL URL; default a file in `dir`. */
+export function testConfig(dir: string, yaml?: string, db?: string): TunnelflowConfig {
   const file = join(dir, 'tunnelflow.yaml');
   writeFileSync(file, yaml ?? '');
   return resolveConfig({
     config: file,
-    db: join(dir, 'tunnelflow.db'),
+    db: db ?? join(dir, 'tunnelflow.db'),
     listen: '127.0.0.1',
     netflowPort: 0,
     ipfixPort: 0,

@@ -12,8 +12,8 @@ import { csvColumns, renderReport } from '../../reports/render.js';
 import type { SlaReport } from '../../reports/report.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
-import { createTunnelReader } from '../../store/tunnels/tunnel-repository.js';
 import { tempDir, testConfig } from '../e2e/helpers.js';
+import { freshStoreLocation } from '../helpers/test-store.js';
 
 /**
  * SLA reports on the corpus, from what real exporters sent: the d_loss pair at two
@@ -26,18 +26,20 @@ const MIN = 60_000;
 
 async function ingestInto(yaml: string, captures: Array<{ file: string; exporter?: string }>) {
   const dir = tempDir('tunnelflow-report-');
-  const config = testConfig(dir, yaml);
+  const { location } = await freshStoreLocation('report');
+  const db = 'url' in location ? location.url : join(dir, 'tunnelflow.db');
+  const config = testConfig(dir, yaml, db);
   for (const c of captures) {
     await ingestCommand(join(FIXTURES, 'exports', c.file), {
       config: join(dir, 'tunnelflow.yaml'),
-      db: config.store.path,
+      db,
       quiet: true,
       ...(c.exporter === undefined ? {} : { exporter: c.exporter }),
     });
   }
   const store = await openStore(config.store);
   const sources = {
-    reader: createTunnelReader(store.db),
+    reader: store.tunnelReader,
     opts: analysisOptions(config),
   };
   return { store, sources };

@@ -7,10 +7,9 @@ import type { ReportSources } from '../../reports/build-report.js';
 import { createDaySummaryCache } from '../../reports/day-summary-cache.js';
 import { reportPolicySchema } from '../../reports/policy.js';
 import type { SlaReport } from '../../reports/report.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import type { TunnelReader } from '../../model/tunnel-reader.js';
-import { createTunnelReader } from '../../store/tunnels/tunnel-repository.js';
 import { tempDir, testConfig } from '../e2e/helpers.js';
 
 /**
@@ -24,7 +23,7 @@ const MIN = 60_000;
 const DAY = 86_400_000;
 const policy = reportPolicySchema.parse({ consecutiveMinutes: 3 });
 
-const opened: Store[] = [];
+const opened: SqliteStore[] = [];
 afterEach(async () => {
   for (const s of opened.splice(0)) await s.close();
 });
@@ -49,9 +48,9 @@ function counting(reader: TunnelReader): TunnelReader & { bucketReads: number } 
 const content = (r: SlaReport) => ({ ...r, generatedAt: 0 });
 
 /** Three tunnels over three days of generated bucket rows: loss, an outage across midnight, silence. */
-async function syntheticStore(): Promise<{ store: Store; t0: number }> {
+async function syntheticStore(): Promise<{ store: SqliteStore; t0: number }> {
   const dir = tempDir('tunnelflow-day-summaries-');
-  const store = await openStore({ path: join(dir, 'db.sqlite') });
+  const store = await openSqliteStore({ path: join(dir, 'db.sqlite') });
   opened.push(store);
   const t0 = Date.parse('2026-11-01T00:00:00Z');
   const sqlite = store.sqlite;
@@ -101,7 +100,7 @@ async function syntheticStore(): Promise<{ store: Store; t0: number }> {
   return { store, t0 };
 }
 
-function sources(store: Store, reader: TunnelReader, withDays: boolean, now: number): ReportSources {
+function sources(store: SqliteStore, reader: TunnelReader, withDays: boolean, now: number): ReportSources {
   return {
     reader,
     opts: { bucketMs: MIN, observationPoints: [], ceilingRatio: 0.5 },
@@ -115,15 +114,12 @@ describe('stored day summaries', () => {
     const { store, t0 } = await syntheticStore();
     const now = t0 + 10 * DAY;
     const req = { fromMs: t0, toMs: t0 + 3 * DAY, tunnels: 'all' as const, policy };
-    const plain = await buildReport(
-      sources(store, createTunnelReader(store.db, store.sqlite), false, now),
-      req,
-    );
-    const cold = counting(createTunnelReader(store.db, store.sqlite));
+    const plain = await buildReport(sources(store, store.tunnelReader, false, now), req);
+    const cold = counting(store.tunnelReader);
     const first = await buildReport(sources(store, cold, true, now), req);
     // 3 tunnels × 3 days summarized and stored, and one look back for the points of t2 on its silent day.
     expect(cold.bucketReads).toBe(10);
-    const warm = counting(createTunnelReader(store.db, store.sqlite));
+    const warm = counting(store.tunnelReader);
     const second = await buildReport(sources(store, warm, true, now), req);
     expect(warm.bucketReads).toBe(0);
     expect(content(first)).toEqual(content(plain));
@@ -141,21 +137,18 @@ describe('stored day summaries', () => {
     expect(t2.minutes.noData).toBe(0);
     expect(second.completeness.map((c) => c.silentMinutes)).toEqual([0, 0, 0]);
     // A period with parts of days at its edges: the whole day from the store, the parts computed.
-    const edges = counting(createTunnelReader(store.db, store.sqlite));
+    const edges = counting(store.tunnelReader);
     const partial = { ...req, fromMs: t0 + 12 * 60 * MIN, toMs: t0 + 2 * DAY + 6 * 60 * MIN };
     const mixed = await buildReport(sources(store, edges, true, now), partial);
     expect(edges.bucketReads).toBe(6);
-    const direct = await buildReport(
-      sources(store, createTunnelReader(store.db, store.sqlite), false, now),
-      partial,
-    );
+    const direct = await buildReport(sources(store, store.tunnelReader, false, now), partial);
     expect(content(mixed)).toEqual(content(direct));
   });
 
   test('a day not yet settled is computed, not stored', async () => {
     const { store, t0 } = await syntheticStore();
     const now = t0 + 3 * DAY + 10 * MIN; // day 3 ended 10 minutes ago
-    await buildReport(sources(store, createTunnelReader(store.db, store.sqlite), true, now), {
+    await buildReport(sources(store, store.tunnelReader, true, now), {
       fromMs: t0 + 2 * DAY,
       toMs: t0 + 3 * DAY,
       tunnels: 'all',
@@ -170,7 +163,7 @@ describe('stored day summaries', () => {
   test('the background step stores each settled day once, newest first, a day per call', async () => {
     const { store, t0 } = await syntheticStore();
     const src = {
-      ...sources(store, createTunnelReader(store.db, store.sqlite), true, t0 + 4 * DAY),
+      ...sources(store, store.tunnelReader, true, t0 + 4 * DAY),
       days: createDaySummaryCache(store.db),
     };
     expect(await summarizeSettledDays(src, 35, 1)).toBe(3);
@@ -211,11 +204,11 @@ describe('a late bucket drops the summary of its day (d_loss, one point then the
       policy: reportPolicySchema.parse({}),
     };
     const report = async () => {
-      const store = await openStore(config.store);
+      const store = await openSqliteStore(config.store);
       try {
         return await buildReport(
           {
-            reader: createTunnelReader(store.db, store.sqlite),
+            reader: store.tunnelReader,
             opts: analysisOptions(config),
             days: createDaySummaryCache(store.db),
           },
@@ -226,7 +219,7 @@ describe('a late bucket drops the summary of its day (d_loss, one point then the
       }
     };
     const stored = async () => {
-      const store = await openStore(config.store);
+      const store = await openSqliteStore(config.store);
       try {
         return (store.sqlite.prepare('SELECT count(*) AS n FROM report_day_summaries').get() as { n: number })
           .n;

@@ -13,10 +13,9 @@ import { createReportComponent, reportBaseName } from '../../reports/report-comp
 import { createReportMetrics } from '../../reports/report-metrics.js';
 import { createReportService } from '../../reports/report-service.js';
 import type { ReportClock } from '../../reports/scheduler.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { listReports, setLastScheduledRun } from '../../store/reports/report-repository.js';
-import { createTunnelReader } from '../../store/tunnels/tunnel-repository.js';
 import { tempDir, testConfig } from '../e2e/helpers.js';
 
 /**
@@ -36,7 +35,7 @@ function stillClock(now: number): ReportClock {
 }
 
 describe('scheduled reports: catch-up, storage and delivery', () => {
-  let store: Store;
+  let store: SqliteStore;
   let server: Server;
   let webhookUrl = '';
   const posted: Array<{
@@ -63,7 +62,7 @@ describe('scheduled reports: catch-up, storage and delivery', () => {
       ...common,
       exporter: '198.51.100.150',
     });
-    store = await openStore(config.store);
+    store = await openSqliteStore(config.store);
     server = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -90,7 +89,7 @@ describe('scheduled reports: catch-up, storage and delivery', () => {
     });
     sources = {
       db: store.db,
-      reader: createTunnelReader(store.db, store.sqlite),
+      reader: store.tunnelReader,
       analysis: analysisOptions(config),
       policies: [policy],
     };

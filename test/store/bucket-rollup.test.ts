@@ -4,17 +4,17 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, test } from 'vitest';
 import { migrations } from '../../migrations/index.js';
-import { openConnection } from '../../store/connection.js';
+import { openConnection } from '../../store/sqlite/connection.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import type { ExporterBucket } from '../../model/exporter-bucket.js';
 import type { TunnelDirection } from '../../model/flow.js';
 import { newBucketDelta, ROLLUP_BUCKET_MS } from '../../model/tunnel-bucket.js';
 import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { parseStoreConfig } from '../../store/config.js';
 import { retentionConfigSchema } from '../../store/retention-config.js';
-import { RetentionStepper } from '../../store/retention-step.js';
+import { RetentionStepper } from '../../store/sqlite/retention-stepper.js';
 import type { RetentionStep, RetentionStepResult } from '../../store/retention-step.js';
 import { createRetention } from '../../store/retention.js';
 import { registerStoreMetrics } from '../../store/store-metrics.js';
@@ -117,10 +117,10 @@ function exporterDeltas(seed: number, startMs = T0, minutes = MINUTES): Exporter
   return out;
 }
 
-async function newStore(): Promise<{ store: Store; writer: FlowWriter; path: string }> {
+async function newStore(): Promise<{ store: SqliteStore; writer: FlowWriter; path: string }> {
   counter += 1;
   const path = tmp.path(`rollup-${counter}.db`);
-  const store = await openStore({ path });
+  const store = await openSqliteStore({ path });
   const writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
   await writer.start();
   return { store, writer, path };
@@ -178,7 +178,7 @@ function expectedHours(rows: readonly TunnelBucketDelta[]): Sums {
   return out;
 }
 
-function storedHours(store: Store): Sums {
+function storedHours(store: SqliteStore): Sums {
   const rows = store.sqlite
     .prepare<[], Record<string, number | string>>('SELECT * FROM tunnel_buckets_hourly')
     .all();
@@ -192,11 +192,11 @@ function storedHours(store: Store): Sums {
   return out;
 }
 
-const count = (store: Store, table: string): number =>
+const count = (store: SqliteStore, table: string): number =>
   store.sqlite.prepare<[], { n: number }>(`SELECT count(*) AS n FROM ${table}`).get()!.n;
 
 /** A runner on the test's own connection that records every step's result. */
-function runnerOn(store: Store) {
+function runnerOn(store: SqliteStore) {
   const stepper = new RetentionStepper(store.sqlite);
   const steps: RetentionStepResult[] = [];
   return {
@@ -381,7 +381,7 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
     expect(count(store, 'tunnel_buckets')).toBe(rows.length - 100);
     await store.close();
 
-    const reopened = await openStore({ path });
+    const reopened = await openSqliteStore({ path });
     const again = createRetention(config({ stepRows: 1000, maxStepsPerRun: 100 }), {
       runner: runnerOn(reopened),
       clock: () => NOW,
@@ -418,7 +418,7 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
       child.on('error', reject);
     });
     expect(done).toBe(false);
-    const reopened = await openStore({ path });
+    const reopened = await openSqliteStore({ path });
     expect(reopened.sqlite.pragma('integrity_check', { simple: true })).toBe('ok');
     const minutesLeft = count(reopened, 'tunnel_buckets');
     expect(minutesLeft).toBeGreaterThan(0);
@@ -452,7 +452,7 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
     expect(mixed.filter((b) => b.spanMs === ROLLUP_BUCKET_MS)).toHaveLength(4);
     expect(mixed.filter((b) => b.spanMs === undefined)).toHaveLength(4 * 60);
     // The raw-mode reader (what run, report and the API use) reads the same rows, in order.
-    const raw = createTunnelReader(store.db, store.sqlite);
+    const raw = store.tunnelReader;
     expect(await raw.loadBuckets('t1', T0, T0 + ROLLUP_BUCKET_MS)).toEqual(mixed);
     expect(await raw.loadBuckets(null, T0 - DAY, T0 + DAY)).toEqual(
       await reader.loadBuckets(null, T0 - DAY, T0 + DAY),
@@ -504,7 +504,7 @@ describe('bucket aggregates: rollup to 1 h and deletion, by receipt age', () => 
       .run(T0 - 90 * DAY);
     await db.destroy();
     const before = Date.now();
-    const store = await openStore({ path });
+    const store = await openSqliteStore({ path });
     const after = Date.now();
     for (const table of ['tunnel_buckets', 'exporter_buckets']) {
       const { r } = store.sqlite.prepare<[], { r: number }>(`SELECT received_ms AS r FROM ${table}`).get()!;

@@ -6,7 +6,7 @@ import { tunnelKey } from '../../store/flows/tunnel-key.js';
 import { parseFilter } from '../../store/filter/parse-filter.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { NormalizedFlow } from '../../model/flow.js';
-import { openConnection } from '../../store/connection.js';
+import { openConnection } from '../../store/sqlite/connection.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';

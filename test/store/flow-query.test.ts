@@ -4,16 +4,14 @@ import type { FlowPosition } from '../../store/flows/flow-repository.js';
 import type { StoredFlow } from '../../store/flows/stored-flow.js';
 import { readMaxFlowDuration } from '../../store/meta/store-meta-repository.js';
 import type { NormalizedFlow } from '../../model/flow.js';
-import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
 import type { FlowWriter } from '../../store/writer/flow-writer.js';
 import { corpusFlows } from './corpus-flows.js';
-import { tempDir } from './temp-store.js';
+import { openTestStore } from '../helpers/test-store.js';
 
 // pmacct splits long flows every ~60 s, so its records overlap minute windows in every
 // way: starting before, ending after, inside, spanning.
-const tmp = tempDir();
 let store: Store;
 let writer: FlowWriter;
 const LONG: NormalizedFlow = {
@@ -29,7 +27,7 @@ const flows: NormalizedFlow[] = [
 ];
 
 beforeAll(async () => {
-  store = await openStore({ path: tmp.path('query.db') });
+  store = await openTestStore('flow-query');
   writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
   await writer.start();
   await writer.write(flows);
@@ -38,7 +36,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await writer.stop();
   await store.close();
-  tmp.cleanup();
 });
 
 const T0 = Date.UTC(2024, 2, 12, 9, 0);

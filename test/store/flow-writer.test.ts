@@ -10,8 +10,8 @@ import { emptyBucketCounts } from '../../model/tunnel-bucket.js';
 import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
 import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 import { loadCollectorState } from '../../store/state/collector-state-repository.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { loadTemplates } from '../../store/templates/template-repository.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
 import type { FlowWriter } from '../../store/writer/flow-writer.js';
@@ -23,16 +23,16 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 let counter = 0;
 
-async function freshStore(): Promise<Store> {
+async function freshStore(): Promise<SqliteStore> {
   counter += 1;
-  return openStore({ path: tmp.path(`writer-${counter}.db`) });
+  return openSqliteStore({ path: tmp.path(`writer-${counter}.db`) });
 }
 
-async function allFlows(store: Store): Promise<StoredFlow[]> {
+async function allFlows(store: SqliteStore): Promise<StoredFlow[]> {
   return (await queryFlows(store.db, { limit: 1_000_000 })).items;
 }
 
-async function flowCount(store: Store): Promise<number> {
+async function flowCount(store: SqliteStore): Promise<number> {
   const row = await store.db
     .selectFrom('flows')
     .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -52,7 +52,7 @@ describe.each([
   { mode: 'worker thread', worker: true },
   { mode: 'inline', worker: false },
 ])('flow writer ($mode)', ({ worker }) => {
-  const make = (store: Store, config: Record<string, unknown> = {}): FlowWriter =>
+  const make = (store: SqliteStore, config: Record<string, unknown> = {}): FlowWriter =>
     createFlowWriter({ worker, ...config }, { storeConfig: store.config });
 
   test('every field of real flows comes back as written', async () => {
@@ -114,7 +114,7 @@ describe.each([
     expect(writer.stats()).toMatchObject({ written: 25_000, pending: 0, dropped: 0 });
     expect(await flowCount(store)).toBe(25_000);
     // The last checkpoint left the write-ahead log empty: the main file is complete.
-    expect(store.info().walBytes).toBe(0);
+    expect(store.infoNow().walBytes).toBe(0);
     // After stop, offers are dropped and counted, never thrown.
     expect(writer.offer(flows.slice(0, 10))).toBe(0);
     expect(writer.stats().dropped).toBe(10);

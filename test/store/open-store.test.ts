@@ -10,7 +10,7 @@ import {
   FLOW_REQUIRED_TEXT_COLUMNS,
 } from '../../store/flows/flow-columns.js';
 import { migrateToLatest } from '../../store/migrate.js';
-import { openStore } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { StoreOpenError } from '../../store/store-open-error.js';
 import { corpusFlows } from './corpus-flows.js';
 import { tempDir } from './temp-store.js';
@@ -23,7 +23,7 @@ const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase(
 describe('openStore', () => {
   test('migrates a fresh file: tables, indexes, WAL, pragmas', async () => {
     const path = tmp.path('fresh/nested/flows.db');
-    const store = await openStore({ path });
+    const store = await openSqliteStore({ path });
     try {
       expect(store.migrationsRun).toEqual(Object.keys(migrations).sort());
       const tables = store.sqlite
@@ -45,7 +45,7 @@ describe('openStore', () => {
       // synchronous NORMAL is 1.
       expect(store.sqlite.pragma('synchronous', { simple: true })).toBe(1);
       expect(store.sqlite.pragma('busy_timeout', { simple: true })).toBe(5000);
-      const info = store.info();
+      const info = store.infoNow();
       expect(info.journalMode).toBe('wal');
       expect(info.schemaVersion).toBe(Object.keys(migrations).sort().at(-1));
       expect(info.usedBytes).toBeGreaterThan(0);
@@ -56,10 +56,10 @@ describe('openStore', () => {
 
   test('reopens an already migrated file without running anything, keeping its rows', async () => {
     const path = tmp.path('again.db');
-    const first = await openStore({ path });
+    const first = await openSqliteStore({ path });
     await first.db.insertInto('store_meta').values({ key: 'marker', value: 42 }).execute();
     await first.close();
-    const second = await openStore({ path });
+    const second = await openSqliteStore({ path });
     try {
       expect(second.migrationsRun).toEqual([]);
       const row = await second.db
@@ -79,7 +79,7 @@ describe('openStore', () => {
     const foreign = new Database(path);
     foreign.exec('CREATE TABLE flows (x INTEGER)');
     foreign.close();
-    const error = await openStore({ path }).catch((e: unknown) => e);
+    const error = await openSqliteStore({ path }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreOpenError);
     const first = Object.keys(migrations)[0]!;
     expect((error as StoreOpenError).migration).toBe(first);
@@ -89,7 +89,7 @@ describe('openStore', () => {
   });
 
   test('migrateToLatest stops at a failing migration and names it; the ones before stay committed', async () => {
-    const store = await openStore({ path: tmp.path('provider.db') });
+    const store = await openSqliteStore({ path: tmp.path('provider.db') });
     const broken = {
       ...migrations,
       '29990101000000-broken': {
@@ -110,18 +110,18 @@ describe('openStore', () => {
   test('a path that cannot be a database is a clear StoreOpenError', async () => {
     const blocker = tmp.path('not-a-dir');
     writeFileSync(blocker, 'plain file');
-    const error = await openStore({ path: `${blocker}/flows.db` }).catch((e: unknown) => e);
+    const error = await openSqliteStore({ path: `${blocker}/flows.db` }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreOpenError);
     expect((error as Error).message).toContain(`cannot open database '${blocker}/flows.db'`);
 
     const garbage = tmp.path('garbage.db');
     writeFileSync(garbage, Buffer.alloc(8192, 0x41));
-    await expect(openStore({ path: garbage })).rejects.toBeInstanceOf(StoreOpenError);
+    await expect(openSqliteStore({ path: garbage })).rejects.toBeInstanceOf(StoreOpenError);
   });
 
   test('unknown configuration keys are refused', async () => {
     mkdirSync(tmp.path('cfg'), { recursive: true });
-    await expect(openStore({ path: tmp.path('cfg/x.db'), cacheSize: 3 } as never)).rejects.toThrow(
+    await expect(openSqliteStore({ path: tmp.path('cfg/x.db'), cacheSize: 3 } as never)).rejects.toThrow(
       /cacheSize/,
     );
   });
@@ -129,7 +129,7 @@ describe('openStore', () => {
 
 describe('flows table', () => {
   test('has a snake_case column for every NormalizedFlow field, plus id, the tunnel key and the retired address keys', async () => {
-    const store = await openStore({ path: tmp.path('columns.db') });
+    const store = await openSqliteStore({ path: tmp.path('columns.db') });
     try {
       const columns = store.sqlite
         .prepare<[], { name: string; notnull: number }>('PRAGMA table_info(flows)')

@@ -3,17 +3,17 @@ import { listExporterBuckets } from '../../store/exporter-buckets/exporter-bucke
 import type { ExporterCounters } from '../../store/exporters/exporter-counters.js';
 import { loadExporterCounters, upsertExporterCounters } from '../../store/exporters/exporter-repository.js';
 import { readMaxFlowDuration } from '../../store/meta/store-meta-repository.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { deleteTemplate, loadTemplates, saveTemplate } from '../../store/templates/template-repository.js';
 import { tempDir } from './temp-store.js';
 
 // The kysely repositories that work without the writer (tools, tests, a future
 // PostgreSQL store); the writer's prepared statements are tested in flow-writer.test.ts.
 const tmp = tempDir();
-let store: Store;
+let store: SqliteStore;
 beforeAll(async () => {
-  store = await openStore({ path: tmp.path('repos.db') });
+  store = await openSqliteStore({ path: tmp.path('repos.db') });
 });
 afterAll(async () => {
   await store.close();

@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, test } from 'vitest';
 import type { FlowKind, NormalizedFlow } from '../../model/flow.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { retentionConfigSchema } from '../../store/retention-config.js';
-import { RetentionStepper } from '../../store/retention-step.js';
+import { RetentionStepper } from '../../store/sqlite/retention-stepper.js';
 import type { RetentionStep, RetentionStepResult } from '../../store/retention-step.js';
 import { createRetention } from '../../store/retention.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
@@ -31,9 +31,9 @@ function aged(
   return ages.map(({ ageMs, kind }, i) => ({ ...base[i % base.length]!, receivedMs: NOW - ageMs, kind }));
 }
 
-async function storeWith(flows: readonly NormalizedFlow[]): Promise<Store> {
+async function storeWith(flows: readonly NormalizedFlow[]): Promise<SqliteStore> {
   counter += 1;
-  const store = await openStore({ path: tmp.path(`retention-${counter}.db`) });
+  const store = await openSqliteStore({ path: tmp.path(`retention-${counter}.db`) });
   const writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
   await writer.start();
   let start = 0;
@@ -48,7 +48,7 @@ async function storeWith(flows: readonly NormalizedFlow[]): Promise<Store> {
   return store;
 }
 
-const remaining = (store: Store) =>
+const remaining = (store: SqliteStore) =>
   store.sqlite
     .prepare<[number], { kind: string; age: number }>(
       'SELECT kind, ? - received_ms AS age FROM flows ORDER BY id',
@@ -56,7 +56,7 @@ const remaining = (store: Store) =>
     .all(NOW);
 
 /** A runner on the test's own connection (the writer's job in production). */
-const runnerOn = (store: Store) => {
+const runnerOn = (store: SqliteStore) => {
   const stepper = new RetentionStepper(store.sqlite);
   const steps: RetentionStepResult[] = [];
   return {
@@ -152,7 +152,7 @@ describe('retention', () => {
   test('caps the database size, oldest rows first', async () => {
     const flows = syntheticFlows(20_000, { seed: 4, receivedMs: NOW });
     const store = await storeWith(flows);
-    const before = store.info().usedBytes;
+    const before = store.infoNow().usedBytes;
     const cap = Math.floor(before / 2);
     const retention = createRetention(
       config({ maxDatabaseBytes: cap, stepRows: 1000, maxStepsPerRun: 100 }),
@@ -164,7 +164,7 @@ describe('retention', () => {
     const result = await retention.runOnce();
     expect(result.deletedByAge).toBe(0);
     expect(result.deletedBySize).toBeGreaterThan(0);
-    expect(store.info().usedBytes).toBeLessThanOrEqual(cap);
+    expect(store.infoNow().usedBytes).toBeLessThanOrEqual(cap);
     const { low } = store.sqlite.prepare<[], { low: number }>('SELECT min(id) AS low FROM flows').get()!;
     expect(low).toBe(result.deletedBySize + 1);
     await store.close();
@@ -172,7 +172,7 @@ describe('retention', () => {
 
   test('runs on its timer through the flow writer, between batches, until stopped', async () => {
     counter += 1;
-    const store = await openStore({ path: tmp.path(`retention-${counter}.db`) });
+    const store = await openSqliteStore({ path: tmp.path(`retention-${counter}.db`) });
     const writer = createFlowWriter({ flushIntervalMs: 20 }, { storeConfig: store.config });
     await writer.start();
     let now = NOW;

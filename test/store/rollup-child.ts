@@ -1,14 +1,14 @@
 // Child process of test/store/bucket-rollup.test.ts: runs bucket rollup steps on a
 // database until killed, printing one line per committed step (the parent kills it with
 // SIGKILL mid-rollup). Arguments: database path, fake now (epoch ms), stepRows.
-import { openStore } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { retentionConfigSchema } from '../../store/retention-config.js';
-import { RetentionStepper } from '../../store/retention-step.js';
+import { RetentionStepper } from '../../store/sqlite/retention-stepper.js';
 import type { RetentionStep } from '../../store/retention-step.js';
 import { createRetention } from '../../store/retention.js';
 
 const [path, now, stepRows] = process.argv.slice(2);
-const store = await openStore({ path: path! });
+const store = await openSqliteStore({ path: path! });
 const stepper = new RetentionStepper(store.sqlite);
 const retention = createRetention(
   retentionConfigSchema.parse({ stepRows: Number(stepRows), maxStepsPerRun: 1 }),

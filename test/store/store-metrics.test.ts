@@ -1,6 +1,6 @@
 import { Registry } from 'prom-client';
 import { afterAll, expect, test } from 'vitest';
-import { openStore } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { retentionConfigSchema } from '../../store/retention-config.js';
 import { createRetention } from '../../store/retention.js';
 import { registerStoreMetrics } from '../../store/store-metrics.js';
@@ -12,7 +12,7 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 test('writer and retention counters are exposed at scrape time', async () => {
-  const store = await openStore({ path: tmp.path('metrics.db') });
+  const store = await openSqliteStore({ path: tmp.path('metrics.db') });
   const writer = createFlowWriter({ worker: false, maxPendingRows: 10 }, { storeConfig: store.config });
   const flows = corpusFlows('a_healthy_v4', 'softflowd_ipfix');
   const accepted = writer.offer(flows);
@@ -21,7 +21,7 @@ test('writer and retention counters are exposed at scrape time', async () => {
   const retention = createRetention(retentionConfigSchema.parse({ otherFlowsMs: 1 }), { runner: writer });
   await retention.runOnce();
   const registry = new Registry();
-  registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.info().usedBytes });
+  registerStoreMetrics(registry, { writer, retention, usedBytes: () => store.infoNow().usedBytes });
   const text = await registry.metrics();
   expect(text).toContain(`tunnelflow_store_rows_written_total ${accepted}`);
   expect(text).toContain(`tunnelflow_store_rows_dropped_total ${flows.length - accepted}`);

@@ -4,8 +4,8 @@ import { migrationProvider } from '../../migrations/index.js';
 import { compileFilter } from '../../store/filter/compile-filter.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import { tunnelKey } from '../../store/flows/tunnel-key.js';
-import { openConnection } from '../../store/connection.js';
-import { openStore } from '../../store/open-store.js';
+import { openConnection } from '../../store/sqlite/connection.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
 import { corpusFlows } from './corpus-flows.js';
 import { tempDir } from './temp-store.js';
@@ -38,7 +38,7 @@ describe('flows.tunnel_key', () => {
   const tunnelIds = [...new Set(flows.map((f) => f.tunnelId).filter((id) => id !== null))];
 
   test('the writer stores the key of every tunnel flow, and none for the others', async () => {
-    const store = await openStore({ path: tmp.path('written.db') });
+    const store = await openSqliteStore({ path: tmp.path('written.db') });
     const writer = createFlowWriter({}, { storeConfig: store.config });
     await writer.start();
     await writer.write(flows);
@@ -95,7 +95,7 @@ describe('flows.tunnel_key', () => {
     }
     await old.destroy();
 
-    const store = await openStore({ path });
+    const store = await openSqliteStore({ path });
     try {
       const rows = store.sqlite
         .prepare<[], { tunnel_id: string | null; tunnel_key: number | null }>(

@@ -10,9 +10,9 @@ import {
   TEXT_COUNT,
 } from '../flows/flow-columns.js';
 import { MAX_FLOW_DURATION_KEY } from '../meta/store-meta-keys.js';
-import { RetentionStepper } from '../retention-step.js';
+import { RetentionStepper } from './retention-stepper.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
-import type { EncodedFlows } from './flow-batch-codec.js';
+import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 import {
   fillRow,
   fillShared,
@@ -24,23 +24,12 @@ import {
   sameShared,
 } from './insert-plan.js';
 import type { InsertPlan, Value } from './insert-plan.js';
-import type { SealedState } from './sealed-state.js';
+import type { SealedState } from '../writer/sealed-state.js';
+import type { SinkResult } from '../writer/messages.js';
 import { saToRow } from '../tunnels/sa.table.js';
 import { SUMMARY_DAY_MS } from '../reports/day-summary-repository.js';
 import { bucketDeltaToRow, tunnelBucketCounterColumns } from '../tunnels/tunnel-bucket.table.js';
 import { tunnelToRow } from '../tunnels/tunnel.table.js';
-
-/** What one committed batch did. */
-export interface SinkResult {
-  readonly rows: number;
-  /** Rows refused one by one (a NOT NULL column missing, a value SQLite would not bind). */
-  readonly rejectedRows: number;
-  /** State items (template, counter, tunnel, SA, bucket, document) refused one by one. */
-  readonly rejectedItems: number;
-  /** The first refusal's reason, for the log. */
-  readonly firstRejection: string | null;
-  readonly ms: number;
-}
 
 /**
  * Rows per INSERT statement at most. Binding happens per value either way, but each

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { addressKey, IP_KEY_FUNCTION } from './address-key.js';
-import { TUNNEL_KEY_FUNCTION, tunnelKey } from './flows/tunnel-key.js';
+import { addressKey, IP_KEY_FUNCTION } from '../address-key.js';
+import { TUNNEL_KEY_FUNCTION, tunnelKey } from '../flows/tunnel-key.js';
 
 /** The part of the store configuration a single SQLite connection needs. */
 export interface ConnectionOptions {

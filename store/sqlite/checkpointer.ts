@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { ConnectionOptions } from '../connection.js';
-import { spawnWorker } from './spawn-worker.js';
+import type { ConnectionOptions } from './connection.js';
+import { spawnWorker } from '../writer/spawn-worker.js';
 
 export interface Checkpointer {
   stop(): Promise<void>;
@@ -18,7 +18,7 @@ export async function startCheckpointer(
   intervalMs: number,
   logger?: Logger,
 ): Promise<Checkpointer> {
-  const worker = spawnWorker('checkpoint-worker', { connection, intervalMs });
+  const worker = spawnWorker(new URL('./checkpoint-worker', import.meta.url), { connection, intervalMs });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     worker.once('message', (message: { type: string; error?: string }) => {

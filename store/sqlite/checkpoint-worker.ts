@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { openConnection } from '../connection.js';
-import type { ConnectionOptions } from '../connection.js';
+import { openConnection } from './connection.js';
+import type { ConnectionOptions } from './connection.js';
 
 // Entry point of the checkpointer thread (writer/checkpointer.ts): copies the WAL into
 // the main file on its own connection, so that the writer's thread spends its time on

@@ -1,6 +1,6 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import { ROLLUP_BUCKET_MS } from '../model/tunnel-bucket.js';
-import { tunnelBucketCounterColumns } from './tunnels/tunnel-bucket.table.js';
+import { ROLLUP_BUCKET_MS } from '../../model/tunnel-bucket.js';
+import { tunnelBucketCounterColumns } from '../tunnels/tunnel-bucket.table.js';
 
 /** The bucket aggregates' part of a retention step (cutoffs are receipt times). */
 export interface BucketRetentionCutoffs {

@@ -6,7 +6,7 @@ import {
   TUNNEL_TEXT_INDEX,
 } from '../flows/flow-columns.js';
 import { tunnelKey } from '../flows/tunnel-key.js';
-import type { EncodedFlows } from './flow-batch-codec.js';
+import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 
 // How the writer turns rows into as few bound values as it can. better-sqlite3 costs
 // ~65 ns per bound value, null or not, and that, more than SQLite itself, is what limits

@@ -29,7 +29,7 @@ import { tunnelToRow } from '../tunnels/tunnel.table.js';
 import type { NewTunnelRow } from '../tunnels/tunnel.table.js';
 import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 import type { SealedState } from '../writer/sealed-state.js';
-import type { SinkResult } from '../writer/sqlite-sink.js';
+import type { SinkResult } from '../writer/messages.js';
 import { ensureFlowPartitions, flowDayStart, forgetFlowPartitions } from './flow-partitions.js';
 
 /**

@@ -11,17 +11,16 @@ import { parseFilter } from '../../store/filter/parse-filter.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import { openPostgres } from '../../store/postgres/connection.js';
 import type { PostgresConnection } from '../../store/postgres/connection.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { PostgresSink } from '../../store/postgres/pg-sink.js';
-import { SqliteSink } from '../../store/writer/sqlite-sink.js';
+import { SqliteSink } from '../../store/sqlite/sqlite-sink.js';
 import { encodeFlows } from '../../store/writer/flow-batch-codec.js';
 import { corpusFlows } from '../store/corpus-flows.js';
 import { tempDir } from '../store/temp-store.js';
-import { dropDatabase, freshDatabase } from './pg-test-database.js';
+import { createDatabase } from '../helpers/test-store.js';
 import { createTemporarySchema } from './temporary-pg-schema.js';
 
-const DATABASE = 'tunnelflow_filter';
 const RECEIVED_MS = Date.UTC(2026, 11, 7, 9, 30);
 
 /** Four corpus decodes (v4 and v6 tunnels, ICMP frag-needed, leaks, `other`) and a few more. */
@@ -65,13 +64,13 @@ function testFlows(): NormalizedFlow[] {
 
 const flows = testFlows();
 const tmp = tempDir();
-let store: Store;
+let store: SqliteStore;
 let connection: PostgresConnection<Database>;
 
 beforeAll(async () => {
-  store = await openStore({ path: tmp.path('oracle.db') });
+  store = await openSqliteStore({ path: tmp.path('oracle.db') });
   new SqliteSink(store.sqlite).apply(encodeFlows(flows), []);
-  connection = await openPostgres<Database>({ url: await freshDatabase(DATABASE) });
+  connection = await openPostgres<Database>({ url: await createDatabase('filter') });
   await createTemporarySchema(connection.db as Kysely<unknown>);
   const sink = await PostgresSink.open(connection.db);
   const [result] = await sink.applyMany([{ flows: encodeFlows(flows), state: [] }]);
@@ -81,7 +80,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await connection?.close();
-  await dropDatabase(DATABASE);
   await store?.close();
   tmp.cleanup();
 });

@@ -4,7 +4,7 @@
 // repository functions the API and the reports use.
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { parseNormalizeConfig } from '../../collector/normalize/config.js';
 import { createNormalizer } from '../../collector/normalize/normalizer.js';
 import type { NormalizedFlow } from '../../model/flow.js';
@@ -14,8 +14,8 @@ import { listExporterBuckets } from '../../store/exporter-buckets/exporter-bucke
 import { loadExporterCounters } from '../../store/exporters/exporter-repository.js';
 import { queryFlows } from '../../store/flows/flow-repository.js';
 import { readMaxFlowDuration } from '../../store/meta/store-meta-repository.js';
-import { openStore } from '../../store/open-store.js';
-import type { Store } from '../../store/open-store.js';
+import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { openPostgres } from '../../store/postgres/connection.js';
 import type { PostgresConnection } from '../../store/postgres/connection.js';
 import {
@@ -31,35 +31,34 @@ import { createTunnelReader, loadBuckets } from '../../store/tunnels/tunnel-repo
 import { encodeFlows, FlowBatchEncoder } from '../../store/writer/flow-batch-codec.js';
 import { sealStoreBatch } from '../../store/writer/sealed-state.js';
 import type { StoreBatch } from '../../store/writer/store-batch.js';
-import { SqliteSink } from '../../store/writer/sqlite-sink.js';
-import type { SinkResult } from '../../store/writer/sqlite-sink.js';
+import { SqliteSink } from '../../store/sqlite/sqlite-sink.js';
+import type { SinkResult } from '../../store/writer/messages.js';
 import { decodedBatchesFor } from '../normalize/decoded-flows.js';
 import { tempDir } from '../store/temp-store.js';
-import { dropDatabase, freshDatabase } from './pg-test-database.js';
+import { createDatabase } from '../helpers/test-store.js';
 import { createTemporarySchema } from './temporary-pg-schema.js';
 
 const TX = '192.0.2.140';
 const RX = '198.51.100.150';
 const FAR = { from: 0, to: Date.UTC(2100, 0, 1) };
-const SINK_DATABASE = 'tunnelflow_sink';
-const CONCURRENT_DATABASE = 'tunnelflow_sink_concurrent';
 
 const tmp = tempDir();
-let oracle: Store;
-let pgConnection: PostgresConnection<Database>;
+let oracle: SqliteStore;
+let pgConnection: PostgresConnection<Database> & { url: string };
 let pg: Kysely<Database>;
 
 /** An empty SQLite store and its sink. */
-async function sqliteStore(name: string): Promise<{ store: Store; sink: SqliteSink }> {
-  const store = await openStore({ path: tmp.path(`${name}.db`) });
+async function sqliteStore(name: string): Promise<{ store: SqliteStore; sink: SqliteSink }> {
+  const store = await openSqliteStore({ path: tmp.path(`${name}.db`) });
   return { store, sink: new SqliteSink(store.sqlite) };
 }
 
-/** A fresh PostgreSQL database with the schema. */
-async function pgDatabase(name: string): Promise<PostgresConnection<Database>> {
-  const connection = await openPostgres<Database>({ url: await freshDatabase(name) });
+/** A fresh PostgreSQL database with the schema (its URL is `url`, for a second pool). */
+async function pgDatabase(name: string): Promise<PostgresConnection<Database> & { url: string }> {
+  const url = await createDatabase(name);
+  const connection = await openPostgres<Database>({ url });
   await createTemporarySchema(connection.db as Kysely<unknown>);
-  return connection;
+  return { ...connection, close: () => connection.close(), url };
 }
 
 /**
@@ -215,14 +214,12 @@ beforeAll(async () => {
   const made = await sqliteStore('oracle');
   oracle = made.store;
   for (const group of groups(batches, 8)) made.sink.applyMany(group);
-  pgConnection = await pgDatabase(SINK_DATABASE);
+  pgConnection = await pgDatabase('sink');
   pg = pgConnection.db;
 });
 
 afterAll(async () => {
   await pgConnection?.close();
-  await dropDatabase(SINK_DATABASE);
-  await dropDatabase(CONCURRENT_DATABASE);
   await oracle?.close();
   tmp.cleanup();
 });
@@ -267,7 +264,7 @@ describe('PostgresSink', () => {
   });
 
   test('bucket deltas applied twice add up, on both engines alike', async () => {
-    const twice = await pgDatabase('tunnelflow_sink_twice');
+    const twice = await pgDatabase('sink_twice');
     const sqlite = await sqliteStore('twice');
     try {
       const sink = await PostgresSink.open(twice.db);
@@ -301,13 +298,12 @@ describe('PostgresSink', () => {
       );
     } finally {
       await twice.close();
-      await dropDatabase('tunnelflow_sink_twice');
       await sqlite.store.close();
     }
   });
 
   test('a bad row is refused alone: its neighbours, and the other batches of the group, are kept', async () => {
-    const bad = await pgDatabase('tunnelflow_sink_bad');
+    const bad = await pgDatabase('sink_bad');
     try {
       const sink = await PostgresSink.open(bad.db);
       const good = (await queryFlows(pg, { limit: 100_000 })).items.map(({ id: _id, ...f }) => f);
@@ -349,12 +345,11 @@ describe('PostgresSink', () => {
       );
     } finally {
       await bad.close();
-      await dropDatabase('tunnelflow_sink_bad');
     }
   });
 
   test('the inet refusal is reported when it is the first', async () => {
-    const bad = await pgDatabase('tunnelflow_sink_inet');
+    const bad = await pgDatabase('sink_inet');
     try {
       const sink = await PostgresSink.open(bad.db);
       const [one] = (await queryFlows(pg, { limit: 1 })).items.map(({ id: _id, ...f }) => f);
@@ -365,12 +360,11 @@ describe('PostgresSink', () => {
       expect(result!.firstRejection).toMatch(/^flow row refused: invalid input syntax for type inet/);
     } finally {
       await bad.close();
-      await dropDatabase('tunnelflow_sink_inet');
     }
   });
 
   test('a failure of the transaction itself throws, and nothing of the group is committed', async () => {
-    const broken = await pgDatabase('tunnelflow_sink_broken');
+    const broken = await pgDatabase('sink_broken');
     try {
       const sink = await PostgresSink.open(broken.db);
       await sql`ALTER TABLE collector_state RENAME TO collector_state_gone`.execute(broken.db);
@@ -384,12 +378,11 @@ describe('PostgresSink', () => {
       expect(await loadCollectorState(broken.db, 'normalizer')).toBeDefined();
     } finally {
       await broken.close();
-      await dropDatabase('tunnelflow_sink_broken');
     }
   });
 
   test("a bucket arriving after its day ended drops that tunnel's stored day summary", async () => {
-    const late = await pgDatabase('tunnelflow_sink_late');
+    const late = await pgDatabase('sink_late');
     try {
       const sink = await PostgresSink.open(late.db);
       const delta = batches[0]!.state[0]!.tunnelBuckets[0]!;
@@ -410,16 +403,13 @@ describe('PostgresSink', () => {
       expect(await left()).toEqual([{ tunnel_id: 'another' }]);
     } finally {
       await late.close();
-      await dropDatabase('tunnelflow_sink_late');
     }
   });
 
   test("two sinks on two pools adding the same tunnel's buckets at once sum correctly", async () => {
-    const first = await pgDatabase(CONCURRENT_DATABASE);
+    const first = await pgDatabase('sink_concurrent');
     // The same database through a second pool, as a second collector would open it.
-    const url = new URL(inject('TUNNELFLOW_TEST_PG_URL'));
-    url.pathname = `/${CONCURRENT_DATABASE}`;
-    const other = await openPostgres<Database>({ url: url.toString() });
+    const other = await openPostgres<Database>({ url: first.url });
     try {
       const [a, b] = await Promise.all([PostgresSink.open(first.db), PostgresSink.open(other.db)]);
       // Every batch's buckets, tunnels and SAs, written by both collectors 10 times each,
@@ -490,9 +480,7 @@ describe('PostgresSink', () => {
 describe('ensureFlowPartitions', () => {
   test('both classes, once per day; the second call asks nothing; two pools at once do not collide', async () => {
     const days = [Date.UTC(2031, 0, 1, 23, 59), Date.UTC(2031, 0, 2, 0, 0), Date.UTC(2031, 0, 2, 12)];
-    const url = new URL(inject('TUNNELFLOW_TEST_PG_URL'));
-    url.pathname = `/${SINK_DATABASE}`;
-    const other = await openPostgres<Database>({ url: url.toString() });
+    const other = await openPostgres<Database>({ url: pgConnection.url });
     try {
       // Two "processes" (cache names) creating the same new days at the same moment.
       const [x, y] = await Promise.all([

@@ -5,6 +5,9 @@ import { IP_KEY_FUNCTION, prefixKeyRange } from '../address-key.js';
 import { tunnelKey } from '../flows/tunnel-key.js';
 import type { CompareOp, Direction, FilterNode } from './filter-ast.js';
 
+/** Which engine's SQL to write: the address columns are text on SQLite, inet on PostgreSQL. */
+export type FilterDialect = 'sqlite' | 'postgres';
+
 /**
  * Compiles a filter AST into a parameterised SQL condition over the `flows` table.
  * Every value travels as a bound parameter; only column names and operators (from the
@@ -19,23 +22,37 @@ import type { CompareOp, Direction, FilterNode } from './filter-ast.js';
  * `not` is null-safe: ports, SPI and other optional columns are NULL on flows that lack
  * them, and `not port 53` must keep an ESP flow (no ports), so a negated condition that
  * evaluates to NULL counts as false before negation.
+ *
+ * On PostgreSQL (`dialect` 'postgres') `src` and `dst` are `inet` columns: `host` is inet
+ * equality and `net` the inet/cidr containment operator `<<=`, for both families alike (an
+ * IPv4 address is never in an IPv6 prefix, nor the reverse); everything else is the same SQL.
  */
-export function compileFilter(node: FilterNode): RawBuilder<SqlBool> {
+export function compileFilter(node: FilterNode, dialect: FilterDialect = 'sqlite'): RawBuilder<SqlBool> {
   switch (node.type) {
     case 'and':
-      return sql<SqlBool>`(${compileFilter(node.left)} AND ${compileFilter(node.right)})`;
+      return sql<SqlBool>`(${compileFilter(node.left, dialect)} AND ${compileFilter(node.right, dialect)})`;
     case 'or':
-      return sql<SqlBool>`(${compileFilter(node.left)} OR ${compileFilter(node.right)})`;
+      return sql<SqlBool>`(${compileFilter(node.left, dialect)} OR ${compileFilter(node.right, dialect)})`;
     case 'not':
-      return sql<SqlBool>`(NOT coalesce(${compileFilter(node.operand)}, FALSE))`;
+      return sql<SqlBool>`(NOT coalesce(${compileFilter(node.operand, dialect)}, FALSE))`;
     case 'any':
       return sql<SqlBool>`TRUE`;
     case 'proto':
       return sql<SqlBool>`${sql.ref('proto')} = ${node.proto}`;
     case 'host':
+      if (dialect === 'postgres') {
+        return onAddress(
+          node.direction,
+          (column) => sql<SqlBool>`${sql.ref(column)} = ${node.address}::inet`,
+        );
+      }
       // The parser and the API put addresses in that canonical text (filter-values.ts).
       return onAddress(node.direction, (column) => sql<SqlBool>`${sql.ref(column)} = ${node.address}`);
     case 'net': {
+      if (dialect === 'postgres') {
+        const cidr = `${node.network}/${node.prefixLength}`;
+        return onAddress(node.direction, (column) => sql<SqlBool>`${sql.ref(column)} <<= ${cidr}::cidr`);
+      }
       const network = ipaddr.parse(node.network);
       if (network.kind() === 'ipv4') {
         const octets = (network as ipaddr.IPv4).octets;

@@ -5,6 +5,7 @@ import type {
   NormalizedFlow,
   TunnelDirection,
 } from '../../model/flow.js';
+import { canonicalAddress } from '../../model/address-parse.js';
 import type { FlowRow } from './flow.table.js';
 
 /** A flow as read back from the store: the normalized flow plus its row id. */
@@ -24,8 +25,8 @@ export function toStoredFlow(row: FlowRow): StoredFlow {
     startMs: row.start_ms,
     endMs: row.end_ms,
     ipVersion: row.ip_version === 6 ? 6 : 4,
-    src: row.src,
-    dst: row.dst,
+    src: addressText(row.src),
+    dst: addressText(row.dst),
     proto: row.proto,
     srcPort: row.src_port,
     dstPort: row.dst_port,
@@ -55,4 +56,13 @@ export function toStoredFlow(row: FlowRow): StoredFlow {
     validatedLoss: row.validated_loss,
     lossClearedReason: row.loss_cleared_reason as LossClearedReason | null,
   };
+}
+
+/**
+ * PostgreSQL's inet prints IPv4-mapped and IPv4-compatible IPv6 addresses with a dotted tail
+ * (::ffff:10.0.0.1); the store's one text of an address has none (model/address-text.ts).
+ * Only such a text has both a dot and a colon, so every other address costs two scans.
+ */
+function addressText(text: string): string {
+  return text.includes('.') && text.includes(':') ? (canonicalAddress(text) ?? text) : text;
 }

@@ -106,6 +106,9 @@ export class PostgresWriterHost implements WriterHost {
         } catch (error) {
           replies.push({ type: 'retention-failed', seq: message.seq, error: messageOf(error) });
         }
+      } else if (message.type === 'stopping') {
+        index += 1;
+        this.requestStop?.();
       } else {
         index += 1;
         this.requestStop();

@@ -79,6 +79,9 @@ export class SqliteWriterHost {
         } catch (error) {
           replies.push({ type: 'retention-failed', seq: message.seq, error: messageOf(error) });
         }
+      } else if (message.type === 'stopping') {
+        index += 1;
+        // Nothing to give up on: SQLite commits or fails at once.
       } else {
         index += 1;
         this.close();

@@ -407,6 +407,8 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
       if (phase === 'starting') await startPromise?.catch(() => undefined);
       if (phase === 'running') {
         phase = 'stopping';
+        // Said first, so that a host retrying a lost connection knows it may give up.
+        channel?.post({ type: 'stopping' });
         await flushAll();
       }
       if (timer !== null) clearInterval(timer);
@@ -510,6 +512,7 @@ async function openInlineChannel(
   return {
     post: (message) => {
       if (closed) return;
+      if (message.type === 'stopping') host.requestStop?.();
       queue.push(message);
       running ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
     },

@@ -49,6 +49,8 @@ export type ToHost =
       readonly state: readonly SealedState[];
     }
   | { readonly type: 'retention'; readonly seq: number; readonly step: RetentionStep }
+  /** The writer stops: a host that retries a lost connection gives up after giveUpOnStopMs. */
+  | { readonly type: 'stopping' }
   | { readonly type: 'close' };
 
 export type FromHost =

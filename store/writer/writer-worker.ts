@@ -36,7 +36,7 @@ function serve(host: WriterHost, port: MessagePort): void {
       for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
         messages.push(next.message as ToHost);
       }
-      if (messages.some((m) => m.type === 'close')) host.requestStop?.();
+      if (messages.some((m) => m.type === 'close' || m.type === 'stopping')) host.requestStop?.();
       for (const reply of await host.handle(messages)) {
         post(reply);
         if (reply.type === 'closed') closed = true;
@@ -48,7 +48,7 @@ function serve(host: WriterHost, port: MessagePort): void {
 
   port.on('message', (message: ToHost) => {
     queue.push(message);
-    if (message.type === 'close') host.requestStop?.();
+    if (message.type === 'close' || message.type === 'stopping') host.requestStop?.();
     if (!busy) void drain();
   });
   post({ type: 'ready' });

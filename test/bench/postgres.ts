@@ -28,7 +28,8 @@ if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
   execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 }
 
-const cluster = await startPostgresCluster();
+// Durable like a production server (the test cluster's default turns fsync off).
+const cluster = await startPostgresCluster({ durable: true });
 let step = 0;
 try {
   for (const collectors of [1, 2]) {

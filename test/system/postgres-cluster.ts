@@ -29,8 +29,20 @@ export interface PostgresCluster {
   url(database: string): string;
   /** Creates a database (createdb over the unix socket). */
   createDatabase(name: string): void;
+  /** Stops the server (fast shutdown: clients are disconnected) and keeps its data: an outage. */
+  pause(): void;
+  /** Starts a paused server again, on the same port. */
+  resume(): void;
   /** Stops the server (fast shutdown) and removes the directory. Safe to call twice. */
   stop(): void;
+}
+
+export interface PostgresClusterOptions {
+  /**
+   * fsync, synchronous commits and full page writes as a production server has them (for
+   * benchmarks). Default off: the data is thrown away, the tests need no durability.
+   */
+  readonly durable?: boolean;
 }
 
 /** Why the cluster could not be set up; the message is one line that says which step failed. */
@@ -136,7 +148,7 @@ export function freeLoopbackPort(): Promise<number> {
  * Creates and starts a cluster. The port is chosen free just before the server starts; if
  * another process takes it in between, the start fails and is tried again on a new port.
  */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+export async function startPostgresCluster(options: PostgresClusterOptions = {}): Promise<PostgresCluster> {
   ensureBinaries();
   const as = runAs();
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-pg-'));
@@ -196,9 +208,9 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     const settings = [
       "listen_addresses = '127.0.0.1'",
       `unix_socket_directories = '${dir}'`,
-      'fsync = off',
-      'synchronous_commit = off',
-      'full_page_writes = off',
+      ...(options.durable === true
+        ? []
+        : ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off']),
       'max_connections = 50',
     ];
     writeFileSync(
@@ -247,6 +259,22 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
           as,
           dir,
         );
+      },
+      pause: () => {
+        if (!running) return;
+        run('pg_ctl stop', join(POSTGRES_BIN, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w'], as, dir);
+        running = false;
+      },
+      resume: () => {
+        if (running || removed) return;
+        run(
+          'pg_ctl start',
+          join(POSTGRES_BIN, 'pg_ctl'),
+          ['start', '-D', data, '-l', log, '-w', '-t', '60', '-o', `-p ${port}`],
+          as,
+          dir,
+        );
+        running = true;
       },
       stop,
     };

@@ -113,6 +113,10 @@ program
   .requiredOption('--to <host:port>', 'collector address, e.g. 127.0.0.1:2055', hostPort)
   .option('--rate <n>', 'datagrams per second (default: as fast as the socket allows)', positive)
   .option('--port <port>', 'only datagrams sent to this port in the capture', port)
+  .option(
+    '--source <addr>',
+    'send from this local address, the exporter the collector sees (e.g. 127.0.0.2 on loopback)',
+  )
   .option('--quiet', 'no progress output')
   .action(async (file: string, opts) => {
     const { replayCommand } = await import('./replay-command.js');

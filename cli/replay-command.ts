@@ -8,6 +8,7 @@ export interface ReplayOptions {
   readonly to: string;
   readonly rate?: number;
   readonly port?: number;
+  readonly source?: string;
   readonly quiet?: boolean;
 }
 
@@ -34,6 +35,7 @@ export async function replayCommand(file: string, opts: ReplayOptions): Promise<
       host,
       port,
       ...(opts.rate === undefined ? {} : { rate: opts.rate }),
+      ...(opts.source === undefined ? {} : { source: opts.source }),
       ...(progress
         ? { onProgress: (sent: number, total: number) => progress.update(sent, total, 'datagrams') }
         : {}),

@@ -61,7 +61,10 @@ export interface Collector {
   normalizerCounters(): NormalizerCounters;
 }
 
-const NORMALIZER_STATE_KEY = 'normalizer';
+/** Where the normalizer's memory is kept: one key per named collector (collector.name). */
+function normalizerStateKey(name: string | undefined): string {
+  return name === undefined ? 'normalizer' : `normalizer:${name}`;
+}
 /** How often the normalizer's memory is saved (and always at stop). */
 const NORMALIZER_SAVE_MS = 10_000;
 
@@ -74,6 +77,7 @@ const NORMALIZER_SAVE_MS = 10_000;
 export function createCollector(config: CollectorComponentConfig, deps: CollectorDeps): Collector {
   const { store, sink, logger: log } = deps;
   const c = config.collector;
+  const stateKey = normalizerStateKey(c.name);
   const counters = new ExporterCounters(deps.registry);
   const gate = new ExporterGate(c.allowedExporters, deps.registry);
   const templates = new TemplateCache({ templateTtlMs: c.templateTimeoutSeconds * 1000 });
@@ -94,7 +98,7 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
   const saveNormalizer = (n: Normalizer) =>
     sink.submit({
       collectorState: [
-        { key: NORMALIZER_STATE_KEY, value: JSON.stringify(n.snapshot()), updatedMs: Date.now() },
+        { key: stateKey, value: JSON.stringify(n.snapshot()), updatedMs: Date.now() },
       ],
     });
 
@@ -105,7 +109,7 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
     if (stored.length > 0)
       log.info({ templates: restored.restored, skipped: restored.skipped }, 'templates reloaded');
     counters.restore(await loadExporterCounters(store.db));
-    const saved = (await loadCollectorState(store.db, NORMALIZER_STATE_KEY)) as
+    const saved = (await loadCollectorState(store.db, stateKey)) as
       NormalizerSnapshot | undefined;
     return createNormalizer(config, saved);
   }

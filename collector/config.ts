@@ -33,6 +33,16 @@ export const collectorConfigSchema = z
      * Empty: everyone.
      */
     allowedExporters: z.array(cidrSchema).default([]),
+    /**
+     * This collector's name in a database several collectors share (PostgreSQL): the
+     * normalizer's memory of tunnels and SAs is kept under it, so that each collector gets
+     * its own back after a restart. Letters, digits, `.`, `_`, `-`. Unset: the one
+     * collector of the database (its memory under the key `normalizer`).
+     */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ".", "_" and "-", at most 64')
+      .optional(),
     /** Counters are written to the store this often. */
     countersFlushMs: z.number().int().min(100).default(1000),
   })

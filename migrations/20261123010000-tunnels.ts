@@ -1,11 +1,13 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { int, withoutRowid } from './dialect.js';
 
 // Tunnels, their security associations, their per-bucket counters, and the collector's
 // remembered state. Typed against Kysely<any>: a migration is frozen in time.
 /* eslint-disable @typescript-eslint/no-explicit-any -- see above */
 
 export async function up(db: Kysely<any>): Promise<void> {
+  const i = int(db);
   await db.schema
     .createTable('tunnels')
     .addColumn('id', 'text', (c) => c.primaryKey())
@@ -13,9 +15,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('peer_a', 'text', (c) => c.notNull())
     .addColumn('peer_b', 'text', (c) => c.notNull())
     .addColumn('encapsulation', 'text', (c) => c.notNull())
-    .addColumn('ip_version', 'integer', (c) => c.notNull())
-    .addColumn('first_seen_ms', 'integer', (c) => c.notNull())
-    .addColumn('last_seen_ms', 'integer', (c) => c.notNull())
+    .addColumn('ip_version', i, (c) => c.notNull())
+    .addColumn('first_seen_ms', i, (c) => c.notNull())
+    .addColumn('last_seen_ms', i, (c) => c.notNull())
     .execute();
 
   await db.schema
@@ -25,11 +27,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('direction', 'text', (c) => c.notNull())
     .addColumn('src', 'text', (c) => c.notNull())
     .addColumn('dst', 'text', (c) => c.notNull())
-    .addColumn('spi', 'integer')
-    .addColumn('generation', 'integer', (c) => c.notNull())
-    .addColumn('first_seen_ms', 'integer', (c) => c.notNull())
-    .addColumn('last_seen_ms', 'integer', (c) => c.notNull())
-    .addColumn('ended_ms', 'integer')
+    .addColumn('spi', i)
+    .addColumn('generation', i, (c) => c.notNull())
+    .addColumn('first_seen_ms', i, (c) => c.notNull())
+    .addColumn('last_seen_ms', i, (c) => c.notNull())
+    .addColumn('ended_ms', i)
     .addColumn('end_reason', 'text')
     .addColumn('paired_sa_id', 'text')
     .execute();
@@ -42,35 +44,40 @@ export async function up(db: Kysely<any>): Promise<void> {
   // One row per tunnel, bucket, direction and observation point; every other column is
   // additive (the writer adds deltas), so the key is the primary key and the table is
   // clustered on it (WITHOUT ROWID): a tunnel's time series is one contiguous range.
-  await sql`
+  // PostgreSQL has no clustered tables; there the primary key's index serves the same reads.
+  await sql
+    .raw(
+      `
     CREATE TABLE tunnel_buckets (
       tunnel_id text NOT NULL,
-      bucket_start_ms integer NOT NULL,
+      bucket_start_ms ${i} NOT NULL,
       direction text NOT NULL,
       exporter text NOT NULL,
-      domain_id integer NOT NULL,
-      packets integer NOT NULL DEFAULT 0,
-      octets integer NOT NULL DEFAULT 0,
-      flows integer NOT NULL DEFAULT 0,
-      esp_packets integer NOT NULL DEFAULT 0,
-      fragments integer NOT NULL DEFAULT 0,
-      icmp_frag_needed integer NOT NULL DEFAULT 0,
-      ike_packets integer NOT NULL DEFAULT 0,
-      leak_packets integer NOT NULL DEFAULT 0,
-      reported_lost integer NOT NULL DEFAULT 0,
-      reported_packets integer NOT NULL DEFAULT 0,
-      sequence_lost integer NOT NULL DEFAULT 0,
-      sequence_packets integer NOT NULL DEFAULT 0,
-      cleared_negative integer NOT NULL DEFAULT 0,
-      cleared_exceeds_sequence_space integer NOT NULL DEFAULT 0,
-      cleared_exceeds_ceiling integer NOT NULL DEFAULT 0,
-      cleared_sa_change integer NOT NULL DEFAULT 0,
-      cleared_fragments integer NOT NULL DEFAULT 0,
-      cleared_non_esp integer NOT NULL DEFAULT 0,
-      carried_in integer NOT NULL DEFAULT 0,
+      domain_id ${i} NOT NULL,
+      packets ${i} NOT NULL DEFAULT 0,
+      octets ${i} NOT NULL DEFAULT 0,
+      flows ${i} NOT NULL DEFAULT 0,
+      esp_packets ${i} NOT NULL DEFAULT 0,
+      fragments ${i} NOT NULL DEFAULT 0,
+      icmp_frag_needed ${i} NOT NULL DEFAULT 0,
+      ike_packets ${i} NOT NULL DEFAULT 0,
+      leak_packets ${i} NOT NULL DEFAULT 0,
+      reported_lost ${i} NOT NULL DEFAULT 0,
+      reported_packets ${i} NOT NULL DEFAULT 0,
+      sequence_lost ${i} NOT NULL DEFAULT 0,
+      sequence_packets ${i} NOT NULL DEFAULT 0,
+      cleared_negative ${i} NOT NULL DEFAULT 0,
+      cleared_exceeds_sequence_space ${i} NOT NULL DEFAULT 0,
+      cleared_exceeds_ceiling ${i} NOT NULL DEFAULT 0,
+      cleared_sa_change ${i} NOT NULL DEFAULT 0,
+      cleared_fragments ${i} NOT NULL DEFAULT 0,
+      cleared_non_esp ${i} NOT NULL DEFAULT 0,
+      carried_in ${i} NOT NULL DEFAULT 0,
       PRIMARY KEY (tunnel_id, bucket_start_ms, direction, exporter, domain_id)
-    ) WITHOUT ROWID
-  `.execute(db);
+    )${withoutRowid(db)}
+  `,
+    )
+    .execute(db);
   // The loss page scans every tunnel over a time range.
   await db.schema
     .createIndex('tunnel_buckets_start')
@@ -84,7 +91,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('collector_state')
     .addColumn('key', 'text', (c) => c.primaryKey())
     .addColumn('value', 'text', (c) => c.notNull())
-    .addColumn('updated_ms', 'integer', (c) => c.notNull())
+    .addColumn('updated_ms', i, (c) => c.notNull())
     .execute();
 }
 

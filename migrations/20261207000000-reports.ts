@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { int, isPostgres, real } from './dialect.js';
 
 // Typed against Kysely<any> on purpose: a migration is frozen in time (see the initial schema).
 /* eslint-disable @typescript-eslint/no-explicit-any -- see above */
@@ -8,19 +9,23 @@ import type { Kysely } from 'kysely';
  * of each policy, so runs missed while the process was down are caught up at start.
  */
 export async function up(db: Kysely<any>): Promise<void> {
+  const i = int(db);
   await db.schema
     .createTable('reports')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    // SQLite's AUTOINCREMENT never reuses an id; a PostgreSQL identity column neither.
+    .addColumn('id', i, (c) =>
+      isPostgres(db) ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey().autoIncrement(),
+    )
     .addColumn('policy', 'text', (c) => c.notNull())
     /** scheduled, catch-up or on-demand. */
     .addColumn('trigger', 'text', (c) => c.notNull())
-    .addColumn('period_from_ms', 'integer', (c) => c.notNull())
-    .addColumn('period_to_ms', 'integer', (c) => c.notNull())
-    .addColumn('generated_ms', 'integer', (c) => c.notNull())
-    .addColumn('scheduled_ms', 'integer')
-    .addColumn('tunnels', 'integer', (c) => c.notNull())
-    .addColumn('breaching', 'integer', (c) => c.notNull())
-    .addColumn('worst_availability', 'real')
+    .addColumn('period_from_ms', i, (c) => c.notNull())
+    .addColumn('period_to_ms', i, (c) => c.notNull())
+    .addColumn('generated_ms', i, (c) => c.notNull())
+    .addColumn('scheduled_ms', i)
+    .addColumn('tunnels', i, (c) => c.notNull())
+    .addColumn('breaching', i, (c) => c.notNull())
+    .addColumn('worst_availability', real(db))
     /** The report as JSON (reports/report.ts SlaReport). */
     .addColumn('body', 'text', (c) => c.notNull())
     .execute();
@@ -28,7 +33,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('report_schedule')
     .addColumn('policy', 'text', (c) => c.primaryKey())
-    .addColumn('last_scheduled_ms', 'integer', (c) => c.notNull())
+    .addColumn('last_scheduled_ms', i, (c) => c.notNull())
     .execute();
 }
 

@@ -1,29 +1,30 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { int, withoutRowid } from './dialect.js';
 
 // Typed against Kysely<any> on purpose: a migration is frozen in time (see the initial schema).
 /* eslint-disable @typescript-eslint/no-explicit-any -- see above */
 
-const TUNNEL_COUNTERS = `
-      packets integer NOT NULL DEFAULT 0,
-      octets integer NOT NULL DEFAULT 0,
-      flows integer NOT NULL DEFAULT 0,
-      esp_packets integer NOT NULL DEFAULT 0,
-      fragments integer NOT NULL DEFAULT 0,
-      icmp_frag_needed integer NOT NULL DEFAULT 0,
-      ike_packets integer NOT NULL DEFAULT 0,
-      leak_packets integer NOT NULL DEFAULT 0,
-      reported_lost integer NOT NULL DEFAULT 0,
-      reported_packets integer NOT NULL DEFAULT 0,
-      sequence_lost integer NOT NULL DEFAULT 0,
-      sequence_packets integer NOT NULL DEFAULT 0,
-      cleared_negative integer NOT NULL DEFAULT 0,
-      cleared_exceeds_sequence_space integer NOT NULL DEFAULT 0,
-      cleared_exceeds_ceiling integer NOT NULL DEFAULT 0,
-      cleared_sa_change integer NOT NULL DEFAULT 0,
-      cleared_fragments integer NOT NULL DEFAULT 0,
-      cleared_non_esp integer NOT NULL DEFAULT 0,
-      carried_in integer NOT NULL DEFAULT 0`;
+const tunnelCounters = (i: string): string => `
+      packets ${i} NOT NULL DEFAULT 0,
+      octets ${i} NOT NULL DEFAULT 0,
+      flows ${i} NOT NULL DEFAULT 0,
+      esp_packets ${i} NOT NULL DEFAULT 0,
+      fragments ${i} NOT NULL DEFAULT 0,
+      icmp_frag_needed ${i} NOT NULL DEFAULT 0,
+      ike_packets ${i} NOT NULL DEFAULT 0,
+      leak_packets ${i} NOT NULL DEFAULT 0,
+      reported_lost ${i} NOT NULL DEFAULT 0,
+      reported_packets ${i} NOT NULL DEFAULT 0,
+      sequence_lost ${i} NOT NULL DEFAULT 0,
+      sequence_packets ${i} NOT NULL DEFAULT 0,
+      cleared_negative ${i} NOT NULL DEFAULT 0,
+      cleared_exceeds_sequence_space ${i} NOT NULL DEFAULT 0,
+      cleared_exceeds_ceiling ${i} NOT NULL DEFAULT 0,
+      cleared_sa_change ${i} NOT NULL DEFAULT 0,
+      cleared_fragments ${i} NOT NULL DEFAULT 0,
+      cleared_non_esp ${i} NOT NULL DEFAULT 0,
+      carried_in ${i} NOT NULL DEFAULT 0`;
 
 /**
  * Bucket aggregates by receipt age (DESIGN.md "Time buckets"): every bucket row records
@@ -41,25 +42,32 @@ const TUNNEL_COUNTERS = `
  * worst they are rolled up 30 days after the upgrade instead of earlier).
  */
 export async function up(db: Kysely<any>): Promise<void> {
+  const i = int(db);
   const now = Date.now();
   for (const table of ['tunnel_buckets', 'exporter_buckets']) {
-    await sql`ALTER TABLE ${sql.table(table)} ADD COLUMN received_ms integer NOT NULL DEFAULT 0`.execute(db);
+    await sql`ALTER TABLE ${sql.table(table)} ADD COLUMN received_ms ${sql.raw(i)} NOT NULL DEFAULT 0`.execute(
+      db,
+    );
     await sql`UPDATE ${sql.table(table)} SET received_ms = ${now}`.execute(db);
     // Retention walks each table by receipt age, oldest first, a bounded step at a time.
     await db.schema.createIndex(`${table}_received`).on(table).column('received_ms').execute();
   }
 
-  await sql`
+  await sql
+    .raw(
+      `
     CREATE TABLE tunnel_buckets_hourly (
       tunnel_id text NOT NULL,
-      bucket_start_ms integer NOT NULL,
+      bucket_start_ms ${i} NOT NULL,
       direction text NOT NULL,
       exporter text NOT NULL,
-      domain_id integer NOT NULL,${sql.raw(TUNNEL_COUNTERS)},
-      received_ms integer NOT NULL DEFAULT 0,
+      domain_id ${i} NOT NULL,${tunnelCounters(i)},
+      received_ms ${i} NOT NULL DEFAULT 0,
       PRIMARY KEY (tunnel_id, bucket_start_ms, direction, exporter, domain_id)
-    ) WITHOUT ROWID
-  `.execute(db);
+    )${withoutRowid(db)}
+  `,
+    )
+    .execute(db);
   await db.schema
     .createIndex('tunnel_buckets_hourly_start')
     .on('tunnel_buckets_hourly')
@@ -74,15 +82,15 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('exporter_buckets_hourly')
     .addColumn('exporter', 'text', (c) => c.notNull())
-    .addColumn('domain_id', 'integer', (c) => c.notNull())
-    .addColumn('bucket_start_ms', 'integer', (c) => c.notNull())
-    .addColumn('records', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('datagrams', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('issues', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('sequence_gaps', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('domain_id', i, (c) => c.notNull())
+    .addColumn('bucket_start_ms', i, (c) => c.notNull())
+    .addColumn('records', i, (c) => c.notNull().defaultTo(0))
+    .addColumn('datagrams', i, (c) => c.notNull().defaultTo(0))
+    .addColumn('issues', i, (c) => c.notNull().defaultTo(0))
+    .addColumn('sequence_gaps', i, (c) => c.notNull().defaultTo(0))
     /** Minutes (native buckets) of the hour that had any record or datagram. */
-    .addColumn('active_buckets', 'integer', (c) => c.notNull().defaultTo(0))
-    .addColumn('received_ms', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('active_buckets', i, (c) => c.notNull().defaultTo(0))
+    .addColumn('received_ms', i, (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('exporter_buckets_hourly_pk', ['exporter', 'domain_id', 'bucket_start_ms'])
     .execute();
   await db.schema

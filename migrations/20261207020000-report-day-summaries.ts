@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { int } from './dialect.js';
 
 // Typed against Kysely<any> on purpose: a migration is frozen in time (see the initial schema).
 /* eslint-disable @typescript-eslint/no-explicit-any -- see above */
@@ -11,12 +12,13 @@ import type { Kysely } from 'kysely';
  * that day changes after the day ended.
  */
 export async function up(db: Kysely<any>): Promise<void> {
+  const i = int(db);
   await db.schema
     .createTable('report_day_summaries')
     .addColumn('tunnel_id', 'text', (c) => c.notNull())
-    .addColumn('day_start_ms', 'integer', (c) => c.notNull())
+    .addColumn('day_start_ms', i, (c) => c.notNull())
     .addColumn('basis', 'text', (c) => c.notNull())
-    .addColumn('built_ms', 'integer', (c) => c.notNull())
+    .addColumn('built_ms', i, (c) => c.notNull())
     .addColumn('body', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('report_day_summaries_pk', ['tunnel_id', 'day_start_ms'])
     .execute();

@@ -13,6 +13,11 @@ export interface SendDatagramsOptions {
   readonly port: number;
   /** Datagrams per second; default: as fast as the sockets allow, yielding to the event loop. */
   readonly rate?: number;
+  /**
+   * Local address to send from (the exporter address the collector sees): e.g. 127.0.0.2
+   * to replay two captures on loopback as two exporters. Default: the system's choice.
+   */
+  readonly source?: string;
   readonly onProgress?: (sent: number, total: number) => void;
   /** Aborting stops the replay; the promise then rejects with the signal's reason. */
   readonly signal?: AbortSignal;
@@ -64,10 +69,10 @@ export async function sendDatagrams(
         await yieldToLoop();
       }
       if (datagram.transport === 'udp') {
-        udp ??= new UdpSender(family === 6 ? 'udp6' : 'udp4');
+        udp ??= await UdpSender.open(family === 6 ? 'udp6' : 'udp4', opts.source);
         await udp.send(datagram.payload, port, address);
       } else {
-        tcp ??= await TcpSender.connect(address, port, signal);
+        tcp ??= await TcpSender.connect(address, port, signal, opts.source);
         await tcp.write(datagram.payload);
         tcpMessages++;
       }
@@ -86,12 +91,30 @@ class UdpSender {
   private readonly socket: dgram.Socket;
   private failure: Error | null = null;
 
-  constructor(type: 'udp4' | 'udp6') {
+  private constructor(type: 'udp4' | 'udp6') {
     this.socket = dgram.createSocket(type);
     // Without a listener an asynchronous socket error would crash the process.
     this.socket.on('error', (err) => {
       this.failure = err;
     });
+  }
+
+  /** A socket, bound to `source` when given (a bind failure rejects: no such local address). */
+  static async open(type: 'udp4' | 'udp6', source: string | undefined): Promise<UdpSender> {
+    const sender = new UdpSender(type);
+    if (source === undefined) return sender;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => {
+        sender.socket.close();
+        reject(new Error(`cannot send from ${source}: ${err.message}`));
+      };
+      sender.socket.once('error', onError);
+      sender.socket.bind({ address: source, port: 0 }, () => {
+        sender.socket.off('error', onError);
+        resolve();
+      });
+    });
+    return sender;
   }
 
   send(payload: Buffer, port: number, address: string): Promise<void> {
@@ -115,9 +138,19 @@ class TcpSender {
     });
   }
 
-  static connect(host: string, port: number, signal: AbortSignal | undefined): Promise<TcpSender> {
+  static connect(
+    host: string,
+    port: number,
+    signal: AbortSignal | undefined,
+    source?: string,
+  ): Promise<TcpSender> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port, ...(signal === undefined ? {} : { signal }) });
+      const socket = net.connect({
+        host,
+        port,
+        ...(signal === undefined ? {} : { signal }),
+        ...(source === undefined ? {} : { localAddress: source }),
+      });
       const onError = (err: Error): void => {
         socket.destroy();
         reject(err);

@@ -31,7 +31,7 @@ export interface E2eResult {
 }
 
 /** User + system CPU time of a process so far, in µs (Linux /proc; null elsewhere). */
-function processCpuUs(pid: number | undefined): number | null {
+export function processCpuUs(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -55,7 +55,7 @@ function pinned(cpu: number | undefined, command: string, args: readonly string[
   return cpu === undefined ? [command, [...args]] : ['taskset', ['-c', String(cpu), command, ...args]];
 }
 
-function sendLoad(
+export function sendLoad(
   port: number,
   rate: number,
   seconds: number,
@@ -126,15 +126,16 @@ function stepResult(
   };
 }
 
-function waitExit(child: ChildProcess): Promise<number | null> {
+export function waitExit(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve(child.exitCode);
     child.once('exit', (code) => resolve(code));
   });
 }
 
-async function startTunnelflow(
-  dir: string,
+/** `tunnelflow run` (compiled) on `db`: a SQLite file, or a PostgreSQL URL. */
+export async function startTunnelflow(
+  db: string,
   placement: Placement,
 ): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
@@ -142,7 +143,7 @@ async function startTunnelflow(
       join(root, 'dist', 'cli', 'main.js'),
       'run',
       '--db',
-      join(dir, 'bench.db'),
+      db,
       '--listen',
       '127.0.0.1',
       '--netflow-port',
@@ -171,7 +172,7 @@ export async function measureTunnelflow(
 ): Promise<E2eResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
   try {
-    const { child, port } = await startTunnelflow(dir, placement);
+    const { child, port } = await startTunnelflow(join(dir, 'bench.db'), placement);
     const sent = await loadThenStop(child, port, rate, seconds, placement);
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
     const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;

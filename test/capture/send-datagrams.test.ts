@@ -163,3 +163,26 @@ test('invalid options and a refused TCP connection reject instead of throwing', 
 test('an empty list sends nothing and opens nothing', async () => {
   expect(await sendDatagrams([], { host: '127.0.0.1', port: 9 })).toEqual({ sent: 0, tcpMessages: 0 });
 });
+
+test('--source: datagrams leave from the given local address (two exporters on loopback)', async () => {
+  const socket = dgram.createSocket('udp4');
+  const senders: string[] = [];
+  socket.on('message', (_msg, rinfo) => senders.push(rinfo.address));
+  socket.bind(0, '127.0.0.1');
+  await once(socket, 'listening');
+  cleanups.push(() => socket.close());
+  const port = socket.address().port;
+  const some = udpDatagrams.slice(0, 3);
+  await sendDatagrams(some, { host: '127.0.0.1', port, source: '127.0.0.2' });
+  await sendDatagrams(some, { host: '127.0.0.1', port, source: '127.0.0.3' });
+  const deadline = Date.now() + 5000;
+  while (senders.length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  expect(senders).toEqual([...some.map(() => '127.0.0.2'), ...some.map(() => '127.0.0.3')]);
+});
+
+test('--source that is no local address rejects with what went wrong', async () => {
+  const receiver = await udpServer();
+  await expect(
+    sendDatagrams(udpDatagrams.slice(0, 1), { host: '127.0.0.1', port: receiver.port, source: '192.0.2.1' }),
+  ).rejects.toThrow(/cannot send from 192\.0\.2\.1: .*EADDRNOTAVAIL/);
+});

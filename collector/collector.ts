@@ -97,9 +97,7 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
 
   const saveNormalizer = (n: Normalizer) =>
     sink.submit({
-      collectorState: [
-        { key: stateKey, value: JSON.stringify(n.snapshot()), updatedMs: Date.now() },
-      ],
+      collectorState: [{ key: stateKey, value: JSON.stringify(n.snapshot()), updatedMs: Date.now() }],
     });
 
   async function restore(): Promise<Normalizer> {
@@ -109,8 +107,7 @@ export function createCollector(config: CollectorComponentConfig, deps: Collecto
     if (stored.length > 0)
       log.info({ templates: restored.restored, skipped: restored.skipped }, 'templates reloaded');
     counters.restore(await loadExporterCounters(store.db));
-    const saved = (await loadCollectorState(store.db, stateKey)) as
-      NormalizerSnapshot | undefined;
+    const saved = (await loadCollectorState(store.db, stateKey)) as NormalizerSnapshot | undefined;
     return createNormalizer(config, saved);
   }
 

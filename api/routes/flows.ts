@@ -85,7 +85,7 @@ export function flowRoutes(deps: ApiDeps): (router: Router) => void {
       const page = await queryFlows(deps.store.db, {
         from: query.from ?? null,
         to: query.to ?? null,
-        where: where === null ? null : compileFilter(where),
+        where: where === null ? null : compileFilter(where, deps.store.engine),
         after: after === null ? null : { endMs: after.key, id: after.id },
         limit,
       });

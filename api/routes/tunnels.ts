@@ -166,7 +166,7 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
       const page = await queryFlows(deps.store.db, {
         from: start,
         to: start + bucketMs,
-        where: where === null ? null : compileFilter(where),
+        where: where === null ? null : compileFilter(where, deps.store.engine),
         after: after === null ? null : { endMs: after.key, id: after.id },
         limit,
       });

@@ -247,6 +247,10 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
         fail(reply.error, inflight.get(reply.seq) ?? 0);
         settle(reply.seq);
         break;
+      case 'retrying':
+        // Nothing is lost yet: the batches wait in the host and the queue bounds the rest.
+        fail(reply.error, 0);
+        break;
       case 'retention-done':
         retentionWaiters.get(reply.seq)?.resolve(reply.result);
         retentionWaiters.delete(reply.seq);
@@ -490,7 +494,7 @@ async function openInlineChannel(
   init: WriterHostInit,
   onReply: (reply: FromHost) => void,
 ): Promise<HostChannel> {
-  const host = await openWriterHost(init);
+  const host = await openWriterHost(init, onReply);
   let queue: ToHost[] = [];
   let running: Promise<void> | null = null;
   let closed = false;
@@ -511,6 +515,7 @@ async function openInlineChannel(
     },
     terminate: async () => {
       closed = true;
+      host.requestStop?.();
       await running;
       if (queue.length > 0) await drain();
       await host.close();

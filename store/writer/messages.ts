@@ -61,6 +61,8 @@ export type FromHost =
       readonly transaction: number;
     }
   | { readonly type: 'failed'; readonly seq: number; readonly error: string }
+  /** The connection was lost; the host holds its batches and tries again (PostgreSQL). */
+  | { readonly type: 'retrying'; readonly error: string }
   | { readonly type: 'retention-done'; readonly seq: number; readonly result: RetentionStepResult }
   | { readonly type: 'retention-failed'; readonly seq: number; readonly error: string }
   | { readonly type: 'closed' };

@@ -9,12 +9,24 @@ import type { FromHost, ToHost, WriterHostInit } from './messages.js';
  */
 export interface WriterHost {
   handle(messages: readonly ToHost[]): Promise<FromHost[]>;
+  /** The writer is stopping: a host that retries lost connections gives up after a while. */
+  requestStop?(): void;
   close(): Promise<void>;
 }
 
-/** Opens the host of the store's engine; throws (one clear line) when the store is unusable. */
-export async function openWriterHost(init: WriterHostInit): Promise<WriterHost> {
-  if (init.engine === 'postgres') throw new Error('the PostgreSQL writer is not in this build yet');
+/**
+ * Opens the host of the store's engine; throws (one clear line) when the store is
+ * unusable. `notify` takes replies that come between handle() results (a lost connection).
+ */
+export async function openWriterHost(
+  init: WriterHostInit,
+  notify: (reply: FromHost) => void,
+): Promise<WriterHost> {
+  if (init.engine === 'postgres') {
+    // Loaded only here: a SQLite writer never loads pg.
+    const { PostgresWriterHost } = await import('../postgres/pg-writer-host.js');
+    return PostgresWriterHost.open(init, notify);
+  }
   const host = SqliteWriterHost.open(init);
   return {
     handle: (messages) => Promise.resolve(host.handle(messages)),

@@ -13,7 +13,7 @@ const post = (reply: FromHost): void => port.postMessage(reply);
 
 let host: WriterHost | null = null;
 try {
-  host = await openWriterHost(workerData as WriterHostInit);
+  host = await openWriterHost(workerData as WriterHostInit, post);
 } catch (error) {
   post({ type: 'open-failed', error: error instanceof Error ? error.message : String(error) });
   port.close();
@@ -36,6 +36,7 @@ function serve(host: WriterHost, port: MessagePort): void {
       for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
         messages.push(next.message as ToHost);
       }
+      if (messages.some((m) => m.type === 'close')) host.requestStop?.();
       for (const reply of await host.handle(messages)) {
         post(reply);
         if (reply.type === 'closed') closed = true;
@@ -47,6 +48,7 @@ function serve(host: WriterHost, port: MessagePort): void {
 
   port.on('message', (message: ToHost) => {
     queue.push(message);
+    if (message.type === 'close') host.requestStop?.();
     if (!busy) void drain();
   });
   post({ type: 'ready' });

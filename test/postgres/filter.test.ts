@@ -19,7 +19,7 @@ import { encodeFlows } from '../../store/writer/flow-batch-codec.js';
 import { corpusFlows } from '../store/corpus-flows.js';
 import { tempDir } from '../store/temp-store.js';
 import { createDatabase } from '../helpers/test-store.js';
-import { createTemporarySchema } from './temporary-pg-schema.js';
+import { migrateToLatest } from '../../store/migrate.js';
 
 const RECEIVED_MS = Date.UTC(2026, 11, 7, 9, 30);
 
@@ -71,7 +71,7 @@ beforeAll(async () => {
   store = await openSqliteStore({ path: tmp.path('oracle.db') });
   new SqliteSink(store.sqlite).apply(encodeFlows(flows), []);
   connection = await openPostgres<Database>({ url: await createDatabase('filter') });
-  await createTemporarySchema(connection.db as Kysely<unknown>);
+  await migrateToLatest(connection.db);
   const sink = await PostgresSink.open(connection.db);
   const [result] = await sink.applyMany([{ flows: encodeFlows(flows), state: [] }]);
   expect(result).toMatchObject({ rows: flows.length, rejectedRows: 0 });

@@ -36,7 +36,7 @@ import type { SinkResult } from '../../store/writer/messages.js';
 import { decodedBatchesFor } from '../normalize/decoded-flows.js';
 import { tempDir } from '../store/temp-store.js';
 import { createDatabase } from '../helpers/test-store.js';
-import { createTemporarySchema } from './temporary-pg-schema.js';
+import { migrateToLatest } from '../../store/migrate.js';
 
 const TX = '192.0.2.140';
 const RX = '198.51.100.150';
@@ -57,7 +57,7 @@ async function sqliteStore(name: string): Promise<{ store: SqliteStore; sink: Sq
 async function pgDatabase(name: string): Promise<PostgresConnection<Database> & { url: string }> {
   const url = await createDatabase(name);
   const connection = await openPostgres<Database>({ url });
-  await createTemporarySchema(connection.db as Kysely<unknown>);
+  await migrateToLatest(connection.db);
   return { ...connection, close: () => connection.close(), url };
 }
 

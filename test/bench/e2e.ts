@@ -4,7 +4,7 @@
 // records sent failed to reach storage. The sender is its own process (udp-sender.ts).
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -289,4 +289,20 @@ export async function rampSideBySide(
     }
   }
   return best;
+}
+
+/** Raises net.core.rmem_max to `bytes` when it is lower and we may (root); undo() puts it back. */
+export function raiseReceiveBufferCap(bytes: number): { info: Record<string, unknown>; undo(): void } {
+  const file = '/proc/sys/net/core/rmem_max';
+  try {
+    const before = Number(readFileSync(file, 'utf8').trim());
+    if (before >= bytes) return { info: { rmemMax: before }, undo: () => {} };
+    writeFileSync(file, String(bytes));
+    return {
+      info: { rmemMax: bytes, was: before },
+      undo: () => writeFileSync(file, String(before)),
+    };
+  } catch (err) {
+    return { info: { rmemMax: 'unchanged', reason: (err as Error).message }, undo: () => {} };
+  }
 }

@@ -5,11 +5,18 @@
 // --one-core (e2e: each collector pinned to CPU 0, the sender to CPU 1, tunnelflow and nfcapd
 // in turn at every rate of one run).
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measureNfcapd, measureTunnelflow, nfcapdAvailable, ramp, rampSideBySide } from './e2e.js';
+import {
+  measureNfcapd,
+  measureTunnelflow,
+  nfcapdAvailable,
+  raiseReceiveBufferCap,
+  ramp,
+  rampSideBySide,
+} from './e2e.js';
 import type { E2eResult } from './e2e.js';
 
 const { values } = parseArgs({
@@ -21,20 +28,6 @@ const { values } = parseArgs({
     'one-core': { type: 'boolean', default: false },
   },
 });
-function raiseReceiveBufferCap(bytes: number): { info: Record<string, unknown>; undo(): void } {
-  const file = '/proc/sys/net/core/rmem_max';
-  try {
-    const before = Number(readFileSync(file, 'utf8').trim());
-    if (before >= bytes) return { info: { rmemMax: before }, undo: () => {} };
-    writeFileSync(file, String(bytes));
-    return {
-      info: { rmemMax: bytes, was: before },
-      undo: () => writeFileSync(file, String(before)),
-    };
-  } catch (err) {
-    return { info: { rmemMax: 'unchanged', reason: (err as Error).message }, undo: () => {} };
-  }
-}
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const only = values.only;
@@ -43,14 +36,18 @@ const repeat = Math.max(1, Math.trunc(Number(values.repeat)) || 1);
 const summary: Record<string, unknown> = {};
 const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
-async function runScript(name: string, file: string): Promise<void> {
+async function runScript(name: string, file: string, args: readonly string[] = []): Promise<void> {
   // Each micro-benchmark runs in its own process (one core, a fresh heap, no JIT state
   // shared with the others); its last JSON lines are its results.
-  const out = execFileSync(process.execPath, ['--import', 'tsx', join(root, 'test', 'bench', file)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 << 20,
-  });
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'test', 'bench', file), ...args],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 << 20,
+    },
+  );
   const lines = out
     .trim()
     .split('\n')
@@ -66,7 +63,12 @@ if (only === undefined || only === 'store') await runScript('store', 'store.ts')
 if (only === undefined || only === 'reports') await runScript('reports', 'reports.ts');
 if (only === undefined || only === 'probe') await runScript('probe', 'probe.ts');
 // Not in the default run: it starts a PostgreSQL cluster of its own (and needs Debian's postgresql).
-if (only === 'postgres') await runScript('postgres', 'postgres.ts');
+if (only === 'postgres')
+  await runScript('postgres', 'postgres.ts', [
+    '--seconds',
+    String(stepSeconds),
+    ...(values.quick ? ['--quick'] : []),
+  ]);
 
 if ((only === undefined || only === 'e2e') && values['one-core']) {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {

@@ -265,6 +265,14 @@ describe('the tunnelflow CLI', () => {
     [['run', '--netflow-port', '70000'], /port number/],
     [['replay', 'x.pcap'], /--to/],
     [['run', '--config', '/nonexistent.yaml'], /cannot read the file/],
+    [
+      ['run', '--db', 'postgresql://tf:secret-pw@127.0.0.1:1/flows', '--http', '127.0.0.1:0'],
+      /cannot connect to PostgreSQL at 127\.0\.0\.1:1: connection refused/,
+    ],
+    [
+      ['report', '--from', '2024-03-12', '--to', '2024-03-13', '--db', 'mysql://x/y'],
+      /wrong PostgreSQL URL: scheme mysql/,
+    ],
   ])('%j fails with a clear message', async (args, pattern) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -274,5 +282,6 @@ describe('the tunnelflow CLI', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     expect(code).not.toBe(0);
     expect(err).toMatch(pattern);
+    expect(err).not.toContain('secret-pw');
   });
 });

@@ -137,6 +137,20 @@ describe('migrateToLatest on a fresh PostgreSQL database', () => {
     expect(rows.map((r) => r.name)).toEqual(Object.keys(migrations).sort());
   });
 
+  test('two collectors starting at once on a fresh database: one migrates, the other finds nothing to do', async () => {
+    const other = await createFreshDatabase('t_migrations_race');
+    const a = await openPostgres<any>({ url: other.url });
+    const b = await openPostgres<any>({ url: other.url });
+    try {
+      const runs = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db)]);
+      expect(runs.map((names) => names.length).sort()).toEqual([0, Object.keys(migrations).length]);
+    } finally {
+      await a.close();
+      await b.close();
+      await other.drop();
+    }
+  });
+
   test('the dialect helpers see PostgreSQL', () => {
     expect([isPostgres(db), int(db), blob(db), real(db)]).toEqual([
       true,

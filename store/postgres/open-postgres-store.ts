@@ -39,6 +39,15 @@ export async function openPostgresStore(
     throw error;
   }
   if (migrationsRun.length > 0) deps.logger?.info({ migrations: migrationsRun }, 'database migrated');
+  const collation = await sql<{ collate: string }>`
+    SELECT datcollate AS collate FROM pg_database WHERE datname = current_database()`.execute(db);
+  const collate = collation.rows[0]?.collate ?? 'C';
+  if (collate !== 'C' && collate !== 'POSIX') {
+    deps.logger?.warn(
+      { collate },
+      "database collation is not C: tunnels and exporters list in that locale's order, not SQLite's (CREATE DATABASE ... TEMPLATE template0 LC_COLLATE 'C' for the same order)",
+    );
+  }
   const location = `postgresql://${describeTarget(connection.target)}`;
   let closed = false;
   return {

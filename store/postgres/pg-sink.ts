@@ -10,8 +10,6 @@ import {
   END_MS_INDEX,
   FLOW_INTEGER_COLUMNS,
   FLOW_KEY_COLUMNS,
-  FLOW_REQUIRED_INTEGER_COLUMNS,
-  FLOW_REQUIRED_TEXT_COLUMNS,
   FLOW_TEXT_COLUMNS,
   INTEGER_COUNT,
   START_MS_INDEX,
@@ -30,6 +28,8 @@ import type { NewTunnelRow } from '../tunnels/tunnel.table.js';
 import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 import type { SealedState } from '../writer/sealed-state.js';
 import type { SinkResult } from '../writer/messages.js';
+import { emptyOutcome, messageOf, missingRequired, reject } from '../writer/sink-outcome.js';
+import type { Outcome } from '../writer/sink-outcome.js';
 import { ensureFlowPartitions, flowDayStart, forgetFlowPartitions } from './flow-partitions.js';
 
 /**
@@ -48,8 +48,6 @@ export interface SinkBatch {
 }
 
 const RECEIVED_MS_INDEX = FLOW_INTEGER_COLUMNS.indexOf('received_ms');
-const REQUIRED_INTEGERS = FLOW_REQUIRED_INTEGER_COLUMNS.map((c) => FLOW_INTEGER_COLUMNS.indexOf(c));
-const REQUIRED_TEXTS = FLOW_REQUIRED_TEXT_COLUMNS.map((c) => FLOW_TEXT_COLUMNS.indexOf(c));
 const INET_TEXT_COLUMNS: ReadonlySet<string> = new Set(['src', 'dst']);
 
 /** `INSERT INTO flows (…) SELECT * FROM unnest($1::bigint[], …)`: columns and array types from the closed lists. */
@@ -120,13 +118,6 @@ const TEXT_STATE_COLUMNS: ReadonlySet<string> = new Set([
 
 type Trx = Transaction<Database>;
 type Row = Readonly<Record<string, string | number | null | undefined>>;
-
-interface Outcome {
-  rows: number;
-  rejectedRows: number;
-  rejectedItems: number;
-  firstRejection: string | null;
-}
 
 /**
  * Writes groups of batches into PostgreSQL with SqliteSink's semantics (store/writer/
@@ -222,7 +213,7 @@ export class PostgresSink {
     const group = emptyGroupRows();
     for (const batch of batches) {
       const started = performance.now();
-      const outcome: Outcome = { rows: 0, rejectedRows: 0, rejectedItems: 0, firstRejection: null };
+      const outcome: Outcome = emptyOutcome();
       if (batch.flows !== null && batch.flows.rows > 0) {
         const longest = await insertFlows(trx, batch.flows, outcome, careful);
         if (longest > maxDurationMs) {
@@ -695,27 +686,4 @@ function isDataError(error: unknown): boolean {
 function isConflict(error: unknown): boolean {
   const state = sqlState(error);
   return state === '40P01' || state === '40001';
-}
-
-function reject(outcome: Outcome, reason: string): void {
-  outcome.rejectedRows += 1;
-  outcome.firstRejection ??= reason;
-}
-
-/** A NOT NULL column missing: refused before the server sees it (it would fail a whole chunk). */
-function missingRequired(flows: EncodedFlows, row: number): string | null {
-  const ibase = row * INTEGER_COUNT;
-  for (const i of REQUIRED_INTEGERS) {
-    if (Number.isNaN(flows.integers[ibase + i]!))
-      return `flow row refused: ${FLOW_INTEGER_COLUMNS[i]} is missing`;
-  }
-  const tbase = row * TEXT_COUNT;
-  for (const j of REQUIRED_TEXTS) {
-    if (flows.texts[tbase + j]! < 0) return `flow row refused: ${FLOW_TEXT_COLUMNS[j]} is missing`;
-  }
-  return null;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

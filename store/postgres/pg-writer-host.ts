@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../database.js';
-import type { FromHost, PostgresHostInit, ToHost } from '../writer/messages.js';
+import { takeBatchGroup } from '../writer/messages.js';
+import type { BatchMessage, FromHost, PostgresHostInit, ToHost } from '../writer/messages.js';
 import type { WriterHost } from '../writer/writer-host.js';
 import { describeTarget, openPostgres } from './connection.js';
 import type { PostgresConnection } from './connection.js';
@@ -85,16 +86,8 @@ export class PostgresWriterHost implements WriterHost {
     while (index < messages.length) {
       const message = messages[index]!;
       if (message.type === 'batch') {
-        const group: Array<Extract<ToHost, { type: 'batch' }>> = [message];
-        let rows = message.flows?.rows ?? 0;
-        index += 1;
-        while (index < messages.length) {
-          const next = messages[index]!;
-          if (next.type !== 'batch' || rows + (next.flows?.rows ?? 0) > this.#init.maxTransactionRows) break;
-          group.push(next);
-          rows += next.flows?.rows ?? 0;
-          index += 1;
-        }
+        const { group, next } = takeBatchGroup(messages, index, this.#init.maxTransactionRows);
+        index = next;
         replies.push(...(await this.#commit(group)));
       } else if (message.type === 'retention') {
         index += 1;
@@ -123,7 +116,7 @@ export class PostgresWriterHost implements WriterHost {
     await this.#connection.close().catch(() => {});
   }
 
-  async #commit(group: ReadonlyArray<Extract<ToHost, { type: 'batch' }>>): Promise<FromHost[]> {
+  async #commit(group: readonly BatchMessage[]): Promise<FromHost[]> {
     try {
       const results = await this.#retrying(() =>
         this.#sink.applyMany(group.map((batch) => ({ flows: batch.flows, state: batch.state }))),

@@ -1,14 +1,5 @@
 import type { Database as SqliteDatabase, Statement } from 'better-sqlite3';
-import {
-  END_MS_INDEX,
-  FLOW_INTEGER_COLUMNS,
-  FLOW_REQUIRED_INTEGER_COLUMNS,
-  FLOW_REQUIRED_TEXT_COLUMNS,
-  FLOW_TEXT_COLUMNS,
-  INTEGER_COUNT,
-  START_MS_INDEX,
-  TEXT_COUNT,
-} from '../flows/flow-columns.js';
+import { END_MS_INDEX, INTEGER_COUNT, START_MS_INDEX, TEXT_COUNT } from '../flows/flow-columns.js';
 import { MAX_FLOW_DURATION_KEY } from '../meta/store-meta-keys.js';
 import { RetentionStepper } from './retention-stepper.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
@@ -26,6 +17,8 @@ import {
 import type { InsertPlan, Value } from './insert-plan.js';
 import type { SealedState } from '../writer/sealed-state.js';
 import type { SinkResult } from '../writer/messages.js';
+import { emptyOutcome, messageOf, missingRequired, reject } from '../writer/sink-outcome.js';
+import type { Outcome } from '../writer/sink-outcome.js';
 import { saToRow } from '../tunnels/sa.table.js';
 import { SUMMARY_DAY_MS } from '../reports/day-summary-repository.js';
 import { bucketDeltaToRow, tunnelBucketCounterColumns } from '../tunnels/tunnel-bucket.table.js';
@@ -38,8 +31,6 @@ import { tunnelToRow } from '../tunnels/tunnel.table.js';
  */
 const ROWS_PER_STATEMENT = 32;
 
-const REQUIRED_INTEGERS = FLOW_REQUIRED_INTEGER_COLUMNS.map((c) => FLOW_INTEGER_COLUMNS.indexOf(c));
-const REQUIRED_TEXTS = FLOW_REQUIRED_TEXT_COLUMNS.map((c) => FLOW_TEXT_COLUMNS.indexOf(c));
 /** Distinct row shapes kept prepared (each with up to ROWS_PER_STATEMENT statements). */
 const SHAPE_CACHE_LIMIT = 64;
 /** Distinct kinds per batch bound once per statement; more than this is garbage input. */
@@ -170,7 +161,7 @@ export class SqliteSink {
       .transaction(() => {
         for (const batch of batches) {
           const started = performance.now();
-          const outcome: Outcome = { rows: 0, rejectedRows: 0, rejectedItems: 0, firstRejection: null };
+          const outcome: Outcome = emptyOutcome();
           if (batch.flows !== null && batch.flows.rows > 0) this.#insertFlows(batch.flows, outcome);
           for (const item of batch.state) this.#applyState(item, outcome, commitMs);
           results.push({ ...outcome, ms: performance.now() - started });
@@ -409,33 +400,4 @@ export class SqliteSink {
       outcome.firstRejection ??= `${what}: ${messageOf(error)}`;
     }
   }
-}
-
-interface Outcome {
-  rows: number;
-  rejectedRows: number;
-  rejectedItems: number;
-  firstRejection: string | null;
-}
-
-function reject(outcome: Outcome, reason: string): void {
-  outcome.rejectedRows += 1;
-  outcome.firstRejection ??= reason;
-}
-
-function missingRequired(flows: EncodedFlows, row: number): string | null {
-  const ibase = row * INTEGER_COUNT;
-  for (const i of REQUIRED_INTEGERS) {
-    if (Number.isNaN(flows.integers[ibase + i]!))
-      return `flow row refused: ${FLOW_INTEGER_COLUMNS[i]} is missing`;
-  }
-  const tbase = row * TEXT_COUNT;
-  for (const j of REQUIRED_TEXTS) {
-    if (flows.texts[tbase + j]! < 0) return `flow row refused: ${FLOW_TEXT_COLUMNS[j]} is missing`;
-  }
-  return null;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

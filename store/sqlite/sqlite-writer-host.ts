@@ -1,6 +1,7 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { openConnection } from './connection.js';
-import type { FromHost, SqliteHostInit, ToHost } from '../writer/messages.js';
+import { takeBatchGroup } from '../writer/messages.js';
+import type { BatchMessage, FromHost, SqliteHostInit, ToHost } from '../writer/messages.js';
 import { SqliteSink } from './sqlite-sink.js';
 
 /**
@@ -57,16 +58,8 @@ export class SqliteWriterHost {
     while (index < messages.length) {
       const message = messages[index]!;
       if (message.type === 'batch') {
-        const group: Array<Extract<ToHost, { type: 'batch' }>> = [message];
-        let rows = message.flows?.rows ?? 0;
-        index += 1;
-        while (index < messages.length) {
-          const next = messages[index]!;
-          if (next.type !== 'batch' || rows + (next.flows?.rows ?? 0) > this.#maxTransactionRows) break;
-          group.push(next);
-          rows += next.flows?.rows ?? 0;
-          index += 1;
-        }
+        const { group, next } = takeBatchGroup(messages, index, this.#maxTransactionRows);
+        index = next;
         replies.push(...this.#commit(group));
       } else if (message.type === 'retention') {
         index += 1;
@@ -103,7 +96,7 @@ export class SqliteWriterHost {
     this.#sqlite.close();
   }
 
-  #commit(group: ReadonlyArray<Extract<ToHost, { type: 'batch' }>>): FromHost[] {
+  #commit(group: readonly BatchMessage[]): FromHost[] {
     try {
       const results = this.#sink.applyMany(
         group.map((batch) => ({ flows: batch.flows, state: batch.state })),

@@ -68,3 +68,30 @@ export type FromHost =
   | { readonly type: 'retention-done'; readonly seq: number; readonly result: RetentionStepResult }
   | { readonly type: 'retention-failed'; readonly seq: number; readonly error: string }
   | { readonly type: 'closed' };
+
+export type BatchMessage = Extract<ToHost, { type: 'batch' }>;
+
+/**
+ * The batches that go into one transaction, from `messages[start]` (a batch): it and the
+ * batches right after it while their rows stay within `maxRows` (group commit: a writer
+ * that falls behind commits bigger transactions, which cost less per row). `next` is the
+ * index of the first message left.
+ */
+export function takeBatchGroup(
+  messages: readonly ToHost[],
+  start: number,
+  maxRows: number,
+): { readonly group: BatchMessage[]; readonly next: number } {
+  const first = messages[start] as BatchMessage;
+  const group: BatchMessage[] = [first];
+  let rows = first.flows?.rows ?? 0;
+  let next = start + 1;
+  while (next < messages.length) {
+    const message = messages[next]!;
+    if (message.type !== 'batch' || rows + (message.flows?.rows ?? 0) > maxRows) break;
+    group.push(message);
+    rows += message.flows?.rows ?? 0;
+    next += 1;
+  }
+  return { group, next };
+}

@@ -1,8 +1,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../database.js';
 import { takeBatchGroup } from '../writer/messages.js';
-import type { BatchMessage, FromHost, PostgresHostInit, ToHost } from '../writer/messages.js';
-import type { WriterHost } from '../writer/writer-host.js';
+import type { BatchMessage, FromHost, PostgresHostInit, ToHost, WriterHost } from '../writer/messages.js';
 import { describeTarget, openPostgres } from './connection.js';
 import type { PostgresConnection } from './connection.js';
 import { PostgresSink } from './pg-sink.js';

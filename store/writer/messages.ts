@@ -69,6 +69,19 @@ export type FromHost =
   | { readonly type: 'retention-failed'; readonly seq: number; readonly error: string }
   | { readonly type: 'closed' };
 
+/**
+ * The database side of the flow writer, whatever the engine: turns the messages of the
+ * writer's one ordered stream into transactions and replies. `handle` is called with
+ * everything that queued up and is never called again before its promise settles, so
+ * the stream stays in order.
+ */
+export interface WriterHost {
+  handle(messages: readonly ToHost[]): Promise<FromHost[]>;
+  /** The writer is stopping: a host that retries lost connections gives up after a while. */
+  requestStop?(): void;
+  close(): Promise<void>;
+}
+
 export type BatchMessage = Extract<ToHost, { type: 'batch' }>;
 
 /**

@@ -49,6 +49,8 @@ interface ProfileNode {
   readonly id: number;
   readonly callFrame: CallFrame;
   readonly children?: readonly number[];
+  /** Self samples by source line (1-based), for splitting a function's time. */
+  readonly positionTicks?: ReadonlyArray<{ readonly line: number; readonly ticks: number }>;
 }
 interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
@@ -70,7 +72,9 @@ const STAGES = [
   'writer: other JS',
   'checkpoint',
   'GC',
-  'other',
+  'other (main, writer)',
+  'other threads (V8 helpers, checkpoint, libuv)',
+  'profiler threads (only when profiling)',
 ] as const;
 type Stage = (typeof STAGES)[number];
 
@@ -88,7 +92,35 @@ function stageOfUrl(url: string): Stage | null {
   if (p.startsWith('store/sqlite/checkpoint')) return 'checkpoint';
   if (p.startsWith('store/sqlite/insert-plan')) return 'writer: bind (JS)';
   if (p.startsWith('store/')) return 'writer: other JS';
-  return 'other';
+  return 'other (main, writer)';
+}
+
+const sourceLines = new Map<string, string[]>();
+/** Line `line` (1-based) of a file:// script, '' when it cannot be read. */
+function sourceLine(url: string, line: number): string {
+  let lines = sourceLines.get(url);
+  if (lines === undefined) {
+    try {
+      lines = readFileSync(fileURLToPath(url), 'utf8').split('\n');
+    } catch {
+      lines = [];
+    }
+    sourceLines.set(url, lines);
+  }
+  return lines[line - 1] ?? '';
+}
+
+/**
+ * better-sqlite3's native calls get no frame of their own: their time is the self time of
+ * the JS line that calls them. In the SQLite sink a statement's `.run(` is SQLite inserting
+ * the rows into the table and its indexes (and binding them); in better-sqlite3's
+ * transaction wrapper `after.run()` is the COMMIT, i.e. the WAL write.
+ */
+function nativeStageOfLine(frame: CallFrame, text: string): Stage | null {
+  if (frame.url.includes('better-sqlite3/lib/methods/transaction'))
+    return /after\.run\(/.test(text) ? 'writer: commit (WAL write)' : 'writer: other JS';
+  if (frame.url.includes('/store/sqlite/') && /\.run\(/.test(text)) return 'writer: SQLite insert + indexes';
+  return null;
 }
 
 /**
@@ -120,7 +152,7 @@ function classify(chain: readonly CallFrame[], thread: string): Stage {
   // No project frame: Node internals (dgram's receive path, MessagePort delivery).
   if (chain.some((f) => f.url.includes('dgram') || f.functionName === 'onMessage'))
     return thread === 'main' ? 'receive/decode' : 'writer: other JS';
-  return 'other';
+  return 'other (main, writer)';
 }
 
 interface ThreadResult {
@@ -162,9 +194,29 @@ function analyse(profile: CpuProfile, thread: string, fromUs: number, toUs: numb
     }
     if (stage === 'idle') continue;
     result.busyUs += dt;
-    result.stageUs.set(stage, (result.stageUs.get(stage) ?? 0) + dt);
-    const name = `${thread}: ${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\/dist\//, '')}:${frame.lineNumber + 1}`;
-    result.selfUs.set(name, (result.selfUs.get(name) ?? 0) + dt);
+    const name = `${thread}: ${frame.functionName || '(anonymous)'} ${frame.url.replace(/^.*\/dist\//, '').replace(/^.*\/node_modules\//, '')}:${frame.lineNumber + 1}`;
+    // Split the sample over the function's lines by its position ticks where a line is a
+    // native call (see nativeStageOfLine); the rest keeps the function's stage.
+    const node = byId.get(id)!;
+    const ticks = node.positionTicks ?? [];
+    const total = ticks.reduce((n, p) => n + p.ticks, 0);
+    let rest = dt;
+    if (total > 0) {
+      for (const p of ticks) {
+        const text = sourceLine(frame.url, p.line);
+        const native = nativeStageOfLine(frame, text);
+        if (native === null) continue;
+        const share = (dt * p.ticks) / total;
+        rest -= share;
+        result.stageUs.set(native, (result.stageUs.get(native) ?? 0) + share);
+        const lineName = `${name} line ${p.line}: ${text.trim().slice(0, 60)}`;
+        result.selfUs.set(lineName, (result.selfUs.get(lineName) ?? 0) + share);
+      }
+    }
+    if (rest > 0) {
+      result.stageUs.set(stage, (result.stageUs.get(stage) ?? 0) + rest);
+      result.selfUs.set(name, (result.selfUs.get(name) ?? 0) + rest);
+    }
   }
   return result;
 }
@@ -275,7 +327,9 @@ async function main(): Promise<void> {
       for (const [name, us] of r.selfUs) top.push({ name, us: us * scale });
     }
     const otherThreadsUs = processUs - mainUs - writerUs;
-    stageUs.set('other', (stageUs.get('other') ?? 0) + otherThreadsUs);
+    const profilerUs = others.filter((t) => t.comm.startsWith('v8:Prof')).reduce((n, t) => n + t.us, 0);
+    stageUs.set('profiler threads (only when profiling)', profilerUs);
+    stageUs.set('other threads (V8 helpers, checkpoint, libuv)', otherThreadsUs - profilerUs);
     const perRecord = (us: number) => Number((us / sent.records).toFixed(3));
     print({
       bench: 'profile',
@@ -288,6 +342,7 @@ async function main(): Promise<void> {
       mainThreadUsPerRecord: perRecord(mainUs),
       writerThreadUsPerRecord: perRecord(writerUs),
       otherThreadsUsPerRecord: perRecord(otherThreadsUs),
+      withoutProfilerUsPerRecord: perRecord(processUs - profilerUs),
       threads: threads
         .filter((t) => t.us > 0)
         .sort((a, b) => b.us - a.us)

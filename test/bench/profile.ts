@@ -31,6 +31,8 @@ const { values } = parseArgs({
     'sender-cpu': { type: 'string', default: '1' },
     top: { type: 'string', default: '25' },
     keep: { type: 'boolean', default: false },
+    // Thread CPU per record only, without the profiler (for A/B runs of two versions).
+    'no-profile': { type: 'boolean', default: false },
   },
 });
 const rate = Number(values.rate);
@@ -244,9 +246,7 @@ async function start(db: string, profileDir: string): Promise<{ child: ChildProc
       '-c',
       String(collectorCpu),
       process.execPath,
-      '--cpu-prof',
-      '--cpu-prof-dir',
-      profileDir,
+      ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
       join(root, 'dist', 'cli', 'main.js'),
       'run',
       '--db',
@@ -301,7 +301,8 @@ async function main(): Promise<void> {
 
     // Which profile is which thread: by the modules it ran.
     const results: ThreadResult[] = [];
-    for (const file of readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'))) {
+    const files = values['no-profile'] ? [] : readdirSync(profileDir);
+    for (const file of files.filter((f) => f.endsWith('.cpuprofile'))) {
       const text = readFileSync(join(profileDir, file), 'utf8');
       const profile = JSON.parse(text) as CpuProfile;
       const thread = text.includes('writer-worker.js')

@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
 // summary against the targets of the collector-foundation issue. Throughput is measured
-// here, never in timed tests. Options: --only decode|pipeline|store|reports|probe|e2e|postgres, --seconds N (e2e step
+// here, never in timed tests. Options: --only decode|pipeline|store|reports|probe|e2e|postgres|profile, --seconds N (e2e step
 // length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless),
 // --one-core (e2e: each collector pinned to CPU 0, the sender to CPU 1, tunnelflow and nfcapd
 // in turn at every rate of one run).
@@ -62,6 +62,13 @@ if (only === undefined || only === 'pipeline') await runScript('pipeline', 'pipe
 if (only === undefined || only === 'store') await runScript('store', 'store.ts');
 if (only === undefined || only === 'reports') await runScript('reports', 'reports.ts');
 if (only === undefined || only === 'probe') await runScript('probe', 'probe.ts');
+// Not in the default run: a CPU profile of the collector per stage on one pinned core (issue 11).
+if (only === 'profile') {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js'))) {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
+  }
+  await runScript('profile', 'profile.ts', ['--seconds', String(stepSeconds)]);
+}
 // Not in the default run: it starts a PostgreSQL cluster of its own (and needs Debian's postgresql).
 if (only === 'postgres')
   await runScript('postgres', 'postgres.ts', [

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../database.js';
-import { takeBatchGroup } from '../writer/messages.js';
+import { committedReplies, failedReplies, takeBatchGroup } from '../writer/messages.js';
 import type { BatchMessage, FromHost, PostgresHostInit, ToHost, WriterHost } from '../writer/messages.js';
 import { describeTarget, openPostgres } from './connection.js';
 import type { PostgresConnection } from './connection.js';
@@ -120,15 +120,9 @@ export class PostgresWriterHost implements WriterHost {
       const results = await this.#retrying(() =>
         this.#sink.applyMany(group.map((batch) => ({ flows: batch.flows, state: batch.state }))),
       );
-      const transaction = ++this.#transactions;
-      return group.map((batch, i) => ({
-        type: 'committed' as const,
-        seq: batch.seq,
-        result: results[i]!,
-        transaction,
-      }));
+      return committedReplies(group, results, ++this.#transactions);
     } catch (error) {
-      return group.map((batch) => ({ type: 'failed' as const, seq: batch.seq, error: messageOf(error) }));
+      return failedReplies(group, error);
     }
   }
 

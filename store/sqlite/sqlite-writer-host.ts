@@ -1,6 +1,6 @@
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { openConnection } from './connection.js';
-import { takeBatchGroup } from '../writer/messages.js';
+import { committedReplies, failedReplies, takeBatchGroup } from '../writer/messages.js';
 import type { BatchMessage, FromHost, SqliteHostInit, ToHost } from '../writer/messages.js';
 import { SqliteSink } from './sqlite-sink.js';
 
@@ -101,15 +101,9 @@ export class SqliteWriterHost {
       const results = this.#sink.applyMany(
         group.map((batch) => ({ flows: batch.flows, state: batch.state })),
       );
-      const transaction = ++this.#transactions;
-      return group.map((batch, i) => ({
-        type: 'committed' as const,
-        seq: batch.seq,
-        result: results[i]!,
-        transaction,
-      }));
+      return committedReplies(group, results, ++this.#transactions);
     } catch (error) {
-      return group.map((batch) => ({ type: 'failed' as const, seq: batch.seq, error: messageOf(error) }));
+      return failedReplies(group, error);
     }
   }
 }

@@ -108,3 +108,18 @@ export function takeBatchGroup(
   }
   return { group, next };
 }
+
+/** The replies to a group of batches committed in one transaction: one per batch. */
+export function committedReplies(
+  group: readonly BatchMessage[],
+  results: readonly SinkResult[],
+  transaction: number,
+): FromHost[] {
+  return group.map((batch, i) => ({ type: 'committed', seq: batch.seq, result: results[i]!, transaction }));
+}
+
+/** The replies to a group of batches whose transaction failed: every batch failed with it. */
+export function failedReplies(group: readonly BatchMessage[], error: unknown): FromHost[] {
+  const message = error instanceof Error ? error.message : String(error);
+  return group.map((batch) => ({ type: 'failed', seq: batch.seq, error: message }));
+}

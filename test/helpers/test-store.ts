@@ -2,12 +2,10 @@
 // `npm test`, and on PostgreSQL under `npm run test:postgres`, which sets
 // TUNNELFLOW_TEST_ENGINE=postgres and TUNNELFLOW_TEST_PG_URL (test/postgres/global-setup.ts).
 // Each store gets a database of its own: a fresh file, or a fresh PostgreSQL database.
-import { randomBytes } from 'node:crypto';
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
 import type { StoreConfig } from '../../store/config.js';
+import { createFreshDatabase } from '../postgres/fresh-database.js';
 import { tempDir } from '../store/temp-store.js';
 
 export type TestEngine = 'sqlite' | 'postgres';
@@ -45,23 +43,11 @@ export async function openTestStore(name: string, config: Partial<StoreConfig> =
   });
 }
 
-/** A new database in the test cluster, named after the suite; its URL. */
+/** A new database in the test cluster, named after the suite (t_<name>_<hex>); its URL. */
 export async function createDatabase(name: string): Promise<string> {
-  const admin = process.env['TUNNELFLOW_TEST_PG_URL'];
-  if (admin === undefined) throw new Error('TUNNELFLOW_TEST_PG_URL is not set: run `npm run test:postgres`');
-  const database = `t_${name
+  const prefix = `t_${name
     .replace(/[^a-z0-9]/gi, '_')
     .toLowerCase()
-    .slice(0, 30)}_${randomBytes(4).toString('hex')}`;
-  const db = new Kysely<unknown>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: admin, max: 1 }) }),
-  });
-  try {
-    await sql`CREATE DATABASE ${sql.id(database)}`.execute(db);
-  } finally {
-    await db.destroy();
-  }
-  const url = new URL(admin);
-  url.pathname = `/${database}`;
-  return url.toString();
+    .slice(0, 30)}`;
+  return (await createFreshDatabase(prefix)).url;
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { loopbackRunArgs } from '../helpers/run-args.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const root = join(here, '..', '..');
@@ -133,25 +134,20 @@ export function waitExit(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** `tunnelflow run` (compiled) on `db`: a SQLite file, or a PostgreSQL URL. */
+/**
+ * `tunnelflow run` (compiled) on `db`: a SQLite file, or a PostgreSQL URL. `nodeArgs` go to
+ * node before the script (e.g. `--cpu-prof`).
+ */
 export async function startTunnelflow(
   db: string,
   placement: Placement,
+  nodeArgs: readonly string[] = [],
 ): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(
     ...pinned(placement.collectorCpu, process.execPath, [
+      ...nodeArgs,
       join(root, 'dist', 'cli', 'main.js'),
-      'run',
-      '--db',
-      db,
-      '--listen',
-      '127.0.0.1',
-      '--netflow-port',
-      '0',
-      '--ipfix-port',
-      '0',
-      '--http',
-      '127.0.0.1:0',
+      ...loopbackRunArgs(db),
       '--log-level',
       'warn',
     ]),

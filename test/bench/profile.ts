@@ -12,16 +12,13 @@
 //
 //   npm run build && node --import tsx test/bench/profile.ts [--rate 100000] [--seconds 8]
 //   npm run bench -- --only profile
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { raiseReceiveBufferCap, sendLoad, waitExit } from './e2e.js';
+import { raiseReceiveBufferCap, sendLoad, startTunnelflow, waitExit } from './e2e.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,7 +36,6 @@ const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const collectorCpu = Number(values['collector-cpu']);
 const senderCpu = Number(values['sender-cpu']);
-const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const print = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 interface CallFrame {
@@ -239,39 +235,6 @@ function threadCpu(pid: number): Map<number, { comm: string; us: number }> {
   return out;
 }
 
-async function start(db: string, profileDir: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(
-    'taskset',
-    [
-      '-c',
-      String(collectorCpu),
-      process.execPath,
-      ...(values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir]),
-      join(root, 'dist', 'cli', 'main.js'),
-      'run',
-      '--db',
-      db,
-      '--listen',
-      '127.0.0.1',
-      '--netflow-port',
-      '0',
-      '--ipfix-port',
-      '0',
-      '--http',
-      '127.0.0.1:0',
-      '--log-level',
-      'warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const msg = JSON.parse(line) as { event?: string; ipfixPort?: number };
-    if (msg.event === 'listening') return { child, port: msg.ipfixPort as number };
-  }
-  throw new Error('tunnelflow did not start');
-}
-
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 async function main(): Promise<void> {
@@ -279,7 +242,11 @@ async function main(): Promise<void> {
   const profileDir = join(dir, 'profiles');
   const restore = raiseReceiveBufferCap(32 << 20);
   try {
-    const { child, port } = await start(join(dir, 'bench.db'), profileDir);
+    const { child, port } = await startTunnelflow(
+      join(dir, 'bench.db'),
+      { collectorCpu },
+      values['no-profile'] ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir],
+    );
     const pid = child.pid!;
     await new Promise((r) => setTimeout(r, 1000)); // the workers are up, the JIT settled
     const before = threadCpu(pid);

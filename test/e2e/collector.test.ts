@@ -11,6 +11,7 @@ import { sendDatagrams } from '../../collector/capture/send-datagrams.js';
 import type { CapturedDatagram } from '../../collector/capture/captured-datagram.js';
 import { IE, dataRecord, dataSet, ipfixMessage, templateSet } from '../helpers/ipfix-builder.js';
 import { eventually, getJson, start, tempDir, testConfig } from './helpers.js';
+import { loopbackRunArgs } from '../helpers/run-args.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'corpus');
 const EXPORTS = join(FIXTURES, 'exports');
@@ -215,24 +216,7 @@ describe('the tunnelflow CLI', () => {
     const db = join(dir, 'cli.db');
     const child = spawn(
       process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(ROOT, 'cli', 'main.ts'),
-        'run',
-        '--db',
-        db,
-        '--listen',
-        '127.0.0.1',
-        '--netflow-port',
-        '0',
-        '--ipfix-port',
-        '0',
-        '--http',
-        '127.0.0.1:0',
-        '--log-level',
-        'warn',
-      ],
+      ['--import', 'tsx', join(ROOT, 'cli', 'main.ts'), ...loopbackRunArgs(db), '--log-level', 'warn'],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let port = 0;

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { afterAll, expect, test } from 'vitest';
 import { eventually, tempDir } from './helpers.js';
+import { loopbackRunArgs } from '../helpers/run-args.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const SENDER = join(import.meta.dirname, '..', 'bench', 'udp-sender.ts');
@@ -41,24 +42,9 @@ test('the disk fills, writes fail counted and logged once, then recover when spa
     ctx.skip();
   }
   const db = join(mountPoint, 'full.db');
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'run',
-      '--db',
-      db,
-      '--listen',
-      '127.0.0.1',
-      '--netflow-port',
-      '0',
-      '--ipfix-port',
-      '0',
-      '--http',
-      '127.0.0.1:0',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child: ChildProcess = spawn(process.execPath, [MAIN, ...loopbackRunArgs(db)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Array<{ msg?: string; err?: string; lostRows?: number }> = [];
   createInterface({ input: child.stderr! }).on('line', (line) =>
     logs.push(JSON.parse(line) as (typeof logs)[0]),

@@ -16,6 +16,7 @@ import { expect, test } from 'vitest';
 import { benchDataSets, benchTemplateSet } from '../bench/bench-datagrams.js';
 import { ipfixMessage } from '../helpers/ipfix-builder.js';
 import { tempDir } from './helpers.js';
+import { loopbackRunArgs } from '../helpers/run-args.js';
 
 const MAIN = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
 const RATE = 100_000;
@@ -23,24 +24,9 @@ const PER_MESSAGE = 30;
 const KILL_AFTER_MS = 3_000;
 
 async function startRun(db: string): Promise<{ child: ChildProcess; port: number; http: string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      MAIN,
-      'run',
-      '--db',
-      db,
-      '--listen',
-      '127.0.0.1',
-      '--netflow-port',
-      '0',
-      '--ipfix-port',
-      '0',
-      '--http',
-      '127.0.0.1:0',
-    ],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
+  const child = spawn(process.execPath, [MAIN, ...loopbackRunArgs(db)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const lines = createInterface({ input: child.stdout! });
   for await (const line of lines) {
     const event = JSON.parse(line) as { event?: string; ipfixPort?: number; http?: string };

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { readCapture } from '../../collector/capture/read-capture.js';
 import { sendDatagrams } from '../../collector/capture/send-datagrams.js';
 import { eventually, getJson, tempDir } from '../e2e/helpers.js';
+import { loopbackRunArgs } from '../helpers/run-args.js';
 import { createDatabase } from '../helpers/test-store.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -51,19 +52,9 @@ async function run(dir: string, name: string, db: string): Promise<Running> {
       '--import',
       'tsx',
       join(ROOT, 'cli', 'main.ts'),
-      'run',
+      ...loopbackRunArgs(db),
       '--config',
       config,
-      '--db',
-      db,
-      '--listen',
-      '127.0.0.1',
-      '--netflow-port',
-      '0',
-      '--ipfix-port',
-      '0',
-      '--http',
-      '127.0.0.1:0',
       '--log-level',
       'warn',
     ],

@@ -2,11 +2,9 @@ import type { StoreConfig } from './config.js';
 import { parseStoreConfig } from './config.js';
 import { openPostgresStore } from './postgres/open-postgres-store.js';
 import { openSqliteStore } from './sqlite/open-sqlite-store.js';
-import type { StoreDeps } from './sqlite/open-sqlite-store.js';
-import type { Store } from './store.js';
+import type { Store, StoreDeps } from './store.js';
 
-export type { DatabaseInfo, ErrorWithSql, Store, StoreEngine } from './store.js';
-export type { StoreDeps } from './sqlite/open-sqlite-store.js';
+export type { DatabaseInfo, ErrorWithSql, Store, StoreDeps, StoreEngine } from './store.js';
 
 /**
  * Opens and migrates the store on its engine: PostgreSQL when `url` is set (store.url,

@@ -1,7 +1,13 @@
 import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
 import type { TunnelReader } from '../model/tunnel-reader.js';
 import type { StoreConfig } from './config.js';
 import type { Database } from './database.js';
+
+/** What opening a store may use, whatever the engine. */
+export interface StoreDeps {
+  readonly logger?: Logger;
+}
 
 /** The engines the store runs on: an embedded SQLite file, or a PostgreSQL server. */
 export type StoreEngine = 'sqlite' | 'postgres';

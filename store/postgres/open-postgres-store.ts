@@ -4,8 +4,7 @@ import type { StoreConfig } from '../config.js';
 import type { Database } from '../database.js';
 import { migrateToLatest } from '../migrate.js';
 import { attachSql } from '../store.js';
-import type { DatabaseInfo, Store } from '../store.js';
-import type { StoreDeps } from '../sqlite/open-sqlite-store.js';
+import type { DatabaseInfo, Store, StoreDeps } from '../store.js';
 import { createTunnelReader } from '../tunnels/tunnel-repository.js';
 import { describeTarget, openPostgres } from './connection.js';
 

@@ -2,21 +2,16 @@ import { statSync } from 'node:fs';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { LogEvent } from 'kysely';
-import type { Logger } from 'pino';
 import { parseStoreConfig } from '../config.js';
 import type { StoreConfig } from '../config.js';
 import { openConnection } from './connection.js';
 import type { Database } from '../database.js';
 import { attachSql } from '../store.js';
-import type { DatabaseInfo, Store } from '../store.js';
+import type { DatabaseInfo, Store, StoreDeps } from '../store.js';
 import { createTunnelReader } from '../tunnels/tunnel-repository.js';
 import { rawBucketLoader } from './raw-bucket-loader.js';
 import { migrateToLatest } from '../migrate.js';
 import { StoreOpenError } from '../store-open-error.js';
-
-export interface StoreDeps {
-  readonly logger?: Logger;
-}
 
 /** An open SQLite store, with the connection under `db` for SQLite-only work and tests. */
 export interface SqliteStore extends Store {

@@ -1,5 +1,6 @@
 import type { NormalizedFlow } from '../../model/flow.js';
 import { INTEGER_COUNT, TEXT_COUNT } from '../flows/flow-columns.js';
+import type { FlowColumnsView } from '../flows/flow-columns-view.js';
 import { MAX_STORED_INTEGER } from '../bigint-policy.js';
 
 /**
@@ -140,6 +141,17 @@ export function encodeFlows(flows: readonly NormalizedFlow[]): EncodedFlows {
   const encoder = new FlowBatchEncoder(flows.length);
   for (const flow of flows) encoder.add(flow);
   return encoder.seal();
+}
+
+/** A batch read column by column (row-major underneath), e.g. by a filter predicate. */
+export function encodedFlowsView(batch: EncodedFlows): FlowColumnsView {
+  const { integers, texts } = batch;
+  return {
+    rows: batch.rows,
+    strings: batch.strings,
+    integer: (column, row) => integers[row * INTEGER_COUNT + column]!,
+    text: (column, row) => texts[row * TEXT_COUNT + column]!,
+  };
 }
 
 /** Buffers to list as transferables when posting a batch. */

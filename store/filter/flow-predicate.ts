@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { addressKey, prefixKeyRange } from '../address-key.js';
+import { parseIpv4 } from '../../model/address-parse.js';
 import { FLOW_INTEGER_COLUMNS, FLOW_TEXT_COLUMNS } from '../flows/flow-columns.js';
 import type { FlowColumnsView } from '../flows/flow-columns-view.js';
 import type { CompareOp, Direction, FilterNode } from './filter-ast.js';
@@ -142,20 +142,45 @@ function onText(columns: readonly number[], matches: (text: string) => boolean):
 
 /**
  * `address in network/prefixLength`, as the SQL has it for the addresses the store holds
- * (canonical text, model/address-text.ts). The SQL's IPv6 `net` compares the keys of
- * store/address-key.ts; this compares the same keys, so the two agree on any text. Its
- * IPv4 `net` works on the dotted-quad text itself, which for the canonical text the
- * decoders write (no leading zeros) selects exactly the keys in the prefix's range.
- * The family byte of the keys keeps the families apart: an IPv4 address is never in an
- * IPv6 prefix (not even ::ffff:0:0/96), nor the reverse.
+ * (canonical text, model/address-text.ts). The family decides first: an IPv4 address is
+ * never in an IPv6 prefix (not even ::ffff:0:0/96), nor the reverse.
+ * - IPv4: the SQL works on the dotted-quad text itself (whole octets as a text prefix, a
+ *   partial octet as a number range), which for canonical text (no leading zeros) is the
+ *   address's 32-bit value in the prefix's range; parseIpv4 reads that value without
+ *   allocating, and -1 (no dotted quad: IPv6, tunnel ids) is below every range.
+ * - IPv6: the SQL compares the keys of store/address-key.ts, the bytes ipaddr.js parses
+ *   from the text, with the prefix's [low, high] key range: that is "the first
+ *   prefixLength bits are the network's", ipaddr.js's match() on the same parse. Text
+ *   without a colon, or with a character ipaddr.js never accepts in an IPv6 address (hex
+ *   digits, colons, dots, a zone id's letters and digits), is none: tunnel and SA ids
+ *   (`_`, `-`) are ruled out before a parse whose failure throws.
  */
 function inNet(network: string, prefixLength: number): (text: string) => boolean {
-  const [low, high] = prefixKeyRange(ipaddr.parse(network), prefixLength);
+  const parsed = ipaddr.parse(network);
+  if (parsed.kind() === 'ipv4') {
+    const size = 2 ** (32 - prefixLength);
+    const value = parsed.toByteArray().reduce((sum, octet) => sum * 256 + octet, 0);
+    const low = Math.floor(value / size) * size;
+    const high = low + size - 1;
+    return (text) => {
+      const address = parseIpv4(text);
+      return address >= low && address <= high;
+    };
+  }
+  const prefix = parsed as ipaddr.IPv6;
   return (text) => {
-    const key = addressKey(text);
-    return key !== null && key.compare(low) >= 0 && key.compare(high) <= 0;
+    if (!text.includes(':') || !IPV6_CHARACTERS.test(text)) return false;
+    let address: ipaddr.IPv6;
+    try {
+      address = ipaddr.IPv6.parse(text);
+    } catch {
+      return false;
+    }
+    return address.match(prefix, prefixLength);
   };
 }
+
+const IPV6_CHARACTERS = /^[0-9a-z:.%]+$/i;
 
 /** A comparison of one integer column with a constant; NaN (null) is never TRUE. */
 function compareInteger(column: number, op: CompareOp, value: number): FlowPredicate {

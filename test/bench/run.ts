@@ -1,6 +1,6 @@
 // `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
 // summary against the targets of the collector-foundation issue. Throughput is measured
-// here, never in timed tests. Options: --only decode|pipeline|store|reports|probe|e2e|postgres|profile, --seconds N (e2e step
+// here, never in timed tests. Options: --only decode|pipeline|store|predicate|reports|probe|e2e|postgres|profile, --seconds N (e2e step
 // length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless),
 // --one-core (e2e: each collector pinned to CPU 0, the sender to CPU 1, tunnelflow and nfcapd
 // in turn at every rate of one run).
@@ -60,6 +60,7 @@ async function runScript(name: string, file: string, args: readonly string[] = [
 if (only === undefined || only === 'decode') await runScript('decode', 'decode.ts');
 if (only === undefined || only === 'pipeline') await runScript('pipeline', 'pipeline.ts');
 if (only === undefined || only === 'store') await runScript('store', 'store.ts');
+if (only === undefined || only === 'predicate') await runScript('predicate', 'predicate.ts');
 if (only === undefined || only === 'reports') await runScript('reports', 'reports.ts');
 if (only === undefined || only === 'probe') await runScript('probe', 'probe.ts');
 // Not in the default run: a CPU profile of the collector per stage on one pinned core (issue 11).

@@ -5,6 +5,7 @@ import * as tunnels from './20261123010000-tunnels.js';
 import * as reports from './20261207000000-reports.js';
 import * as bucketRollups from './20261207010000-bucket-rollups.js';
 import * as reportDaySummaries from './20261207020000-report-day-summaries.js';
+import * as flowBlocks from './20261207030000-flow-blocks.js';
 
 /**
  * Every migration, by name. A static list instead of kysely's FileMigrationProvider:
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = {
   '20261207000000-reports': reports,
   '20261207010000-bucket-rollups': bucketRollups,
   '20261207020000-report-day-summaries': reportDaySummaries,
+  '20261207030000-flow-blocks': flowBlocks,
 };
 
 /** The provider handed to kysely's Migrator: the static list above. */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { TunnelReader } from '../model/tunnel-reader.js';
 import type { StoreConfig } from './config.js';
 import type { Database } from './database.js';
+import type { FlowReader } from './flows/flow-repository.js';
 
 /** What opening a store may use, whatever the engine. */
 export interface StoreDeps {
@@ -36,7 +37,8 @@ export interface DatabaseInfo {
 /**
  * An open, migrated store, whatever its engine: what the collector, the analysis layer,
  * the API and the reports see. Reads go through kysely (`db`, the same repositories on
- * both engines); writes go through the flow writer (writer/flow-writer.ts), which opens
+ * both engines) except raw flows, which each engine stores its own way (`flowReader`);
+ * writes go through the flow writer (writer/flow-writer.ts), which opens
  * its own connection from `config`.
  */
 export interface Store {
@@ -47,6 +49,8 @@ export interface Store {
   readonly migrationsRun: readonly string[];
   /** The analysis layer's reader over this store. */
   readonly tunnelReader: TunnelReader;
+  /** Raw flows: pages by time, filter and cursor (drill-down, /flows). */
+  readonly flowReader: FlowReader;
   info(): Promise<DatabaseInfo>;
   close(): Promise<void>;
 }

@@ -2,7 +2,6 @@ import type { Router } from 'express';
 import { z } from 'zod';
 import { allOf } from '../../store/filter/filter-ast.js';
 import type { FilterNode } from '../../store/filter/filter-ast.js';
-import { compileFilter } from '../../store/filter/compile-filter.js';
 import { FilterSyntaxError } from '../../store/filter/filter-syntax-error.js';
 import {
   FLOW_KINDS,
@@ -14,7 +13,6 @@ import {
   parseSpi,
 } from '../../store/filter/filter-values.js';
 import { parseFilter } from '../../store/filter/parse-filter.js';
-import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { ApiDeps } from '../api-deps.js';
 import { ApiError } from '../api-error.js';
 import { decodeCursor, encodeCursor, queryFingerprint } from '../cursor.js';
@@ -82,10 +80,10 @@ export function flowRoutes(deps: ApiDeps): (router: Router) => void {
         Object.fromEntries(Object.entries(raw).filter(([k]) => k !== 'limit' && k !== 'cursor')),
       );
       const after = query.cursor === undefined ? null : decodeCursor(query.cursor, fingerprint);
-      const page = await queryFlows(deps.store.db, {
+      const page = await deps.store.flowReader.query({
         from: query.from ?? null,
         to: query.to ?? null,
-        where: where === null ? null : compileFilter(where, deps.store.engine),
+        filter: where,
         after: after === null ? null : { endMs: after.key, id: after.id },
         limit,
       });

@@ -1,8 +1,5 @@
 import type { Router } from 'express';
 import { z } from 'zod';
-import { allOf } from '../../store/filter/filter-ast.js';
-import { compileFilter } from '../../store/filter/compile-filter.js';
-import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { Store } from '../../store/open-store.js';
 import { lossBuckets, tunnelDetail, tunnelSeries, tunnelSummaries } from '../../analysis/tunnel-queries.js';
 import type { TunnelQueryOptions } from '../../analysis/tunnel-queries.js';
@@ -162,11 +159,10 @@ export function tunnelRoutes(deps: TunnelRouteDeps): (router: Router) => void {
       const limit = parseLimit(q.limit, { default: 1000 });
       const fingerprint = queryFingerprint({ id, start });
       const after = q.cursor === undefined ? null : decodeCursor(q.cursor, fingerprint);
-      const where = allOf([{ type: 'tunnel', tunnelId: id }]);
-      const page = await queryFlows(deps.store.db, {
+      const page = await deps.store.flowReader.query({
         from: start,
         to: start + bucketMs,
-        where: where === null ? null : compileFilter(where, deps.store.engine),
+        filter: { type: 'tunnel', tunnelId: id },
         after: after === null ? null : { endMs: after.key, id: after.id },
         limit,
       });

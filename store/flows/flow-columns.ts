@@ -69,6 +69,7 @@ export const INTEGER_COUNT = FLOW_INTEGER_COLUMNS.length;
 export const TEXT_COUNT = FLOW_TEXT_COLUMNS.length;
 
 /** Positions used by the sink, checked against the lists by a test. */
+export const RECEIVED_MS_INDEX = FLOW_INTEGER_COLUMNS.indexOf('received_ms');
 export const START_MS_INDEX = FLOW_INTEGER_COLUMNS.indexOf('start_ms');
 export const END_MS_INDEX = FLOW_INTEGER_COLUMNS.indexOf('end_ms');
 export const SRC_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('src');

@@ -1,5 +1,7 @@
-import type { Expression, SqlBool } from 'kysely';
 import type { StoreDb } from '../database.js';
+import { compileFilter } from '../filter/compile-filter.js';
+import type { FilterDialect } from '../filter/compile-filter.js';
+import type { FilterNode } from '../filter/filter-ast.js';
 import { readMaxFlowDuration } from '../meta/store-meta-repository.js';
 import { toStoredFlow } from './stored-flow.js';
 import type { StoredFlow } from './stored-flow.js';
@@ -14,8 +16,8 @@ export interface FlowQuery {
   /** Flows overlapping [from, to): end_ms >= from and start_ms < to. Either may be absent. */
   readonly from?: number | null;
   readonly to?: number | null;
-  /** Extra condition, e.g. a compiled filter (store/filter/compile-filter.ts). */
-  readonly where?: Expression<SqlBool> | null;
+  /** The flows to keep (store/filter/parse-filter.ts); absent or null keeps all. */
+  readonly filter?: FilterNode | null;
   readonly after?: FlowPosition | null;
   readonly limit: number;
 }
@@ -24,6 +26,37 @@ export interface FlowPage {
   readonly items: StoredFlow[];
   /** Position of the last item when more rows follow; null on the last page. */
   readonly next: FlowPosition | null;
+}
+
+/**
+ * Raw flows as the API and the CLI read them, whatever the engine stores them in: SQL rows
+ * on PostgreSQL (sqlFlowReader below), columnar blocks on SQLite
+ * (store/sqlite/flow-block-reader.ts). Both return the same pages for the same query.
+ */
+export interface FlowReader {
+  /** One page of flows in (endMs, id) order. */
+  query(query: FlowQuery): Promise<FlowPage>;
+  /** Every stored flow, counted. */
+  count(): Promise<number>;
+}
+
+/** The reader over a `flows` table, with the filter compiled to the engine's SQL. */
+export function sqlFlowReader(db: StoreDb, dialect: FilterDialect): FlowReader {
+  return {
+    query: (query) => queryFlows(db, query, dialect),
+    count: async () => {
+      const row = await db
+        .selectFrom('flows')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    },
+  };
+}
+
+/** Clamps a query's limit the way every reader does. */
+export function pageLimit(limit: number): number {
+  return Number.isFinite(limit) ? Math.min(Math.max(1, Math.trunc(limit)), 1_000_000) : 100;
 }
 
 /**
@@ -38,12 +71,10 @@ export interface FlowPage {
  * twice and never skips a row that existed when it started (new rows get higher ids; a
  * new row can show up only if it sorts after the position reached).
  */
-export async function queryFlows(db: StoreDb, query: FlowQuery): Promise<FlowPage> {
+export async function queryFlows(db: StoreDb, query: FlowQuery, dialect: FilterDialect): Promise<FlowPage> {
   // Callers validate their inputs (the API does); a nonsensical limit or bound still
   // gets a sane query rather than an SQL error.
-  const limit = Number.isFinite(query.limit)
-    ? Math.min(Math.max(1, Math.trunc(query.limit)), 1_000_000)
-    : 100;
+  const limit = pageLimit(query.limit);
   const from = Number.isFinite(query.from) ? query.from : null;
   const to = Number.isFinite(query.to) ? query.to : null;
   let select = db.selectFrom('flows').selectAll();
@@ -58,7 +89,8 @@ export async function queryFlows(db: StoreDb, query: FlowQuery): Promise<FlowPag
       .where('end_ms', '>=', after.endMs)
       .where((eb) => eb.or([eb('end_ms', '>', after.endMs), eb('id', '>', after.id)]));
   }
-  if (query.where !== undefined && query.where !== null) select = select.where(query.where);
+  if (query.filter !== undefined && query.filter !== null)
+    select = select.where(compileFilter(query.filter, dialect));
   const rows = await select
     .orderBy('end_ms')
     .orderBy('id')

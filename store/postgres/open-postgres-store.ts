@@ -6,6 +6,7 @@ import { migrateToLatest } from '../migrate.js';
 import { attachSql } from '../store.js';
 import type { DatabaseInfo, Store, StoreDeps } from '../store.js';
 import { createTunnelReader } from '../tunnels/tunnel-repository.js';
+import { sqlFlowReader } from '../flows/flow-repository.js';
 import { describeTarget, openPostgres } from './connection.js';
 
 /**
@@ -55,6 +56,7 @@ export async function openPostgresStore(
     db,
     migrationsRun,
     tunnelReader: createTunnelReader(db),
+    flowReader: sqlFlowReader(db, 'postgres'),
     info: async (): Promise<DatabaseInfo> => {
       const size = await sql<{ bytes: number }>`SELECT pg_database_size(current_database()) AS bytes`.execute(
         db,

@@ -10,6 +10,8 @@ import { attachSql } from '../store.js';
 import type { DatabaseInfo, Store, StoreDeps } from '../store.js';
 import { createTunnelReader } from '../tunnels/tunnel-repository.js';
 import { rawBucketLoader } from './raw-bucket-loader.js';
+import { createBlockFlowReader } from './flow-block-reader.js';
+import { moveLegacyFlows } from './legacy-flows.js';
 import { migrateToLatest } from '../migrate.js';
 import { StoreOpenError } from '../store-open-error.js';
 
@@ -58,6 +60,15 @@ export async function openSqliteStore(
     throw error;
   }
   if (migrationsRun.length > 0) deps.logger?.info({ migrations: migrationsRun }, 'database migrated');
+  try {
+    moveLegacyFlows(sqlite, deps.logger);
+  } catch (error) {
+    await db.destroy();
+    throw new StoreOpenError(
+      `cannot move the stored flows of '${fullConfig.path}' into flow blocks: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
 
   const latestMigration = sqlite.prepare<[], { name: string }>(
     'SELECT name FROM kysely_migration ORDER BY name DESC LIMIT 1',
@@ -71,6 +82,7 @@ export async function openSqliteStore(
     sqlite,
     migrationsRun,
     tunnelReader: createTunnelReader(db, { loadBuckets: rawBucketLoader(sqlite) }),
+    flowReader: createBlockFlowReader(sqlite),
     infoNow,
     info: () => Promise.resolve(infoNow()),
     close: async () => {

@@ -171,7 +171,8 @@ export async function measureTunnelflow(
     const { child, port } = await startTunnelflow(join(dir, 'bench.db'), placement);
     const sent = await loadThenStop(child, port, rate, seconds, placement);
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
-    const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
+    const stored = (db.prepare('SELECT coalesce(sum(rows), 0) AS n FROM flow_blocks').get() as { n: number })
+      .n;
     db.close();
     return stepResult('tunnelflow', rate, sent, stored);
   } finally {

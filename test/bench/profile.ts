@@ -258,7 +258,8 @@ async function main(): Promise<void> {
     child.kill('SIGTERM');
     await waitExit(child);
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
-    const stored = (db.prepare('SELECT count(*) AS n FROM flows').get() as { n: number }).n;
+    const stored = (db.prepare('SELECT coalesce(sum(rows), 0) AS n FROM flow_blocks').get() as { n: number })
+      .n;
     db.close();
 
     const threads: Array<{ tid: number; comm: string; us: number }> = [];

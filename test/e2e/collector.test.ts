@@ -12,22 +12,18 @@ import type { CapturedDatagram } from '../../collector/capture/captured-datagram
 import { IE, dataRecord, dataSet, ipfixMessage, templateSet } from '../helpers/ipfix-builder.js';
 import { eventually, getJson, start, tempDir, testConfig } from './helpers.js';
 import { loopbackRunArgs } from '../helpers/run-args.js';
+import { allStoredFlows } from '../../store/sqlite/flow-block-reader.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'corpus');
 const EXPORTS = join(FIXTURES, 'exports');
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** Columns that describe a stored flow (not its row id or when it was received). */
-const FLOW_COLUMNS = `exporter, domain_id, version, template_id, start_ms, end_ms, ip_version, src, dst, proto,
-  src_port, dst_port, spi, packets, octets, raw_packets, raw_octets, sampling_rate, tcp_flags, tos, icmp_type,
-  icmp_code, fragment_id, fragment_offset, fragment_flags, in_if, out_if, flow_direction, reported_loss,
-  esp_seq_first, esp_seq_last, kind, tunnel_id, sa_id, tunnel_direction, validated_loss, loss_cleared_reason`;
-
+/** What describes a stored flow (not its id or when it was received), one line per flow. */
 function storedFlows(path: string): string[] {
   const db = new Database(path, { readonly: true });
   try {
-    return (db.prepare(`SELECT ${FLOW_COLUMNS} FROM flows`).all() as object[])
-      .map((r) => JSON.stringify(r))
+    return allStoredFlows(db)
+      .map(({ id: _id, receivedMs: _receivedMs, ...flow }) => JSON.stringify(flow))
       .sort();
   } finally {
     db.close();

@@ -29,7 +29,7 @@ test.each([
   expect(run.stderr).toMatch(/: \d+ frames, 0 export datagrams, 0 flows stored/);
   expect(run.status).toBe(0);
   const sqlite = new Database(db, { readonly: true });
-  expect(sqlite.prepare('SELECT count(*) AS n FROM flows').get()).toEqual({ n: 0 });
+  expect(sqlite.prepare('SELECT coalesce(sum(rows), 0) AS n FROM flow_blocks').get()).toEqual({ n: 0 });
   sqlite.close();
 });
 

@@ -111,7 +111,9 @@ function storedFlows(db: string): { count: number; integrity: string } {
   const sqlite = new Database(db);
   try {
     const integrity = sqlite.pragma('integrity_check', { simple: true }) as string;
-    const { n } = sqlite.prepare('SELECT count(*) AS n FROM flows').get() as { n: number };
+    const { n } = sqlite.prepare('SELECT coalesce(sum(rows), 0) AS n FROM flow_blocks').get() as {
+      n: number;
+    };
     return { count: n, integrity };
   } finally {
     sqlite.close();

@@ -84,17 +84,22 @@ afterAll(async () => {
   tmp.cleanup();
 });
 
-/** The rows a filter selects, without their ids (the two engines number them alike, but need not). */
-async function matching(db: Kysely<Database>, filter: string, dialect: 'sqlite' | 'postgres') {
-  const page = await queryFlows(db, { where: compileFilter(parseFilter(filter), dialect), limit: 10_000 });
+/**
+ * The rows a filter selects, without their ids (the two engines number them alike, but need
+ * not): PostgreSQL's SQL over its `flows`, or SQLite's blocks filtered in JavaScript.
+ */
+async function matching(db: Kysely<Database> | SqliteStore, filter: string) {
+  const query = { filter: parseFilter(filter), limit: 10_000 };
+  const page =
+    'flowReader' in db ? await db.flowReader.query(query) : await queryFlows(db, query, 'postgres');
   return page.items.map(({ id: _id, ...flow }) => JSON.stringify(flow)).sort();
 }
 
 describe('the filter on PostgreSQL selects what it selects on SQLite', () => {
   test('both stores hold the same flows', async () => {
-    const all = await matching(connection.db, 'any', 'postgres');
+    const all = await matching(connection.db, 'any');
     expect(all.length).toBe(flows.length);
-    expect(all).toEqual(await matching(store.db, 'any', 'sqlite'));
+    expect(all).toEqual(await matching(store, 'any'));
   });
 
   test.each([
@@ -141,11 +146,11 @@ describe('the filter on PostgreSQL selects what it selects on SQLite', () => {
     '(proto esp or proto udp) and host 192.0.2.1',
     'not host 198.51.100.7',
   ])('%s', async (filter) => {
-    const expected = await matching(store.db, filter, 'sqlite');
+    const expected = await matching(store, filter);
     // Every case selects something and leaves something out.
     expect(expected.length).toBeGreaterThan(0);
     expect(expected.length).toBeLessThan(flows.length);
-    expect(await matching(connection.db, filter, 'postgres')).toEqual(expected);
+    expect(await matching(connection.db, filter)).toEqual(expected);
   });
 
   test('addresses compare as inet: no per-row function, values as parameters', () => {

@@ -12,7 +12,8 @@ import type { TunnelBucketDelta } from '../../model/tunnel-bucket.js';
 import type { Database } from '../../store/database.js';
 import { listExporterBuckets } from '../../store/exporter-buckets/exporter-bucket-repository.js';
 import { loadExporterCounters } from '../../store/exporters/exporter-repository.js';
-import { queryFlows } from '../../store/flows/flow-repository.js';
+import { queryFlows, sqlFlowReader } from '../../store/flows/flow-repository.js';
+import type { FlowReader } from '../../store/flows/flow-repository.js';
 import { readMaxFlowDuration } from '../../store/meta/store-meta-repository.js';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
@@ -175,8 +176,8 @@ function byKey<T extends { bucketStartMs: number; exporter: string; domainId: nu
 }
 
 /** Everything the API and the reports read, through the repository functions. */
-async function readBack(db: Kysely<Database>) {
-  const flows = await queryFlows(db, { from: FAR.from, to: FAR.to, limit: 100_000 });
+async function readBack(db: Kysely<Database>, flowReader: FlowReader) {
+  const flows = await flowReader.query({ from: FAR.from, to: FAR.to, limit: 100_000 });
   const reader = createTunnelReader(db);
   const tunnels = await reader.listTunnels(FAR.from, FAR.to);
   const ids = tunnels.map((t) => t.id);
@@ -235,8 +236,8 @@ describe('PostgresSink', () => {
     expect(results.reduce((n, r) => n + r.rows, 0)).toBe(totalRows);
     expect(results.every((r) => r.rejectedRows === 0 && r.rejectedItems === 0)).toBe(true);
 
-    const expected = await readBack(oracle.db);
-    const got = await readBack(pg);
+    const expected = await readBack(oracle.db, oracle.flowReader);
+    const got = await readBack(pg, sqlFlowReader(pg, 'postgres'));
     // The corpus has what the comparison needs: tunnels with SAs, minute rows from both
     // observation points, completeness, counters, templates and the normalizer's document.
     expect(expected.flows).toHaveLength(totalRows);
@@ -254,7 +255,7 @@ describe('PostgresSink', () => {
       pg,
     );
     const expected = new Map<string, number>();
-    const all = await queryFlows(pg, { limit: 100_000 });
+    const all = await queryFlows(pg, { limit: 100_000 }, 'postgres');
     for (const f of all.items) {
       const day = f.receivedMs - (f.receivedMs % 86_400_000);
       const name = flowPartitionName(f.kind === 'other' ? 'other' : 'tunnel', day);
@@ -306,7 +307,7 @@ describe('PostgresSink', () => {
     const bad = await pgDatabase('sink_bad');
     try {
       const sink = await PostgresSink.open(bad.db);
-      const good = (await queryFlows(pg, { limit: 100_000 })).items.map(({ id: _id, ...f }) => f);
+      const good = (await queryFlows(pg, { limit: 100_000 }, 'postgres')).items.map(({ id: _id, ...f }) => f);
       const chunk = FLOW_ROWS_PER_STATEMENT;
       // More rows than one statement takes, so the bad value sits in the second chunk.
       const flows: NormalizedFlow[] = Array.from({ length: chunk + 50 }, (_, i) => ({
@@ -331,7 +332,7 @@ describe('PostgresSink', () => {
         firstRejection: 'flow row refused: dst is missing',
       });
       expect(results[1]).toMatchObject({ rows: 5, rejectedRows: 0, rejectedItems: 0 });
-      const stored = (await queryFlows(bad.db, { limit: 100_000 })).items;
+      const stored = (await queryFlows(bad.db, { limit: 100_000 }, 'postgres')).items;
       expect(stored).toHaveLength(flows.length - 2 + 5);
       const packets = new Set(stored.map((f) => f.packets));
       expect(packets.has(chunk + 7)).toBe(false);
@@ -352,7 +353,7 @@ describe('PostgresSink', () => {
     const bad = await pgDatabase('sink_inet');
     try {
       const sink = await PostgresSink.open(bad.db);
-      const [one] = (await queryFlows(pg, { limit: 1 })).items.map(({ id: _id, ...f }) => f);
+      const [one] = (await queryFlows(pg, { limit: 1 }, 'postgres')).items.map(({ id: _id, ...f }) => f);
       const [result] = await sink.applyMany([
         { flows: encodeFlows([one!, { ...one!, src: '300.1.1.1' }, one!]), state: [] },
       ]);
@@ -370,7 +371,7 @@ describe('PostgresSink', () => {
       await sql`ALTER TABLE collector_state RENAME TO collector_state_gone`.execute(broken.db);
       const withState = batches.find((b) => b.state[0]!.collectorState.length > 0)!;
       await expect(sink.applyMany([batches[0]!, withState])).rejects.toThrow(/collector_state/);
-      expect((await queryFlows(broken.db, { limit: 10 })).items).toEqual([]);
+      expect((await queryFlows(broken.db, { limit: 10 }, 'postgres')).items).toEqual([]);
       expect(await loadBuckets(broken.db, null, FAR.from, FAR.to)).toEqual([]);
       await sql`ALTER TABLE collector_state_gone RENAME TO collector_state`.execute(broken.db);
       const results = await sink.applyMany([batches[0]!, withState]);

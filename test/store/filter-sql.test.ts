@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { compileFilter } from '../../store/filter/compile-filter.js';
 import { tunnelKey } from '../../store/flows/tunnel-key.js';
 import { parseFilter } from '../../store/filter/parse-filter.js';
-import { queryFlows } from '../../store/flows/flow-repository.js';
 import type { NormalizedFlow } from '../../model/flow.js';
 import { openConnection } from '../../store/sqlite/connection.js';
 import { openStore } from '../../store/open-store.js';
@@ -49,7 +48,7 @@ const inNet = (address: string, cidr: string): boolean => {
 const ports = (f: NormalizedFlow) => [f.srcPort, f.dstPort];
 
 async function matching(filter: string): Promise<NormalizedFlow[]> {
-  const page = await queryFlows(store.db, { where: compileFilter(parseFilter(filter)), limit: 10_000 });
+  const page = await store.flowReader.query({ filter: parseFilter(filter), limit: 10_000 });
   return page.items.map(({ id: _id, ...flow }) => flow);
 }
 

@@ -4,11 +4,17 @@ import type { FlowKind, NormalizedFlow } from '../../model/flow.js';
 import { compileFilter } from '../../store/filter/compile-filter.js';
 import { compileFlowPredicate } from '../../store/filter/flow-predicate.js';
 import { parseFilter } from '../../store/filter/parse-filter.js';
-import { FLOW_INTEGER_COLUMNS, FLOW_TEXT_COLUMNS } from '../../store/flows/flow-columns.js';
 import type { FlowColumnsView } from '../../store/flows/flow-columns-view.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
-import { createFlowWriter } from '../../store/writer/flow-writer.js';
+import {
+  FLOW_INTEGER_COLUMNS,
+  FLOW_TEXT_COLUMNS,
+  INTEGER_COUNT,
+  TEXT_COUNT,
+} from '../../store/flows/flow-columns.js';
+import type { NewFlowRow } from '../../store/flows/flow.table.js';
+import { tunnelKey } from '../../store/flows/tunnel-key.js';
 import { encodedFlowsView, encodeFlows } from '../../store/writer/flow-batch-codec.js';
 import { tempDir } from './temp-store.js';
 
@@ -161,12 +167,33 @@ const tmp = tempDir();
 let store: Store;
 const flows = variedFlows();
 
+/**
+ * The oracle's rows go into the SQL table `flows` itself (the SQLite engine keeps the
+ * table, empty, and stores its flows in blocks): column by column from the same encoding
+ * the writer hands to its sink, so both sides see the same values.
+ */
 beforeAll(async () => {
   store = await openStore({ path: tmp.path('predicate.db') });
-  const writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
-  await writer.start();
-  await writer.write(flows);
-  await writer.stop();
+  const encoded = encodeFlows(flows);
+  const rows = flows.map((_, r) => {
+    const row: Record<string, number | string | null> = {};
+    FLOW_INTEGER_COLUMNS.forEach((c, i) => {
+      const v = encoded.integers[r * INTEGER_COUNT + i]!;
+      row[c] = Number.isNaN(v) ? null : v;
+    });
+    FLOW_TEXT_COLUMNS.forEach((c, i) => {
+      const t = encoded.texts[r * TEXT_COUNT + i]!;
+      row[c] = t < 0 ? null : encoded.strings[t]!;
+    });
+    row.tunnel_key = row.tunnel_id === null ? null : tunnelKey(row.tunnel_id as string);
+    return row as unknown as NewFlowRow;
+  });
+  for (let at = 0; at < rows.length; at += 50) {
+    await store.db
+      .insertInto('flows')
+      .values(rows.slice(at, at + 50))
+      .execute();
+  }
 });
 afterAll(async () => {
   await store.close();

@@ -4,6 +4,7 @@ import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import type { SqliteStore } from '../../store/sqlite/open-sqlite-store.js';
 import { retentionConfigSchema } from '../../store/retention-config.js';
 import { RetentionStepper } from '../../store/sqlite/retention-stepper.js';
+import { allStoredFlows } from '../../store/sqlite/flow-block-reader.js';
 import type { RetentionStep, RetentionStepResult } from '../../store/retention-step.js';
 import { createRetention } from '../../store/retention.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
@@ -49,11 +50,7 @@ async function storeWith(flows: readonly NormalizedFlow[]): Promise<SqliteStore>
 }
 
 const remaining = (store: SqliteStore) =>
-  store.sqlite
-    .prepare<[number], { kind: string; age: number }>(
-      'SELECT kind, ? - received_ms AS age FROM flows ORDER BY id',
-    )
-    .all(NOW);
+  allStoredFlows(store.sqlite).map((f) => ({ kind: f.kind, age: NOW - f.receivedMs }));
 
 /** A runner on the test's own connection (the writer's job in production). */
 const runnerOn = (store: SqliteStore) => {
@@ -129,7 +126,8 @@ describe('retention', () => {
     const ages = remaining(store).map((r) => r.age);
     expect(Math.max(...ages)).toBeLessThan(300 * MINUTE);
 
-    // A new retention (a restart) picks the cursors up from store_meta.
+    // A new retention (a restart) goes on from what is left: the blocks carry their class
+    // and latest receipt, so no cursor is needed.
     const again = createRetention(settings, { runner: runnerOn(store), clock: () => NOW });
     for (let i = 0; i < 20; i += 1) await again.runOnce();
     const left = remaining(store);
@@ -142,10 +140,6 @@ describe('retention', () => {
     expect(left.every((r) => (r.kind === 'other' ? r.age <= 100 * MINUTE : r.age <= 250 * MINUTE))).toBe(
       true,
     );
-    const cursors = store.sqlite
-      .prepare("SELECT key FROM store_meta WHERE key LIKE 'retention_%' ORDER BY key")
-      .all();
-    expect(cursors).toEqual([{ key: 'retention_other_cursor' }, { key: 'retention_tunnel_cursor' }]);
     await store.close();
   });
 
@@ -165,7 +159,7 @@ describe('retention', () => {
     expect(result.deletedByAge).toBe(0);
     expect(result.deletedBySize).toBeGreaterThan(0);
     expect(store.infoNow().usedBytes).toBeLessThanOrEqual(cap);
-    const { low } = store.sqlite.prepare<[], { low: number }>('SELECT min(id) AS low FROM flows').get()!;
+    const low = Math.min(...allStoredFlows(store.sqlite).map((f) => f.id));
     expect(low).toBe(result.deletedBySize + 1);
     await store.close();
   });
@@ -192,8 +186,7 @@ describe('retention', () => {
     expect(retention.stats().deletedByAge).toBe(2000);
     expect(retention.stats().runs).toBeGreaterThanOrEqual(2);
     await writer.stop();
-    const { n } = store.sqlite.prepare<[], { n: number }>('SELECT count(*) AS n FROM flows').get()!;
-    expect(n).toBe(0);
+    expect(await store.flowReader.count()).toBe(0);
     await store.close();
   });
 

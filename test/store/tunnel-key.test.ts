@@ -1,11 +1,10 @@
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { migrationProvider } from '../../migrations/index.js';
-import { compileFilter } from '../../store/filter/compile-filter.js';
-import { queryFlows } from '../../store/flows/flow-repository.js';
 import { tunnelKey } from '../../store/flows/tunnel-key.js';
 import { openConnection } from '../../store/sqlite/connection.js';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
+import { TUNNEL_CLASS } from '../../store/sqlite/flow-block-writer.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
 import { corpusFlows } from './corpus-flows.js';
 import { tempDir } from './temp-store.js';
@@ -33,30 +32,29 @@ describe('tunnelKey', () => {
   });
 });
 
-describe('flows.tunnel_key', () => {
+describe('flow blocks by tunnel key', () => {
   const flows = corpusFlows('h_multi_tunnel_mixed', 'pmacct_ipfix');
   const tunnelIds = [...new Set(flows.map((f) => f.tunnelId).filter((id) => id !== null))];
 
-  test('the writer stores the key of every tunnel flow, and none for the others', async () => {
+  test('the writer indexes the blocks of every tunnel by its key, and nothing else', async () => {
     const store = await openSqliteStore({ path: tmp.path('written.db') });
     const writer = createFlowWriter({}, { storeConfig: store.config });
     await writer.start();
     await writer.write(flows);
     await writer.stop();
-    const rows = store.sqlite
-      .prepare<[], { tunnel_id: string | null; tunnel_key: number | null }>(
-        'SELECT tunnel_id, tunnel_key FROM flows',
+    const blocks = store.sqlite
+      .prepare<[], { tunnel_key: number; class: number }>(
+        'SELECT t.tunnel_key, b.class FROM flow_block_tunnels t JOIN flow_blocks b ON b.id = t.block_id',
       )
       .all();
     await store.close();
-    expect(rows).toHaveLength(flows.length);
     expect(tunnelIds.length).toBeGreaterThan(1);
-    for (const row of rows) {
-      expect(row.tunnel_key).toBe(row.tunnel_id === null ? null : tunnelKey(row.tunnel_id));
-    }
+    // One drill-down row per tunnel, in a tunnel block, and none for anything else.
+    expect(new Set(blocks.map((b) => b.tunnel_key))).toEqual(new Set(tunnelIds.map(tunnelKey)));
+    expect(blocks.every((b) => b.class === TUNNEL_CLASS)).toBe(true);
   });
 
-  test('a store from before the key gets it on open, and drill-downs use its index', async () => {
+  test('a store from before the key and the blocks: its rows move into blocks at open, ids kept, and drill-downs find them', async () => {
     const path = tmp.path('before.db');
     // The schema as the previous release left it, with flows in it.
     const sqlite = openConnection({
@@ -93,53 +91,41 @@ describe('flows.tunnel_key', () => {
         f.tunnelId,
       );
     }
+    // Gaps in the ids (rows deleted by retention) are kept as they are.
+    sqlite.prepare('DELETE FROM flows WHERE id IN (2, 5)').run();
+    const ids = (sqlite.prepare('SELECT id FROM flows ORDER BY id').all() as Array<{ id: number }>).map(
+      (r) => r.id,
+    );
     await old.destroy();
 
     const store = await openSqliteStore({ path });
     try {
-      const rows = store.sqlite
-        .prepare<[], { tunnel_id: string | null; tunnel_key: number | null }>(
-          'SELECT tunnel_id, tunnel_key FROM flows',
-        )
-        .all();
-      expect(rows).toHaveLength(flows.length);
-      for (const row of rows) {
-        expect(row.tunnel_key).toBe(row.tunnel_id === null ? null : tunnelKey(row.tunnel_id));
-      }
-      const indexes = store.sqlite
-        .prepare<[], { name: string }>(
-          "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'flows'",
-        )
-        .all()
-        .map((r) => r.name);
-      expect(indexes).toContain('flows_tunnel_key_end_ms');
-      expect(indexes).not.toContain('flows_tunnel_end_ms');
-
-      // The drill-down's query finds the tunnel's flows through the key index.
+      expect(store.sqlite.prepare('SELECT count(*) AS n FROM flows').get()).toEqual({ n: 0 });
+      expect(await store.flowReader.count()).toBe(ids.length);
+      const all = await store.flowReader.query({ limit: 10_000 });
+      expect(all.items.map((f) => f.id).sort((a, b) => a - b)).toEqual(ids);
       const id = tunnelIds[0]!;
-      const where = compileFilter({ type: 'tunnel', tunnelId: id });
       const from = Math.min(...flows.map((f) => f.endMs));
       const to = Math.max(...flows.map((f) => f.endMs)) + 1;
-      const query = store.db
-        .selectFrom('flows')
-        .selectAll()
-        .where('end_ms', '>=', from)
-        .where('start_ms', '<', to)
-        .where(where)
-        .orderBy('end_ms')
-        .orderBy('id')
-        .compile();
-      const plan = store.sqlite
-        .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${query.sql}`)
-        .all(...query.parameters)
-        .map((r) => r.detail)
-        .join('\n');
-      expect(plan).toContain('flows_tunnel_key_end_ms');
-      const page = await queryFlows(store.db, { from, to, where, limit: 10_000 });
-      const expected = flows.filter((f) => f.tunnelId === id).length;
+      const page = await store.flowReader.query({
+        from,
+        to,
+        filter: { type: 'tunnel', tunnelId: id },
+        limit: 10_000,
+      });
+      const expected = flows.filter((f, i) => f.tunnelId === id && i !== 1 && i !== 4).length;
       expect(expected).toBeGreaterThan(0);
       expect(page.items).toHaveLength(expected);
       expect(page.items.every((f) => f.tunnelId === id)).toBe(true);
+      // New flows get ids above the moved ones.
+      const writer = createFlowWriter({ worker: false }, { storeConfig: store.config });
+      await writer.start();
+      await writer.write(flows.slice(0, 3));
+      await writer.stop();
+      const after = await store.flowReader.query({ limit: 10_000 });
+      const fresh = after.items.map((f) => f.id).filter((i) => !ids.includes(i));
+      expect(fresh).toHaveLength(3);
+      expect(Math.min(...fresh)).toBeGreaterThan(Math.max(...ids));
     } finally {
       await store.close();
     }

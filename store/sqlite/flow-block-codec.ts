@@ -1,0 +1,299 @@
+import { INTEGER_COUNT, TEXT_COUNT } from '../flows/flow-columns.js';
+import type { FlowColumnsView } from '../flows/flow-columns-view.js';
+import type { EncodedFlows } from '../writer/flow-batch-codec.js';
+
+/**
+ * The SQLite engine's form of raw flows on disk: a block of flows in one BLOB, column by
+ * column, each column packed to the narrowest integers that hold it.
+ *
+ * A batch from the writer's queue is already columnar (EncodedFlows: the numbers in one
+ * Float64Array, the strings once each in a dictionary), so a block is that batch with
+ * each column squeezed: a column that is null in every row (ICMP fields on ESP flows)
+ * takes one byte, a constant one (the exporter, the sampling rate) nine, and the others
+ * their offsets from the column's minimum in 1, 2 or 4 bytes (times within a batch
+ * span seconds; ports fit 2 bytes), plus a null bitmap when some rows are null. Text
+ * columns hold indexes into the block's own dictionary the same way. A typical flow takes ~40 bytes instead
+ * of the ~200 of a B-tree row and its two index entries, and is written with one
+ * statement per few thousand flows instead of one bound row each.
+ *
+ * Layout (little-endian, every section starts on an 8-byte boundary so that readers
+ * view it in place): header {u8 format, u8 0, u16 integer columns, u16 text columns,
+ * u16 0, u32 rows, u32 dictionary bytes}, then the id offsets (a column; absent when
+ * ids are consecutive), the integer columns, the text columns, and the dictionary as
+ * UTF-8 JSON. Each column: {u8 packing, u8 width, u8 nullable, 5 × 0}, then its f64
+ * base and payload unless absent.
+ */
+export const BLOCK_FORMAT = 1;
+
+const HEADER_BYTES = 16;
+
+/** How one column is stored. */
+const enum Packing {
+  /** Every row null. */
+  Absent = 0,
+  /** One f64 for every row. */
+  Constant = 1,
+  /** f64 base, then width-byte offsets; a null bitmap first when `nullable`. */
+  Packed = 2,
+  /** Raw f64 per row (NaN = null): offsets too wide for 4 bytes. */
+  Raw = 3,
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/** A column gathered from the batch before packing. */
+interface ColumnPlan {
+  packing: Packing;
+  base: number;
+  width: 1 | 2 | 4;
+  nullable: boolean;
+  bytes: number;
+}
+
+function planColumn(values: Float64Array): ColumnPlan {
+  let min = Infinity;
+  let max = -Infinity;
+  let nulls = 0;
+  for (let i = 0; i < values.length; i += 1) {
+    const v = values[i]!;
+    if (v !== v) {
+      nulls += 1;
+      continue;
+    }
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const rows = values.length;
+  if (nulls === rows) return { packing: Packing.Absent, base: 0, width: 1, nullable: false, bytes: 8 };
+  if (nulls === 0 && min === max)
+    return { packing: Packing.Constant, base: min, width: 1, nullable: false, bytes: 16 };
+  const span = max - min;
+  if (span > 0xffffffff)
+    return { packing: Packing.Raw, base: 0, width: 1, nullable: false, bytes: 16 + align8(rows * 8) };
+  const width: 1 | 2 | 4 = span <= 0xff ? 1 : span <= 0xffff ? 2 : 4;
+  const nullable = nulls > 0;
+  return {
+    packing: Packing.Packed,
+    base: min,
+    width,
+    nullable,
+    bytes: 16 + (nullable ? align8((rows + 7) >> 3) : 0) + align8(rows * width),
+  };
+}
+
+/** Writes one column at `offset` of `out`; returns the offset after it. */
+function writeColumn(
+  out: Uint8Array,
+  view: DataView,
+  offset: number,
+  values: Float64Array,
+  plan: ColumnPlan,
+): number {
+  const rows = values.length;
+  view.setUint8(offset, plan.packing);
+  view.setUint8(offset + 1, plan.width);
+  view.setUint8(offset + 2, plan.nullable ? 1 : 0);
+  if (plan.packing === Packing.Absent) return offset + 8;
+  view.setFloat64(offset + 8, plan.base, true);
+  if (plan.packing === Packing.Constant) return offset + 16;
+  let at = offset + 16;
+  if (plan.packing === Packing.Raw) {
+    new Float64Array(out.buffer, out.byteOffset + at, rows).set(values);
+    return at + align8(rows * 8);
+  }
+  if (plan.nullable) {
+    const bits = out.subarray(at, at + ((rows + 7) >> 3));
+    for (let i = 0; i < rows; i += 1) if (values[i] === values[i]) bits[i >> 3]! |= 1 << (i & 7);
+    at += align8((rows + 7) >> 3);
+  }
+  const target =
+    plan.width === 1
+      ? new Uint8Array(out.buffer, out.byteOffset + at, rows)
+      : plan.width === 2
+        ? new Uint16Array(out.buffer, out.byteOffset + at, rows)
+        : new Uint32Array(out.buffer, out.byteOffset + at, rows);
+  const base = plan.base;
+  for (let i = 0; i < rows; i += 1) {
+    const v = values[i]!;
+    target[i] = v === v ? v - base : 0;
+  }
+  return at + align8(rows * plan.width);
+}
+
+/**
+ * Packs rows `rows` of `flows` (in that order) into a block. `ids`, when given, are the
+ * rows' flow ids as offsets from the block's first id (legacy rows converted with gaps);
+ * without them the rows get consecutive ids.
+ */
+export function encodeBlock(
+  flows: EncodedFlows,
+  rows: ArrayLike<number>,
+  ids?: ArrayLike<number>,
+): Uint8Array {
+  const count = rows.length;
+  const columns: Float64Array[] = [];
+  const idColumn = new Float64Array(count);
+  if (ids === undefined) idColumn.fill(NaN);
+  else for (let r = 0; r < count; r += 1) idColumn[r] = ids[r]!;
+  columns.push(idColumn);
+  const integers = flows.integers;
+  for (let c = 0; c < INTEGER_COUNT; c += 1) {
+    const column = new Float64Array(count);
+    for (let r = 0; r < count; r += 1) column[r] = integers[rows[r]! * INTEGER_COUNT + c]!;
+    columns.push(column);
+  }
+  // The block keeps only the strings its rows use, renumbered in order of first use.
+  const texts = flows.texts;
+  const remap = new Int32Array(flows.strings.length).fill(-1);
+  const strings: string[] = [];
+  for (let c = 0; c < TEXT_COUNT; c += 1) {
+    const column = new Float64Array(count);
+    for (let r = 0; r < count; r += 1) {
+      const index = texts[rows[r]! * TEXT_COUNT + c]!;
+      if (index < 0) {
+        column[r] = NaN;
+        continue;
+      }
+      let local = remap[index]!;
+      if (local < 0) {
+        local = strings.length;
+        strings.push(flows.strings[index]!);
+        remap[index] = local;
+      }
+      column[r] = local;
+    }
+    columns.push(column);
+  }
+  const dictionary = Buffer.from(JSON.stringify(strings), 'utf8');
+  const plans = columns.map(planColumn);
+  const size = HEADER_BYTES + plans.reduce((sum, p) => sum + p.bytes, 0) + align8(dictionary.length);
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, BLOCK_FORMAT);
+  view.setUint16(2, INTEGER_COUNT, true);
+  view.setUint16(4, TEXT_COUNT, true);
+  view.setUint32(8, count, true);
+  view.setUint32(12, dictionary.length, true);
+  let offset = HEADER_BYTES;
+  for (let i = 0; i < columns.length; i += 1) offset = writeColumn(out, view, offset, columns[i]!, plans[i]!);
+  out.set(dictionary, offset);
+  return out;
+}
+
+/** One column of a decoded block, read in place. */
+class BlockColumn {
+  readonly #constant: number;
+  readonly #base: number;
+  readonly #values: Uint8Array | Uint16Array | Uint32Array | Float64Array | null;
+  readonly #present: Uint8Array | null;
+
+  constructor(
+    constant: number,
+    base: number,
+    values: Uint8Array | Uint16Array | Uint32Array | Float64Array | null,
+    present: Uint8Array | null,
+  ) {
+    this.#constant = constant;
+    this.#base = base;
+    this.#values = values;
+    this.#present = present;
+  }
+
+  /** The row's value; NaN when null. */
+  get(row: number): number {
+    const values = this.#values;
+    if (values === null) return this.#constant;
+    const present = this.#present;
+    if (present !== null && (present[row >> 3]! & (1 << (row & 7))) === 0) return NaN;
+    return this.#base + values[row]!;
+  }
+}
+
+/** A block read back: the rows' columns in place over the BLOB, and their flow ids. */
+export class FlowBlock implements FlowColumnsView {
+  readonly rows: number;
+  readonly strings: readonly string[];
+  readonly firstId: number;
+  readonly #ids: BlockColumn;
+  readonly #consecutive: boolean;
+  readonly #integers: BlockColumn[];
+  readonly #texts: BlockColumn[];
+
+  constructor(firstId: number, blob: Uint8Array) {
+    // Typed views need their element alignment; a BLOB from SQLite may start anywhere.
+    const bytes = blob.byteOffset % 8 === 0 ? blob : new Uint8Array(blob);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const format = view.getUint8(0);
+    if (format !== BLOCK_FORMAT) throw new Error(`flow block format ${format} is not known to this version`);
+    const integerCount = view.getUint16(2, true);
+    const textCount = view.getUint16(4, true);
+    if (integerCount !== INTEGER_COUNT || textCount !== TEXT_COUNT) {
+      throw new Error(
+        `flow block has ${integerCount}+${textCount} columns, expected ${INTEGER_COUNT}+${TEXT_COUNT}`,
+      );
+    }
+    const rows = view.getUint32(8, true);
+    const dictionaryBytes = view.getUint32(12, true);
+    this.rows = rows;
+    this.firstId = firstId;
+    let offset = HEADER_BYTES;
+    const read = (): BlockColumn => {
+      const packing = view.getUint8(offset) as Packing;
+      const width = view.getUint8(offset + 1);
+      const nullable = view.getUint8(offset + 2) === 1;
+      if (packing === Packing.Absent) {
+        offset += 8;
+        return new BlockColumn(NaN, 0, null, null);
+      }
+      const base = view.getFloat64(offset + 8, true);
+      offset += 16;
+      if (packing === Packing.Constant) return new BlockColumn(base, 0, null, null);
+      const at = bytes.byteOffset + offset;
+      if (packing === Packing.Raw) {
+        offset += align8(rows * 8);
+        return new BlockColumn(NaN, 0, new Float64Array(bytes.buffer, at, rows), null);
+      }
+      let present: Uint8Array | null = null;
+      if (nullable) {
+        present = new Uint8Array(bytes.buffer, at, (rows + 7) >> 3);
+        offset += align8((rows + 7) >> 3);
+      }
+      const start = bytes.byteOffset + offset;
+      const values =
+        width === 1
+          ? new Uint8Array(bytes.buffer, start, rows)
+          : width === 2
+            ? new Uint16Array(bytes.buffer, start, rows)
+            : new Uint32Array(bytes.buffer, start, rows);
+      offset += align8(rows * width);
+      return new BlockColumn(NaN, base, values, present);
+    };
+    const idsPacking = view.getUint8(offset);
+    this.#consecutive = idsPacking === Packing.Absent;
+    this.#ids = read();
+    this.#integers = Array.from({ length: INTEGER_COUNT }, read);
+    this.#texts = Array.from({ length: TEXT_COUNT }, read);
+    const json = Buffer.from(bytes.buffer, bytes.byteOffset + offset, dictionaryBytes).toString('utf8');
+    this.strings = JSON.parse(json) as string[];
+  }
+
+  /** The flow id of a row. */
+  id(row: number): number {
+    return this.#consecutive ? this.firstId + row : this.firstId + this.#ids.get(row);
+  }
+
+  integer(column: number, row: number): number {
+    return this.#integers[column]!.get(row);
+  }
+
+  text(column: number, row: number): number {
+    const value = this.#texts[column]!.get(row);
+    return value !== value ? -1 : value;
+  }
+
+  /** The text of a text column at a row, or null. */
+  string(column: number, row: number): string | null {
+    const index = this.text(column, row);
+    return index < 0 ? null : this.strings[index]!;
+  }
+}

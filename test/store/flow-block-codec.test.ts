@@ -1,0 +1,94 @@
+import { describe, expect, test } from 'vitest';
+import { FLOW_INTEGER_COLUMNS, INTEGER_COUNT, TEXT_COUNT } from '../../store/flows/flow-columns.js';
+import { MAX_STORED_INTEGER } from '../../store/bigint-policy.js';
+import { encodeBlock, FlowBlock } from '../../store/sqlite/flow-block-codec.js';
+import { encodeFlows } from '../../store/writer/flow-batch-codec.js';
+import type { EncodedFlows } from '../../store/writer/flow-batch-codec.js';
+import { corpusFlows } from './corpus-flows.js';
+import { syntheticFlows } from './synthetic-flows.js';
+
+const column = (name: (typeof FLOW_INTEGER_COLUMNS)[number]) => FLOW_INTEGER_COLUMNS.indexOf(name);
+
+/** Every value of every row of a block, as the batch's encoding holds them. */
+function expectSame(block: FlowBlock, flows: EncodedFlows, rows: readonly number[]): void {
+  expect(block.rows).toBe(rows.length);
+  rows.forEach((source, r) => {
+    for (let c = 0; c < INTEGER_COUNT; c += 1) {
+      expect({ r, c, v: block.integer(c, r) }).toEqual({
+        r,
+        c,
+        v: flows.integers[source * INTEGER_COUNT + c],
+      });
+    }
+    for (let c = 0; c < TEXT_COUNT; c += 1) {
+      const index = flows.texts[source * TEXT_COUNT + c]!;
+      expect({ r, c, v: block.string(c, r) }).toEqual({ r, c, v: index < 0 ? null : flows.strings[index] });
+    }
+  });
+}
+
+describe('flow blocks', () => {
+  test('real flows come back value for value, in the order given, with consecutive ids', () => {
+    const flows = encodeFlows([
+      ...corpusFlows('h_multi_tunnel_mixed', 'pmacct_ipfix'),
+      ...corpusFlows('e_frag_mtu_v4', 'softflowd_ipfix'),
+      ...corpusFlows('g_cleartext_leak_v4', 'softflowd_ipfix'),
+    ]);
+    const rows = Array.from({ length: flows.rows }, (_, i) => flows.rows - 1 - i);
+    const block = new FlowBlock(1000, encodeBlock(flows, rows));
+    expectSame(block, flows, rows);
+    expect(block.id(0)).toBe(1000);
+    expect(block.id(rows.length - 1)).toBe(1000 + rows.length - 1);
+  });
+
+  test('extremes: 2^53 - 1 and its negative, spans past 32 bits, nulls in some rows, all rows, one row', () => {
+    const base = corpusFlows('a_healthy_v4', 'softflowd_ipfix')[0]!;
+    const flows = encodeFlows([
+      { ...base, octets: 2 ** 64, packets: 0, rawOctets: -(2 ** 60), srcPort: null, tos: 7 },
+      { ...base, octets: 1, packets: 2 ** 40, rawOctets: 5, srcPort: 65535, tos: 7 },
+      { ...base, octets: 0, packets: 3, rawOctets: 0, srcPort: 0, tos: 7, tunnelId: null },
+    ]);
+    for (const rows of [[0, 1, 2], [2], [1, 0]])
+      expectSame(new FlowBlock(1, encodeBlock(flows, rows)), flows, rows);
+    const block = new FlowBlock(1, encodeBlock(flows, [0, 1, 2]));
+    expect(block.integer(INTEGER_COUNT - 1, 0)).toBeNaN();
+    expect([block.integer(column('octets'), 0), block.integer(column('raw_octets'), 0)]).toEqual([
+      MAX_STORED_INTEGER,
+      -MAX_STORED_INTEGER,
+    ]);
+  });
+
+  test('ids given as offsets (legacy rows with gaps) are kept', () => {
+    const flows = encodeFlows(syntheticFlows(10, { seed: 3 }));
+    const rows = [0, 1, 2, 3, 4];
+    const block = new FlowBlock(500, encodeBlock(flows, rows, [0, 1, 5, 6, 900]));
+    expect(rows.map((r) => block.id(r))).toEqual([500, 501, 505, 506, 1400]);
+  });
+
+  test('a BLOB that does not start on an 8-byte boundary reads the same', () => {
+    const flows = encodeFlows(syntheticFlows(3000, { seed: 11 }));
+    const rows = Array.from({ length: flows.rows }, (_, i) => i);
+    const blob = encodeBlock(flows, rows);
+    const shifted = new Uint8Array(blob.length + 3);
+    shifted.set(blob, 3);
+    expectSame(new FlowBlock(1, shifted.subarray(3)), flows, rows);
+  });
+
+  test('packs a typical batch to a fraction of its encoding', () => {
+    const flows = encodeFlows(syntheticFlows(8192, { seed: 5 }));
+    const blob = encodeBlock(
+      flows,
+      Array.from({ length: flows.rows }, (_, i) => i),
+    );
+    // The batch encoding: 8 bytes per integer column, 4 per text column.
+    const encoded = flows.rows * (INTEGER_COUNT * 8 + TEXT_COUNT * 4);
+    expect(blob.length).toBeLessThan(encoded / 4);
+  });
+
+  test('refuses a block of an unknown format instead of misreading it', () => {
+    const flows = encodeFlows(syntheticFlows(2, { seed: 1 }));
+    const blob = encodeBlock(flows, [0, 1]);
+    blob[0] = 99;
+    expect(() => new FlowBlock(1, blob)).toThrow(/format 99/);
+  });
+});

@@ -1,9 +1,10 @@
 // `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
 // summary against the targets of the collector-foundation issue. Throughput is measured
-// here, never in timed tests. Options: --only decode|pipeline|store|predicate|reports|probe|e2e|postgres|profile, --seconds N (e2e step
+// here, never in timed tests. Options: --only decode|pipeline|store|predicate|reports|probe|e2e|postgres|profile|queries, --seconds N (e2e step
 // length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless),
 // --one-core (e2e: each collector pinned to CPU 0, the sender to CPU 1, tunnelflow and nfcapd
-// in turn at every rate of one run).
+// in turn at every rate of one run); for --only queries: --flows N (stored flows, 50 M by
+// default), --queries N (per kind), --db FILE (reuse a filled store), --keep.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,10 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
     'one-core': { type: 'boolean', default: false },
+    flows: { type: 'string' },
+    queries: { type: 'string' },
+    db: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 
@@ -70,6 +75,15 @@ if (only === 'profile') {
   }
   await runScript('profile', 'profile.ts', ['--seconds', String(stepSeconds)]);
 }
+// Not in the default run: it fills a store with 50 M flows (minutes), then times the API's
+// drill-down and /flows queries over HTTP (issue 11).
+if (only === 'queries')
+  await runScript('queries', 'queries.ts', [
+    ...(values.flows === undefined ? [] : ['--flows', values.flows]),
+    ...(values.queries === undefined ? [] : ['--queries', values.queries]),
+    ...(values.db === undefined ? [] : ['--db', values.db]),
+    ...(values.keep ? ['--keep'] : []),
+  ]);
 // Not in the default run: it starts a PostgreSQL cluster of its own (and needs Debian's postgresql).
 if (only === 'postgres')
   await runScript('postgres', 'postgres.ts', [

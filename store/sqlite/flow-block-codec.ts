@@ -50,20 +50,37 @@ interface ColumnPlan {
   bytes: number;
 }
 
-function planColumn(values: Float64Array): ColumnPlan {
+/** Column statistics gathered while the column is copied out of the batch. */
+interface ColumnStats {
+  min: number;
+  max: number;
+  nulls: number;
+}
+
+/** Copies column `c` of rows-major `source` (NaN = null) into `column`; returns its stats. */
+function gather(
+  column: Float64Array,
+  source: Float64Array,
+  stride: number,
+  c: number,
+  rows: ArrayLike<number>,
+): ColumnStats {
   let min = Infinity;
   let max = -Infinity;
   let nulls = 0;
-  for (let i = 0; i < values.length; i += 1) {
-    const v = values[i]!;
-    if (v !== v) {
-      nulls += 1;
-      continue;
+  for (let r = 0; r < column.length; r += 1) {
+    const v = source[rows[r]! * stride + c]!;
+    column[r] = v;
+    if (v !== v) nulls += 1;
+    else {
+      if (v < min) min = v;
+      if (v > max) max = v;
     }
-    if (v < min) min = v;
-    if (v > max) max = v;
   }
-  const rows = values.length;
+  return { min, max, nulls };
+}
+
+function planColumn(rows: number, { min, max, nulls }: ColumnStats): ColumnPlan {
   if (nulls === rows) return { packing: Packing.Absent, base: 0, width: 1, nullable: false, bytes: 8 };
   if (nulls === 0 && min === max)
     return { packing: Packing.Constant, base: min, width: 1, nullable: false, bytes: 16 };
@@ -120,6 +137,8 @@ function writeColumn(
   return at + align8(rows * plan.width);
 }
 
+let scratch = new Float64Array(0);
+
 /**
  * Packs rows `rows` of `flows` (in that order) into a block. `ids`, when given, are the
  * rows' flow ids as offsets from the block's first id (legacy rows converted with gaps);
@@ -131,27 +150,46 @@ export function encodeBlock(
   ids?: ArrayLike<number>,
 ): Uint8Array {
   const count = rows.length;
+  // Every column gathered into one scratch buffer kept between calls: a block is packed
+  // many times a second, and 39 fresh zero-filled arrays per block measured ~40 % of it.
+  const width = 1 + INTEGER_COUNT + TEXT_COUNT;
+  if (scratch.length < width * count) scratch = new Float64Array(width * count * 2);
   const columns: Float64Array[] = [];
-  const idColumn = new Float64Array(count);
-  if (ids === undefined) idColumn.fill(NaN);
-  else for (let r = 0; r < count; r += 1) idColumn[r] = ids[r]!;
-  columns.push(idColumn);
-  const integers = flows.integers;
-  for (let c = 0; c < INTEGER_COUNT; c += 1) {
-    const column = new Float64Array(count);
-    for (let r = 0; r < count; r += 1) column[r] = integers[rows[r]! * INTEGER_COUNT + c]!;
-    columns.push(column);
+  for (let k = 0; k < width; k += 1) columns.push(scratch.subarray(k * count, (k + 1) * count));
+  const stats: ColumnStats[] = [];
+  const idColumn = columns[0]!;
+  if (ids === undefined) {
+    idColumn.fill(NaN);
+    stats.push({ min: Infinity, max: -Infinity, nulls: count });
+  } else {
+    const offsets = Float64Array.from(ids);
+    stats.push(
+      gather(
+        idColumn,
+        offsets,
+        1,
+        0,
+        Array.from(offsets, (_, r) => r),
+      ),
+    );
   }
+  const integers = flows.integers;
+  for (let c = 0; c < INTEGER_COUNT; c += 1)
+    stats.push(gather(columns[1 + c]!, integers, INTEGER_COUNT, c, rows));
   // The block keeps only the strings its rows use, renumbered in order of first use.
   const texts = flows.texts;
   const remap = new Int32Array(flows.strings.length).fill(-1);
   const strings: string[] = [];
   for (let c = 0; c < TEXT_COUNT; c += 1) {
-    const column = new Float64Array(count);
+    const column = columns[1 + INTEGER_COUNT + c]!;
+    let nulls = 0;
+    let min = Infinity;
+    let max = -Infinity;
     for (let r = 0; r < count; r += 1) {
       const index = texts[rows[r]! * TEXT_COUNT + c]!;
       if (index < 0) {
         column[r] = NaN;
+        nulls += 1;
         continue;
       }
       let local = remap[index]!;
@@ -161,11 +199,13 @@ export function encodeBlock(
         remap[index] = local;
       }
       column[r] = local;
+      if (local < min) min = local;
+      if (local > max) max = local;
     }
-    columns.push(column);
+    stats.push({ min, max, nulls });
   }
   const dictionary = Buffer.from(JSON.stringify(strings), 'utf8');
-  const plans = columns.map(planColumn);
+  const plans = stats.map((st) => planColumn(count, st));
   const size = HEADER_BYTES + plans.reduce((sum, p) => sum + p.bytes, 0) + align8(dictionary.length);
   const out = new Uint8Array(size);
   const view = new DataView(out.buffer);

@@ -17,7 +17,8 @@ const root = join(here, '..', '..');
 const LOSS_LIMIT = 0.001;
 
 export interface E2eResult {
-  readonly collector: 'tunnelflow' | 'nfcapd';
+  /** 'tunnelflow', 'nfcapd', or 'tunnelflow@<label>' for another checkout's build. */
+  readonly collector: string;
   readonly rate: number;
   readonly sent: number;
   readonly stored: number;
@@ -29,9 +30,22 @@ export interface E2eResult {
    * machine: compare it between versions at one rate.
    */
   readonly cpuUsPerRecord: number | null;
+  /** The collector's peak resident memory (VmHWM) during the step, MiB. */
+  readonly peakRssMb: number | null;
 }
 
 /** User + system CPU time of a process so far, in µs (Linux /proc; null elsewhere). */
+/** Peak resident set size of a process so far (VmHWM), MiB; null when unknown. */
+export function peakRssMb(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? null : Number((Number(match[1]) / 1024).toFixed(1));
+  } catch {
+    return null;
+  }
+}
+
 export function processCpuUs(pid: number | undefined): number | null {
   if (pid === undefined) return null;
   try {
@@ -48,6 +62,8 @@ export function processCpuUs(pid: number | undefined): number | null {
 /** Where the collector and the sender run: both free (default), or each pinned to one CPU. */
 export interface Placement {
   readonly collectorCpu?: number;
+  /** Another checkout whose dist/ to run instead of this one's (before/after in one run). */
+  readonly tunnelflowRoot?: string;
   readonly senderCpu?: number;
 }
 
@@ -94,7 +110,7 @@ async function loadThenStop(
   rate: number,
   seconds: number,
   placement: Placement,
-): Promise<{ records: number; seconds: number; cpuUs: number | null }> {
+): Promise<{ records: number; seconds: number; cpuUs: number | null; peakRssMb: number | null }> {
   try {
     const cpuBefore = processCpuUs(child.pid);
     const sent = await sendLoad(port, rate, seconds, placement);
@@ -103,6 +119,7 @@ async function loadThenStop(
     return {
       ...sent,
       cpuUs: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+      peakRssMb: peakRssMb(child.pid),
     };
   } finally {
     child.kill('SIGTERM');
@@ -113,7 +130,7 @@ async function loadThenStop(
 function stepResult(
   collector: E2eResult['collector'],
   rate: number,
-  sent: { records: number; seconds: number; cpuUs: number | null },
+  sent: { records: number; seconds: number; cpuUs: number | null; peakRssMb: number | null },
   stored: number,
 ): E2eResult {
   return {
@@ -124,6 +141,7 @@ function stepResult(
     lossRatio: 1 - stored / sent.records,
     seconds: sent.seconds,
     cpuUsPerRecord: sent.cpuUs === null ? null : Number((sent.cpuUs / sent.records).toFixed(2)),
+    peakRssMb: sent.peakRssMb,
   };
 }
 
@@ -146,7 +164,7 @@ export async function startTunnelflow(
   const child = spawn(
     ...pinned(placement.collectorCpu, process.execPath, [
       ...nodeArgs,
-      join(root, 'dist', 'cli', 'main.js'),
+      join(placement.tunnelflowRoot ?? root, 'dist', 'cli', 'main.js'),
       ...loopbackRunArgs(db),
       '--log-level',
       'warn',
@@ -165,16 +183,21 @@ export async function measureTunnelflow(
   rate: number,
   seconds: number,
   placement: Placement = {},
+  name = 'tunnelflow',
 ): Promise<E2eResult> {
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
   try {
     const { child, port } = await startTunnelflow(join(dir, 'bench.db'), placement);
     const sent = await loadThenStop(child, port, rate, seconds, placement);
     const db = new Database(join(dir, 'bench.db'), { readonly: true });
-    const stored = (db.prepare('SELECT coalesce(sum(rows), 0) AS n FROM flow_blocks').get() as { n: number })
-      .n;
+    // A build from before flow blocks (issue 11) stores a row per flow.
+    const blocks = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'flow_blocks'").get() !== undefined;
+    const count = blocks
+      ? 'SELECT coalesce(sum(rows), 0) AS n FROM flow_blocks'
+      : 'SELECT count(*) AS n FROM flows';
+    const stored = (db.prepare(count).get() as { n: number }).n;
     db.close();
-    return stepResult('tunnelflow', rate, sent, stored);
+    return stepResult(name, rate, sent, stored);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

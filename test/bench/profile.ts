@@ -64,7 +64,7 @@ const STAGES = [
   'normalize',
   'pipeline bookkeeping',
   'encode + hand-off',
-  'writer: bind (JS)',
+  'writer: pack blocks (JS)',
   'writer: SQLite insert + indexes',
   'writer: commit (WAL write)',
   'writer: other JS',
@@ -88,7 +88,7 @@ function stageOfUrl(url: string): Stage | null {
   if (p.startsWith('store/writer/flow-batch-codec') || p.startsWith('store/writer/flow-writer'))
     return 'encode + hand-off';
   if (p.startsWith('store/sqlite/checkpoint')) return 'checkpoint';
-  if (p.startsWith('store/sqlite/insert-plan')) return 'writer: bind (JS)';
+  if (p.startsWith('store/sqlite/flow-block-')) return 'writer: pack blocks (JS)';
   if (p.startsWith('store/')) return 'writer: other JS';
   return 'other (main, writer)';
 }
@@ -137,11 +137,15 @@ function classify(chain: readonly CallFrame[], thread: string): Stage {
       if (native === null && frame.url === '' && frame.functionName !== '') native = frame;
       continue;
     }
-    if (frame.url.includes('/store/sqlite/sqlite-sink')) {
+    if (
+      frame.url.includes('/store/sqlite/sqlite-sink') ||
+      frame.url.includes('/store/sqlite/flow-block-writer')
+    ) {
       if (native?.functionName === 'run') return 'writer: SQLite insert + indexes';
       if (native !== null && /^(exec|commit|transaction)/i.test(native.functionName))
         return 'writer: commit (WAL write)';
-      if (/fill|bind|shape/i.test(frame.functionName)) return 'writer: bind (JS)';
+      if (native === null && frame.url.includes('/store/sqlite/flow-block-'))
+        return 'writer: pack blocks (JS)';
       return native === null ? 'writer: other JS' : 'writer: SQLite insert + indexes';
     }
     if (stage === 'encode + hand-off' && thread === 'writer') return 'writer: other JS';

@@ -31,6 +31,7 @@ const { values } = parseArgs({
     queries: { type: 'string' },
     db: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    before: { type: 'string' },
   },
 });
 
@@ -113,6 +114,16 @@ if ((only === undefined || only === 'e2e') && values['one-core']) {
   const best = await rampSideBySide(
     [
       { name: 'tunnelflow', measure: (r, s) => measureTunnelflow(r, s, placement) },
+      // --before DIR: another checkout's build (npm ci && npm run build there) in the same run.
+      ...(values.before === undefined
+        ? []
+        : [
+            {
+              name: 'tunnelflow@before',
+              measure: (r: number, s: number) =>
+                measureTunnelflow(r, s, { ...placement, tunnelflowRoot: values.before }, 'tunnelflow@before'),
+            },
+          ]),
       { name: 'nfcapd', measure: (r, s) => measureNfcapd(r, s, placement) },
     ],
     rates,
@@ -125,6 +136,7 @@ if ((only === undefined || only === 'e2e') && values['one-core']) {
     bench: 'e2e-one-core-summary',
     tunnelflowLosslessRecordsPerSecond: best.tunnelflow,
     nfcapdLosslessRecordsPerSecond: best.nfcapd,
+    ...(values.before === undefined ? {} : { beforeLosslessRecordsPerSecond: best['tunnelflow@before'] }),
     ratio: best.nfcapd ? Number((best.tunnelflow! / best.nfcapd).toFixed(3)) : null,
     target: 1_000_000,
     targetRatio: 0.33,

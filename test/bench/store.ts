@@ -1,36 +1,29 @@
-// SqliteStore benchmarks (`node --import tsx test/bench/store.ts [--quick] [--only transfer,index,writer]`, or benchStore() from
+// SqliteStore benchmarks (`node --import tsx test/bench/store.ts [--quick] [--only transfer,writer]`, or benchStore() from
 // a bench runner). Prints one JSON line per measurement:
 //  - transfer: main-thread cost of handing flows to the writer's worker, structured
 //    clone of flow objects vs the compact columnar encoding (store/writer/flow-batch-codec.ts);
-//  - index: insert cost of each index of `flows`, on the writer's code path (SqliteSink)
-//    in this thread, for the indexes shipped and for the alternatives left out;
-//  - writer: sustained rows/s through createFlowWriter (worker thread, all indexes),
+//  - writer: sustained rows/s through createFlowWriter (worker thread, flow blocks),
 //    with the main thread's busy share.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
-import { FLOW_INTEGER_COLUMNS, INTEGER_COUNT } from '../../store/flows/flow-columns.js';
 import type { NormalizedFlow } from '../../model/flow.js';
-import { openConnection } from '../../store/sqlite/connection.js';
 import { openSqliteStore } from '../../store/sqlite/open-sqlite-store.js';
-import { encodeFlows, FlowBatchEncoder, transferablesOf } from '../../store/writer/flow-batch-codec.js';
+import { FlowBatchEncoder, transferablesOf } from '../../store/writer/flow-batch-codec.js';
 import type { WriterConfig } from '../../store/writer/config.js';
 import { createFlowWriter } from '../../store/writer/flow-writer.js';
-import { SqliteSink } from '../../store/sqlite/sqlite-sink.js';
 import { syntheticFlows } from '../store/synthetic-flows.js';
 
 export type BenchLine = Record<string, unknown>;
 
 export interface StoreBenchOptions {
-  /** Rows per index variant. */
-  readonly indexRows?: number;
   /** Rows through the writer. */
   readonly writerRows?: number;
   readonly print?: (line: BenchLine) => void;
   /** Which measurements to run (all by default). */
-  readonly only?: ReadonlyArray<'transfer' | 'index' | 'writer'>;
+  readonly only?: ReadonlyArray<'transfer' | 'writer'>;
 }
 
 const median = (values: number[]): number =>
@@ -46,10 +39,8 @@ export async function benchStore(options: StoreBenchOptions = {}): Promise<Bench
   };
   const dir = mkdtempSync(join(tmpdir(), 'tunnelflow-bench-'));
   try {
-    const run = (name: 'transfer' | 'index' | 'writer') =>
-      options.only === undefined || options.only.includes(name);
+    const run = (name: 'transfer' | 'writer') => options.only === undefined || options.only.includes(name);
     if (run('transfer')) benchTransfer(emit);
-    if (run('index')) await benchIndexes(dir, options.indexRows ?? 300_000, emit);
     if (run('writer')) {
       await benchWriter(dir, options.writerRows ?? 2_000_000, 'shipped: checkpointer thread', {}, emit);
       await benchWriter(
@@ -130,85 +121,6 @@ function* arriving(total: number, chunk: number, seed: number): Generator<Normal
   }
 }
 
-async function benchIndexes(dir: string, rows: number, emit: (line: BenchLine) => void): Promise<void> {
-  const variants: Array<{ name: string; shipped: boolean; drop: string[]; add: string[] }> = [
-    {
-      name: 'no secondary index',
-      shipped: false,
-      drop: ['flows_end_ms', 'flows_tunnel_key_end_ms'],
-      add: [],
-    },
-    { name: 'end_ms', shipped: false, drop: ['flows_tunnel_key_end_ms'], add: [] },
-    { name: 'end_ms + (tunnel_key, end_ms) partial [shipped]', shipped: true, drop: [], add: [] },
-    {
-      name: 'end_ms + (tunnel_id, end_ms) partial (the text key it replaced)',
-      shipped: false,
-      drop: ['flows_tunnel_key_end_ms'],
-      add: ['CREATE INDEX bench_tunnel_text ON flows (tunnel_id, end_ms) WHERE tunnel_id IS NOT NULL'],
-    },
-    {
-      name: 'shipped + start_ms (instead of end_ms: start times arrive out of order)',
-      shipped: false,
-      drop: [],
-      add: ['CREATE INDEX bench_start ON flows (start_ms)'],
-    },
-    {
-      name: 'shipped + (kind, received_ms) for retention (replaced by id cursors)',
-      shipped: false,
-      drop: [],
-      add: ['CREATE INDEX bench_kind_received ON flows (kind, received_ms)'],
-    },
-  ];
-  const S = FLOW_INTEGER_COLUMNS.indexOf('start_ms');
-  const E = FLOW_INTEGER_COLUMNS.indexOf('end_ms');
-  const batchRows = 20_000;
-  const batches = [...arriving(Math.min(rows, 200_000), batchRows, 5)].map((part) => encodeFlows(part));
-  for (const [n, variant] of variants.entries()) {
-    const path = join(dir, `index-${n}.db`);
-    const store = await openSqliteStore({ path });
-    for (const index of variant.drop) store.sqlite.exec(`DROP INDEX ${index}`);
-    for (const sql of variant.add) store.sqlite.exec(sql);
-    await store.close();
-    const sqlite = openConnection({
-      path,
-      cacheSizeMb: 256,
-      busyTimeoutMs: 5000,
-      mmapSizeMb: 256,
-      journalSizeLimitMb: 64,
-    });
-    sqlite.pragma('wal_autocheckpoint = 10000');
-    const sink = new SqliteSink(sqlite);
-    let inserted = 0;
-    let shift = 0;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    while (inserted < rows) {
-      for (const batch of batches) {
-        if (inserted >= rows) break;
-        if (shift > 0) {
-          for (let r = 0; r < batch.rows; r += 1) {
-            batch.integers[r * INTEGER_COUNT + S]! += shift;
-            batch.integers[r * INTEGER_COUNT + E]! += shift;
-          }
-        }
-        inserted += sink.apply(batch, []).rows;
-      }
-      shift = 30_000;
-    }
-    const ms = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    sqlite.close();
-    emit({
-      name: 'index',
-      variant: variant.name,
-      shipped: variant.shipped,
-      rows: inserted,
-      rowsPerSecond: Math.round((inserted / ms) * 1000),
-      cpuUsPerRow: round((cpu.user + cpu.system) / inserted),
-    });
-  }
-}
-
 async function benchWriter(
   dir: string,
   rows: number,
@@ -248,15 +160,14 @@ async function benchWriter(
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
-  // --only writer,index
+  // --only transfer,writer
   const onlyArg = process.argv[process.argv.indexOf('--only') + 1];
   const only =
     process.argv.includes('--only') && onlyArg !== undefined
-      ? (onlyArg.split(',') as Array<'transfer' | 'index' | 'writer'>)
+      ? (onlyArg.split(',') as Array<'transfer' | 'writer'>)
       : undefined;
   await benchStore({
     only,
-    indexRows: quick ? 100_000 : 300_000,
     writerRows: quick ? 400_000 : 2_000_000,
     print: (line) => process.stdout.write(`${JSON.stringify(line)}\n`),
   });

@@ -31,6 +31,9 @@ interface Match {
   readonly row: number;
 }
 
+/** Candidate blocks read per statement; a query yields to the event loop between chunks. */
+const CHUNK_BLOCKS = 64;
+
 const byPosition = (a: Match, b: Match): number => a.endMs - b.endMs || a.id - b.id;
 
 /**
@@ -51,20 +54,24 @@ export function createBlockFlowReader(sqlite: SqliteDatabase): FlowReader {
   const meta = sqlite.prepare<[string], { value: number }>('SELECT value FROM store_meta WHERE key = ?');
   // Blocks whose earliest end lies in [low, high] and whose latest reaches `from`; the
   // widest block span bounds how far before `from` an overlapping block can start.
-  const byTime = sqlite.prepare<[number, number, number, number], BlockRef>(
+  // Candidates come a chunk at a time, in keyset order after the last one read, so that a
+  // long scan yields to the event loop between chunks without holding a statement open.
+  const byTime = sqlite.prepare<[number, number, number, number, number, number], BlockRef>(
     `SELECT id, first_id, min_end_ms FROM flow_blocks
      WHERE min_end_ms >= ? AND min_end_ms <= ? AND max_end_ms >= ? AND min_start_ms < ?
-     ORDER BY min_end_ms, id`,
+       AND (min_end_ms, id) > (?, ?)
+     ORDER BY min_end_ms, id LIMIT ${CHUNK_BLOCKS}`,
   );
-  const byTunnel = sqlite.prepare<[number, number, number], BlockRef>(
+  const byTunnel = sqlite.prepare<[number, number, number, number, number], BlockRef>(
     `SELECT b.id, b.first_id, t.min_end_ms FROM flow_block_tunnels t JOIN flow_blocks b ON b.id = t.block_id
      WHERE t.tunnel_key = ? AND t.max_end_ms >= ? AND t.min_end_ms <= ?
-     ORDER BY t.min_end_ms, b.id`,
+       AND (t.min_end_ms, b.id) > (?, ?)
+     ORDER BY t.min_end_ms, b.id LIMIT ${CHUNK_BLOCKS}`,
   );
   const data = sqlite.prepare<[number], { data: Uint8Array }>('SELECT data FROM flow_blocks WHERE id = ?');
   const countAll = sqlite.prepare<[], { n: number | null }>('SELECT sum(rows) AS n FROM flow_blocks');
 
-  const query = (q: FlowQuery): FlowPage => {
+  const query = async (q: FlowQuery): Promise<FlowPage> => {
     const limit = pageLimit(q.limit);
     const from = Number.isFinite(q.from) ? (q.from as number) : -Infinity;
     const to = Number.isFinite(q.to) ? (q.to as number) : Infinity;
@@ -78,15 +85,34 @@ export function createBlockFlowReader(sqlite: SqliteDatabase): FlowReader {
     const bound = compileFlowPredicate(filter ?? { type: 'any' });
     const sqlNumber = (n: number): number =>
       n === Infinity ? Number.MAX_SAFE_INTEGER : n === -Infinity ? -Number.MAX_SAFE_INTEGER : n;
-    const candidates: Iterable<BlockRef> =
+    const key = tunnelId === null ? 0 : tunnelKey(tunnelId);
+    const chunk = (afterEnd: number, afterId: number): BlockRef[] =>
       tunnelId === null
-        ? byTime.iterate(sqlNumber(lowEnd - span), sqlNumber(highEnd), sqlNumber(lowEnd), sqlNumber(to))
-        : byTunnel.iterate(tunnelKey(tunnelId), sqlNumber(lowEnd), sqlNumber(highEnd));
+        ? byTime.all(
+            sqlNumber(lowEnd - span),
+            sqlNumber(highEnd),
+            sqlNumber(lowEnd),
+            sqlNumber(to),
+            afterEnd,
+            afterId,
+          )
+        : byTunnel.all(key, sqlNumber(lowEnd), sqlNumber(highEnd), afterEnd, afterId);
     const want = limit + 1;
     let matches: Match[] = [];
     // The end time a block's flows must not exceed to still enter the page.
     let cutoff = Infinity;
-    for (const ref of candidates) {
+    let refs = chunk(-Number.MAX_SAFE_INTEGER, 0);
+    let next = 0;
+    for (;;) {
+      if (next === refs.length) {
+        if (refs.length < CHUNK_BLOCKS) break;
+        const last = refs[refs.length - 1]!;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        refs = chunk(last.min_end_ms, last.id);
+        next = 0;
+        if (refs.length === 0) break;
+      }
+      const ref = refs[next++]!;
       if (ref.min_end_ms > cutoff) break;
       const row = data.get(ref.id);
       if (row === undefined) continue;
@@ -117,7 +143,7 @@ export function createBlockFlowReader(sqlite: SqliteDatabase): FlowReader {
   };
 
   return {
-    query: (q) => Promise.resolve().then(() => query(q)),
+    query,
     count: () => Promise.resolve(countAll.get()?.n ?? 0),
   };
 }

@@ -123,4 +123,21 @@ describe('store.flowReader.query', () => {
     expect(late.length).toBe(round);
     expect(late.every((r) => seen.includes(r.id))).toBe(true);
   });
+
+  test('a window over hundreds of separate commits comes whole and in order, in pages and at once', async () => {
+    // Each flush is its own commit: on SQLite its own blocks, read a chunk of blocks at a time.
+    const base = T0 + 120 * MIN;
+    for (let i = 0; i < 150; i += 1) {
+      await writer.write([
+        { ...LONG, startMs: base + i * 1000, endMs: base + i * 1000 + 500, packets: 1_000_000 + i },
+      ]);
+      await writer.flush();
+    }
+    const window = { from: base, to: base + 150 * 1000 };
+    const all = await store.flowReader.query({ ...window, limit: 1000 });
+    expect(all.items.map((f) => f.packets)).toEqual(Array.from({ length: 150 }, (_, i) => 1_000_000 + i));
+    expect(all.next).toBeNull();
+    const paged = await walk(window, 13);
+    expect(paged.map((f) => f.id)).toEqual(all.items.map((f) => f.id));
+  });
 });

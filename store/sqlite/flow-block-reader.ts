@@ -62,9 +62,9 @@ export function createBlockFlowReader(sqlite: SqliteDatabase): FlowReader {
        AND (min_end_ms, id) > (?, ?)
      ORDER BY min_end_ms, id LIMIT ${CHUNK_BLOCKS}`,
   );
-  const byTunnel = sqlite.prepare<[number, number, number, number, number], BlockRef>(
+  const byTunnel = sqlite.prepare<[number, number, number, number, number, number], BlockRef>(
     `SELECT b.id, b.first_id, t.min_end_ms FROM flow_block_tunnels t JOIN flow_blocks b ON b.id = t.block_id
-     WHERE t.tunnel_key = ? AND t.max_end_ms >= ? AND t.min_end_ms <= ?
+     WHERE t.tunnel_key = ? AND t.max_end_ms >= ? AND t.max_end_ms <= ? AND t.min_end_ms <= ?
        AND (t.min_end_ms, b.id) > (?, ?)
      ORDER BY t.min_end_ms, b.id LIMIT ${CHUNK_BLOCKS}`,
   );
@@ -96,7 +96,16 @@ export function createBlockFlowReader(sqlite: SqliteDatabase): FlowReader {
             afterEnd,
             afterId,
           )
-        : byTunnel.all(key, sqlNumber(lowEnd), sqlNumber(highEnd), afterEnd, afterId);
+        : // The key's rows are ordered by their latest end, which is at most the widest block
+          // span past their earliest: both ends of the range bound the scan.
+          byTunnel.all(
+            key,
+            sqlNumber(lowEnd),
+            sqlNumber(highEnd + span),
+            sqlNumber(highEnd),
+            afterEnd,
+            afterId,
+          );
     const want = limit + 1;
     let matches: Match[] = [];
     // The end time a block's flows must not exceed to still enter the page.

@@ -138,6 +138,7 @@ function writeColumn(
 }
 
 let scratch = new Float64Array(0);
+let remapScratch = new Int32Array(0);
 
 /**
  * Packs rows `rows` of `flows` (in that order) into a block. `ids`, when given, are the
@@ -178,8 +179,15 @@ export function encodeBlock(
     stats.push(gather(columns[1 + c]!, integers, INTEGER_COUNT, c, rows));
   // The block keeps only the strings its rows use, renumbered in order of first use.
   const texts = flows.texts;
-  const remap = new Int32Array(flows.strings.length).fill(-1);
+  // The batch's dictionary may be the writer's whole kept one (store/writer/
+  // flow-batch-codec.ts): a remapping table sized to it is kept between calls and only
+  // the entries this block touched are cleared afterwards.
+  if (remapScratch.length < flows.strings.length) {
+    remapScratch = new Int32Array(Math.max(flows.strings.length, remapScratch.length * 2)).fill(-1);
+  }
+  const remap = remapScratch;
   const strings: string[] = [];
+  const used: number[] = [];
   for (let c = 0; c < TEXT_COUNT; c += 1) {
     const column = columns[1 + INTEGER_COUNT + c]!;
     let nulls = 0;
@@ -197,6 +205,7 @@ export function encodeBlock(
         local = strings.length;
         strings.push(flows.strings[index]!);
         remap[index] = local;
+        used.push(index);
       }
       column[r] = local;
       if (local < min) min = local;
@@ -204,6 +213,7 @@ export function encodeBlock(
     }
     stats.push({ min, max, nulls });
   }
+  for (const index of used) remap[index] = -1;
   const dictionary = Buffer.from(JSON.stringify(strings), 'utf8');
   const plans = stats.map((st) => planColumn(count, st));
   const size = HEADER_BYTES + plans.reduce((sum, p) => sum + p.bytes, 0) + align8(dictionary.length);

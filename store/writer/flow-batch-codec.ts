@@ -19,7 +19,25 @@ export interface EncodedFlows {
   readonly integers: Float64Array;
   readonly texts: Int32Array;
   readonly strings: readonly string[];
+  /**
+   * On the way to the writer only: `strings` holds the dictionary's entries from this index
+   * on, the earlier ones came with earlier batches (FlowBatchEncoder keeps its dictionary
+   * from batch to batch; FlowDictionaryMirror puts it back together). 0 or absent: `strings`
+   * is the whole dictionary, as every sink expects it.
+   */
+  readonly stringBase?: number;
 }
+
+/**
+ * Strings the encoder's dictionary holds at most before it starts afresh (the next batch
+ * then carries its strings from index 0). Addresses repeat from batch to batch, so a
+ * dictionary kept across batches makes most lookups hits and sends each string once;
+ * the limit bounds the memory on both sides (~20 MB of strings at worst).
+ */
+export const DICTIONARY_LIMIT = 262_144;
+
+/** Pairs of given-back arrays an encoder keeps at most. */
+const POOL_LIMIT = 4;
 
 /** Builds an EncodedFlows batch row by row; `seal()` hands it over and starts afresh. */
 export class FlowBatchEncoder {
@@ -29,6 +47,10 @@ export class FlowBatchEncoder {
   #texts: Int32Array;
   #strings: string[] = [];
   #dictionary = new Map<string, number>();
+  /** Arrays given back by the writer, ready to fill. */
+  readonly #pool: Array<{ integers: Float64Array; texts: Int32Array }> = [];
+  /** Dictionary entries already sent with earlier batches. */
+  #sentStrings = 0;
   #lastText: Array<string | null> = new Array<string | null>(TEXT_COUNT).fill(null);
   readonly #lastIndex = new Int32Array(TEXT_COUNT);
 
@@ -93,20 +115,59 @@ export class FlowBatchEncoder {
     this.#rows += 1;
   }
 
-  /** The rows added so far, trimmed to size; the encoder is empty afterwards. */
-  seal(): EncodedFlows {
+  /**
+   * The rows added so far, trimmed to size; the encoder is empty afterwards. With
+   * `keepDictionary` (the writer's stream of batches) the dictionary stays for the next
+   * batch, which then carries only the strings new to it (`stringBase`); the receiver must
+   * see every batch, in order, through a FlowDictionaryMirror.
+   */
+  seal(keepDictionary = false): EncodedFlows {
     const rows = this.#rows;
+    const base = this.#sentStrings;
+    // The encoder's own arrays go with the batch (views of their first rows); it goes on
+    // with arrays the writer gave back (recycle()), or new ones. A fresh 5 MB array per
+    // batch measured ~0.5 µs per row on the receiving thread in page faults alone.
     const batch: EncodedFlows = {
       rows,
-      integers: this.#integers.slice(0, rows * INTEGER_COUNT),
-      texts: this.#texts.slice(0, rows * TEXT_COUNT),
-      strings: this.#strings,
+      integers: this.#integers.subarray(0, rows * INTEGER_COUNT),
+      texts: this.#texts.subarray(0, rows * TEXT_COUNT),
+      // A copy even from 0: the encoder goes on adding to its own array.
+      strings: keepDictionary ? this.#strings.slice(base) : this.#strings,
+      stringBase: base,
     };
+    this.#takeArrays();
     this.#rows = 0;
-    this.#strings = [];
-    this.#dictionary = new Map();
-    this.#lastText = new Array<string | null>(TEXT_COUNT).fill(null);
+    if (keepDictionary && this.#strings.length < DICTIONARY_LIMIT) {
+      this.#sentStrings = this.#strings.length;
+    } else {
+      this.#sentStrings = 0;
+      this.#strings = [];
+      this.#dictionary = new Map();
+      this.#lastText = new Array<string | null>(TEXT_COUNT).fill(null);
+    }
     return batch;
+  }
+
+  /**
+   * Gives back the buffers of a batch the writer is done with (transferred back from its
+   * thread), for the next batches to fill instead of new ones.
+   */
+  recycle(integers: ArrayBuffer, texts: ArrayBuffer): void {
+    const capacity = Math.min(integers.byteLength / 8 / INTEGER_COUNT, texts.byteLength / 4 / TEXT_COUNT);
+    if (capacity < this.#capacity || this.#pool.length >= POOL_LIMIT) return;
+    this.#pool.push({ integers: new Float64Array(integers), texts: new Int32Array(texts) });
+  }
+
+  #takeArrays(): void {
+    const reused = this.#pool.pop();
+    if (reused !== undefined) {
+      this.#capacity = Math.min(reused.integers.length / INTEGER_COUNT, reused.texts.length / TEXT_COUNT);
+      this.#integers = reused.integers;
+      this.#texts = reused.texts;
+      return;
+    }
+    this.#integers = new Float64Array(this.#capacity * INTEGER_COUNT);
+    this.#texts = new Int32Array(this.#capacity * TEXT_COUNT);
   }
 
   #text(column: number, value: string | null | undefined): number {
@@ -136,6 +197,30 @@ export class FlowBatchEncoder {
   }
 }
 
+/**
+ * The receiving side of a FlowBatchEncoder's kept dictionary: gives each batch, taken in
+ * the order sealed, its whole dictionary back. A batch starting a fresh dictionary
+ * (`stringBase` 0) gets a new array, so batches still queued keep the one they came with.
+ */
+export class FlowDictionaryMirror {
+  #strings: string[] = [];
+
+  restore(batch: EncodedFlows): EncodedFlows {
+    const base = batch.stringBase ?? 0;
+    if (base === 0) {
+      this.#strings = [...batch.strings];
+    } else {
+      if (base !== this.#strings.length) {
+        throw new Error(
+          `flow batch continues a dictionary of ${base} strings, the writer holds ${this.#strings.length}`,
+        );
+      }
+      for (const text of batch.strings) this.#strings.push(text);
+    }
+    return { rows: batch.rows, integers: batch.integers, texts: batch.texts, strings: this.#strings };
+  }
+}
+
 /** Encodes a whole array at once (tests, benchmarks, the inline writer). */
 export function encodeFlows(flows: readonly NormalizedFlow[]): EncodedFlows {
   const encoder = new FlowBatchEncoder(flows.length);
@@ -154,7 +239,7 @@ export function encodedFlowsView(batch: EncodedFlows): FlowColumnsView {
   };
 }
 
-/** Buffers to list as transferables when posting a batch. */
+/** Buffers to list as transferables when posting a batch (and when giving them back). */
 export function transferablesOf(batch: EncodedFlows): ArrayBuffer[] {
   return [batch.integers.buffer as ArrayBuffer, batch.texts.buffer as ArrayBuffer];
 }

@@ -6,6 +6,7 @@ import type { NormalizedFlow } from '../../model/flow.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
 import { FlowBatchEncoder, transferablesOf } from './flow-batch-codec.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
+import { receiverOfBatches } from './messages.js';
 import type { FromHost, ToHost, WriterHostInit } from './messages.js';
 import { isEmptyState, sealStoreBatch } from './sealed-state.js';
 import type { SealedState } from './sealed-state.js';
@@ -154,7 +155,7 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
 
   const seal = (): void => {
     if (encoder.rows === 0 && state.length === 0) return;
-    const flows: EncodedFlows | null = encoder.rows > 0 ? encoder.seal() : null;
+    const flows: EncodedFlows | null = encoder.rows > 0 ? encoder.seal(true) : null;
     const seq = nextSeq++;
     const message: ToHost = { type: 'batch', seq, flows, state };
     state = [];
@@ -221,6 +222,9 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
   };
 
   const onReply = (reply: FromHost): void => {
+    if ((reply.type === 'committed' || reply.type === 'failed') && reply.recycle?.length === 2) {
+      encoder.recycle(reply.recycle[0]!, reply.recycle[1]!);
+    }
     switch (reply.type) {
       case 'committed': {
         const { result } = reply;
@@ -500,6 +504,7 @@ async function openInlineChannel(
   let queue: ToHost[] = [];
   let running: Promise<void> | null = null;
   let closed = false;
+  const receive = receiverOfBatches();
   // One handle() at a time, in order, like the worker's loop (writer-worker.ts).
   const drain = async (): Promise<void> => {
     while (queue.length > 0) {
@@ -513,7 +518,7 @@ async function openInlineChannel(
     post: (message) => {
       if (closed) return;
       if (message.type === 'stopping') host.requestStop?.();
-      queue.push(message);
+      queue.push(receive(message));
       running ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
     },
     terminate: async () => {

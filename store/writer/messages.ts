@@ -1,5 +1,6 @@
 import type { ConnectionOptions } from '../sqlite/connection.js';
 import type { RetentionStep, RetentionStepResult } from '../retention-step.js';
+import { FlowDictionaryMirror } from './flow-batch-codec.js';
 import type { EncodedFlows } from './flow-batch-codec.js';
 import type { SealedState } from './sealed-state.js';
 
@@ -61,8 +62,15 @@ export type FromHost =
       readonly seq: number;
       readonly result: SinkResult;
       readonly transaction: number;
+      /** The batch's buffers, given back from the worker for the encoder to reuse. */
+      readonly recycle?: ArrayBuffer[];
     }
-  | { readonly type: 'failed'; readonly seq: number; readonly error: string }
+  | {
+      readonly type: 'failed';
+      readonly seq: number;
+      readonly error: string;
+      readonly recycle?: ArrayBuffer[];
+    }
   /** The connection was lost; the host holds its batches and tries again (PostgreSQL). */
   | { readonly type: 'retrying'; readonly error: string }
   | { readonly type: 'retention-done'; readonly seq: number; readonly result: RetentionStepResult }
@@ -122,4 +130,17 @@ export function committedReplies(
 export function failedReplies(group: readonly BatchMessage[], error: unknown): FromHost[] {
   const message = error instanceof Error ? error.message : String(error);
   return group.map((batch) => ({ type: 'failed', seq: batch.seq, error: message }));
+}
+
+/**
+ * Where a host takes its messages (writer-worker.ts, the inline channel): a batch gets its
+ * whole flow dictionary back from the ones before it (FlowDictionaryMirror), in the order
+ * the messages were posted.
+ */
+export function receiverOfBatches(): (message: ToHost) => ToHost {
+  const mirror = new FlowDictionaryMirror();
+  return (message) =>
+    message.type === 'batch' && message.flows !== null
+      ? { ...message, flows: mirror.restore(message.flows) }
+      : message;
 }

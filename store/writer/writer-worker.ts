@@ -1,5 +1,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
+import { transferablesOf } from './flow-batch-codec.js';
+import { receiverOfBatches } from './messages.js';
 import type { FromHost, ToHost, WriterHostInit } from './messages.js';
 import { openWriterHost } from './writer-host.js';
 import type { WriterHost } from './writer-host.js';
@@ -27,6 +29,22 @@ function serve(host: WriterHost, port: MessagePort): void {
   let queue: ToHost[] = [];
   let busy = false;
   let closed = false;
+  const restore = receiverOfBatches();
+  // The buffers of each batch, given back with its reply once the host is done with it
+  // (committed or failed), for the encoder to fill again instead of new memory.
+  const buffers = new Map<number, ArrayBuffer[]>();
+  const receive = (message: ToHost): ToHost => {
+    if (message.type === 'batch' && message.flows !== null)
+      buffers.set(message.seq, transferablesOf(message.flows));
+    return restore(message);
+  };
+  const reply = (message: FromHost): void => {
+    if (message.type !== 'committed' && message.type !== 'failed') return post(message);
+    const recycle = buffers.get(message.seq);
+    if (recycle === undefined) return post(message);
+    buffers.delete(message.seq);
+    port.postMessage({ ...message, recycle } satisfies FromHost, recycle);
+  };
 
   const drain = async (): Promise<void> => {
     busy = true;
@@ -34,12 +52,12 @@ function serve(host: WriterHost, port: MessagePort): void {
       const messages = queue;
       queue = [];
       for (let next = receiveMessageOnPort(port); next !== undefined; next = receiveMessageOnPort(port)) {
-        messages.push(next.message as ToHost);
+        messages.push(receive(next.message as ToHost));
       }
       if (messages.some((m) => m.type === 'close' || m.type === 'stopping')) host.requestStop?.();
-      for (const reply of await host.handle(messages)) {
-        post(reply);
-        if (reply.type === 'closed') closed = true;
+      for (const message of await host.handle(messages)) {
+        reply(message);
+        if (message.type === 'closed') closed = true;
       }
     }
     busy = false;
@@ -47,7 +65,7 @@ function serve(host: WriterHost, port: MessagePort): void {
   };
 
   port.on('message', (message: ToHost) => {
-    queue.push(message);
+    queue.push(receive(message));
     if (message.type === 'close' || message.type === 'stopping') host.requestStop?.();
     if (!busy) void drain();
   });

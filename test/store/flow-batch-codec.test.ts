@@ -1,0 +1,93 @@
+import { describe, expect, test } from 'vitest';
+import { FLOW_TEXT_COLUMNS, TEXT_COUNT } from '../../store/flows/flow-columns.js';
+import {
+  DICTIONARY_LIMIT,
+  encodeFlows,
+  FlowBatchEncoder,
+  FlowDictionaryMirror,
+} from '../../store/writer/flow-batch-codec.js';
+import type { EncodedFlows } from '../../store/writer/flow-batch-codec.js';
+import type { NormalizedFlow } from '../../model/flow.js';
+import { syntheticFlows } from './synthetic-flows.js';
+
+/** The text columns of every row, read through a batch's dictionary. */
+function texts(batch: EncodedFlows): Array<Array<string | null>> {
+  return Array.from({ length: batch.rows }, (_, r) =>
+    FLOW_TEXT_COLUMNS.map((_, c) => {
+      const index = batch.texts[r * TEXT_COUNT + c]!;
+      return index < 0 ? null : batch.strings[index]!;
+    }),
+  );
+}
+
+function sealInto(encoder: FlowBatchEncoder, flows: readonly NormalizedFlow[]): EncodedFlows {
+  for (const flow of flows) encoder.add(flow);
+  return encoder.seal(true);
+}
+
+describe('the flow dictionary kept from batch to batch', () => {
+  test('each batch carries only its new strings, and the mirror gives every batch its texts back', () => {
+    const flows = syntheticFlows(3000, { seed: 21 });
+    const encoder = new FlowBatchEncoder(16);
+    const mirror = new FlowDictionaryMirror();
+    const parts = [flows.slice(0, 1000), flows.slice(1000, 2000), flows.slice(2000)];
+    const sealed = parts.map((part) => sealInto(encoder, part));
+    // Later batches reuse what earlier ones sent: addresses repeat.
+    expect(sealed[0]!.stringBase).toBe(0);
+    expect(sealed[1]!.stringBase).toBe(sealed[0]!.strings.length);
+    expect(sealed[2]!.strings.length).toBeLessThan(encodeFlows(parts[2]!).strings.length);
+    const restored = sealed.map((batch) => mirror.restore(batch));
+    restored.forEach((batch, i) => expect(texts(batch)).toEqual(texts(encodeFlows(parts[i]!))));
+  });
+
+  test('past the limit the encoder starts afresh, and batches restored before keep their strings', () => {
+    const base = syntheticFlows(1, { seed: 2 })[0]!;
+    const encoder = new FlowBatchEncoder(1024);
+    const mirror = new FlowDictionaryMirror();
+    // Distinct source addresses until the dictionary is full.
+    const distinct = (from: number, count: number): NormalizedFlow[] =>
+      Array.from({ length: count }, (_, i) => ({
+        ...base,
+        src: `10.${(from + i) >> 16}.${((from + i) >> 8) & 255}.${(from + i) & 255}`,
+      }));
+    const first = mirror.restore(sealInto(encoder, distinct(0, DICTIONARY_LIMIT)));
+    const kept = texts(first);
+    const second = sealInto(encoder, distinct(DICTIONARY_LIMIT, 10));
+    expect(second.stringBase).toBe(0);
+    const restored = mirror.restore(second);
+    expect(texts(restored)).toEqual(texts(encodeFlows(distinct(DICTIONARY_LIMIT, 10))));
+    expect(texts(first)).toEqual(kept);
+  });
+
+  test('a batch that does not continue the mirror is refused, not misread', () => {
+    const flows = syntheticFlows(200, { seed: 5 });
+    const encoder = new FlowBatchEncoder(16);
+    const first = sealInto(encoder, flows.slice(0, 100));
+    const second = sealInto(encoder, flows.slice(100));
+    expect(() => new FlowDictionaryMirror().restore(second)).toThrow(/continues a dictionary/);
+    expect(new FlowDictionaryMirror().restore(first).rows).toBe(100);
+  });
+
+  test('given-back buffers are filled by a later batch, and the batches sealed before keep their values', () => {
+    const flows = syntheticFlows(800, { seed: 8 });
+    const parts = [0, 1, 2, 3].map((i) => flows.slice(i * 200, (i + 1) * 200));
+    const encoder = new FlowBatchEncoder(256);
+    const mirror = new FlowDictionaryMirror();
+    const first = mirror.restore(sealInto(encoder, parts[0]!));
+    const second = mirror.restore(sealInto(encoder, parts[1]!));
+    // The writer is done with the first batch: its buffers come back. The encoder is
+    // filling the arrays it took at the second seal; the one after takes them.
+    encoder.recycle(first.integers.buffer as ArrayBuffer, first.texts.buffer as ArrayBuffer);
+    const third = mirror.restore(sealInto(encoder, parts[2]!));
+    const fourth = mirror.restore(sealInto(encoder, parts[3]!));
+    expect(fourth.integers.buffer).toBe(first.integers.buffer);
+    for (const [batch, part] of [
+      [second, parts[1]!],
+      [third, parts[2]!],
+      [fourth, parts[3]!],
+    ] as const) {
+      expect(batch.integers).toEqual(encodeFlows(part).integers);
+      expect(texts(batch)).toEqual(texts(encodeFlows(part)));
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { canonicalAddress } from '../../model/address-parse.js';
-import type { FlowKind, NormalizedFlow } from '../../model/flow.js';
+import type { NormalizedFlow } from '../../model/flow.js';
 import { compileFilter } from '../../store/filter/compile-filter.js';
 import { compileFlowPredicate } from '../../store/filter/flow-predicate.js';
 import { parseFilter } from '../../store/filter/parse-filter.js';
@@ -17,6 +17,7 @@ import type { NewFlowRow } from '../../store/flows/flow.table.js';
 import { tunnelKey } from '../../store/flows/tunnel-key.js';
 import { encodedFlowsView, encodeFlows } from '../../store/writer/flow-batch-codec.js';
 import { tempDir } from './temp-store.js';
+import { FLOW_KINDS } from '../../store/filter/filter-values.js';
 
 /**
  * compileFlowPredicate (filters evaluated in JavaScript over columns, issue 11) against
@@ -62,15 +63,7 @@ const V6 = [
 ].map(canonical);
 const PORTS = [0, 1, 22, 53, 123, 443, 500, 1023, 1024, 1025, 4500, 65534, 65535];
 const COUNTS = [1, 99, 100, 101, 999, 1000, 1001, 1500, 999_999, 1_000_000, 1_000_001];
-const KINDS: readonly FlowKind[] = [
-  'esp',
-  'esp-in-udp',
-  'ike',
-  'esp-fragment',
-  'icmp-frag-needed',
-  'cleartext-leak',
-  'other',
-];
+const KINDS = FLOW_KINDS;
 const TUNNELS = [null, 't1', 't2', '192.0.2.1_198.51.100.11_esp', 't1 '];
 const EXPORTERS = ['192.0.2.250', '192.0.2.251', canonical('2001:DB8::250')];
 const SPIS = [0, 1, 0x1000, 0x6b1d2e93, 0xffff_ffff];

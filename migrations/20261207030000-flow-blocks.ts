@@ -20,6 +20,9 @@ import { isPostgres } from './dialect.js';
  * store/flows/tunnel-key.ts), with the end times of that tunnel's flows in the block:
  * drill-down reads a tunnel-minute's blocks and no others.
  */
+/** The tables this migration makes on SQLite and not on PostgreSQL. */
+export const SQLITE_ONLY_TABLES: readonly string[] = ['flow_blocks', 'flow_block_tunnels'];
+
 export async function up(db: Kysely<any>): Promise<void> {
   if (isPostgres(db)) return;
   await sql`CREATE TABLE flow_blocks (

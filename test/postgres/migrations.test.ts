@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { blob, int, isPostgres, real } from '../../migrations/dialect.js';
+import { SQLITE_ONLY_TABLES } from '../../migrations/20261207030000-flow-blocks.js';
 import { migrations } from '../../migrations/index.js';
 import { migrateToLatest } from '../../store/migrate.js';
 import { openPostgres } from '../../store/postgres/connection.js';
@@ -55,7 +56,10 @@ async function columns(): Promise<Column[]> {
   return rows;
 }
 
-/** The same migrations on an in-memory SQLite database: its tables, columns and indexes. */
+/**
+ * The same migrations on an in-memory SQLite database: its tables, columns and indexes,
+ * without the SQLite engine's own flow blocks (PostgreSQL keeps flows as rows).
+ */
 async function sqliteSchema(): Promise<{
   columns: Map<string, string[]>;
   indexes: string[];
@@ -71,7 +75,8 @@ async function sqliteSchema(): Promise<{
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'kysely%' AND name NOT LIKE 'sqlite%' ORDER BY name",
       )
       .all()
-      .map((r) => r.name);
+      .map((r) => r.name)
+      .filter((name) => !SQLITE_ONLY_TABLES.includes(name));
     const info = (table: string) =>
       sqlite.prepare<[], { name: string; pk: number }>(`PRAGMA table_info(${table})`).all();
     return {
@@ -86,10 +91,11 @@ async function sqliteSchema(): Promise<{
         ]),
       ),
       indexes: sqlite
-        .prepare<[], { name: string }>(
-          "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        .prepare<[], { name: string; table: string }>(
+          'SELECT name, tbl_name AS "table" FROM sqlite_master WHERE type = \'index\' AND sql IS NOT NULL ORDER BY name',
         )
         .all()
+        .filter((r) => !SQLITE_ONLY_TABLES.includes(r.table))
         .map((r) => r.name),
     };
   } finally {

@@ -1,16 +1,25 @@
 // Per-datagram cost of the collector's CPU path on one core: decode + produce FlowRecords,
 // then the same plus the IPsec normalizer (kinds, tunnels, SAs, bucket deltas, loss
-// checks), on the synthetic IPFIX traffic the end-to-end benchmark sends. The difference
-// is the normalizer's cost. Prints JSON lines.
+// checks), then plus the hand-off encoder (store/writer/flow-batch-codec.ts, sealed every
+// ENCODE_BATCH rows with its dictionary kept and its arrays given back, as the writer
+// does), then plus packing the batches into flow blocks (the writer thread's JS), on the
+// synthetic IPFIX traffic the end-to-end benchmark sends. The differences are each
+// stage's cost. Prints JSON lines.
 import { parseNormalizeConfig } from '../../collector/normalize/config.js';
 import { createNormalizer } from '../../collector/normalize/normalizer.js';
 import { produceFlows } from '../../collector/produce/produce-flows.js';
 import { SequenceTracker } from '../../collector/produce/sequence-tracker.js';
 import { TemplateCache } from '../../collector/wire/template-cache.js';
+import { encodeBlock } from '../../store/sqlite/flow-block-codec.js';
+import { FlowBatchEncoder, FlowDictionaryMirror } from '../../store/writer/flow-batch-codec.js';
 import { ipfixMessage } from '../helpers/ipfix-builder.js';
 import { benchDataSets, benchTemplateSet } from './bench-datagrams.js';
 
 const PER_MESSAGE = 30;
+/** Rows per sealed hand-off batch (the writer seals at its batch size or every flush). */
+const ENCODE_BATCH = 8192;
+
+const STAGES = ['decode+produce', 'decode+produce+normalize', '+encode', '+encode+pack'] as const;
 
 export function runPipelineBench(seconds = 3): Array<Record<string, unknown>> {
   const startMs = Date.now() - 120_000;
@@ -30,10 +39,25 @@ export function runPipelineBench(seconds = 3): Array<Record<string, unknown>> {
     sets: [benchTemplateSet()],
   });
   const results: Array<Record<string, unknown>> = [];
-  for (const withNormalizer of [false, true]) {
+  for (const [stage, name] of STAGES.entries()) {
+    const withNormalizer = stage >= 1;
     const cache = new TemplateCache({ now: () => startMs });
     const tracker = new SequenceTracker();
     const normalizer = createNormalizer(parseNormalizeConfig({}));
+    const encoder = new FlowBatchEncoder(4096);
+    const mirror = new FlowDictionaryMirror();
+    const rows = Array.from({ length: ENCODE_BATCH }, (_, r) => r);
+    const encode = (flows: ReturnType<typeof normalizer.process>['flows']): void => {
+      for (const flow of flows) encoder.add(flow);
+      if (encoder.rows < ENCODE_BATCH) return;
+      const batch = encoder.seal(true);
+      if (stage === 3) encodeBlock(mirror.restore(batch), rows.slice(0, batch.rows));
+      encoder.recycle(
+        batch.integers.buffer as ArrayBuffer,
+        batch.texts.buffer as ArrayBuffer,
+        batch.ipv4.buffer as ArrayBuffer,
+      );
+    };
     produceFlows(template, '192.0.2.1', startMs, cache, tracker);
     let records = 0;
     let i = 0;
@@ -49,14 +73,17 @@ export function runPipelineBench(seconds = 3): Array<Record<string, unknown>> {
           cache,
           tracker,
         );
-        if (withNormalizer) normalizer.process(produced.flows);
+        if (withNormalizer) {
+          const { flows } = normalizer.process(produced.flows);
+          if (stage >= 2) encode(flows);
+        }
         records += produced.flows.length;
         i++;
       }
     }
     const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
     results.push({
-      name: withNormalizer ? 'decode+produce+normalize' : 'decode+produce',
+      name,
       records,
       seconds: Number(elapsed.toFixed(3)),
       recordsPerSecond: Math.round(records / elapsed),

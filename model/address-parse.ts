@@ -32,6 +32,23 @@ export function parseIpv4(text: string): number {
   return value * 256 + octet;
 }
 
+/**
+ * The 32-bit value of a dotted quad in canonical text (model/address-text.ts: no leading
+ * zeros), so that formatting the value gives the same text back; -1 for any other text.
+ * Runs for every flow's two addresses on its way to the writer.
+ */
+export function canonicalIpv4(text: string): number {
+  const value = parseIpv4(text);
+  if (value < 0) return -1;
+  for (let i = 0; i < text.length - 1; i++) {
+    // A zero that starts a part ("010", "1.00") and is not the whole part.
+    if (text.charCodeAt(i) === 48 && (i === 0 || text.charCodeAt(i - 1) === 46)) {
+      if (text.charCodeAt(i + 1) !== 46) return -1;
+    }
+  }
+  return value;
+}
+
 /** The 16 bytes of an IPv6 address, or null when the text is not one. */
 export function parseIpv6(text: string): Uint8Array | null {
   if (!ipaddr.IPv6.isValid(text)) return null;

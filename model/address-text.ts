@@ -21,10 +21,15 @@ const v4Texts: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS).
 
 /** Dotted quad of the 4 bytes at `offset`. */
 export function ipv4Text(bytes: Uint8Array, offset: number): string {
-  const a = bytes[offset]!;
-  const b = bytes[offset + 1]!;
-  const c = bytes[offset + 2]!;
-  const d = bytes[offset + 3]!;
+  return dottedQuad(bytes[offset]!, bytes[offset + 1]!, bytes[offset + 2]!, bytes[offset + 3]!);
+}
+
+/** Dotted quad of an unsigned 32-bit value (a stored flow's IPv4 address). */
+export function ipv4TextOf(value: number): string {
+  return dottedQuad((value >>> 24) & 255, (value >>> 16) & 255, (value >>> 8) & 255, value & 255);
+}
+
+function dottedQuad(a: number, b: number, c: number, d: number): string {
   const key = (a << 24) | (b << 16) | (c << 8) | d;
   const slot = (key ^ (key >>> 12) ^ (key >>> 24)) & (V4_SLOTS - 1);
   if (v4Keys[slot] === key) {

@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
-import { parseIpv4 } from '../../model/address-parse.js';
+import { canonicalIpv4, parseIpv4 } from '../../model/address-parse.js';
 import { FLOW_INTEGER_COLUMNS, FLOW_TEXT_COLUMNS } from '../flows/flow-columns.js';
+import { IPV4_TEXT } from '../flows/flow-columns-view.js';
 import type { FlowColumnsView } from '../flows/flow-columns-view.js';
 import type { CompareOp, Direction, FilterNode } from './filter-ast.js';
 
@@ -68,10 +69,14 @@ export function compileFlowPredicate(node: FilterNode): FlowPredicate {
       return compareInteger(PROTO, '=', node.proto);
     case 'host': {
       const address = node.address;
-      return onText(addressColumns(node.direction), (text) => text === address);
+      const value = canonicalIpv4(address);
+      return onAddress(addressColumns(node.direction), {
+        text: (text) => text === address,
+        ipv4: (ipv4) => ipv4 === value,
+      });
     }
     case 'net':
-      return onText(addressColumns(node.direction), inNet(node.network, node.prefixLength));
+      return onAddress(addressColumns(node.direction), inNet(node.network, node.prefixLength));
     case 'port':
       return eitherInteger(portColumns(node.direction), node.op, node.port);
     case 'spi':
@@ -131,12 +136,40 @@ function portColumns(direction: Direction): readonly number[] {
  */
 function onText(columns: readonly number[], matches: (text: string) => boolean): FlowPredicate {
   return (view) => {
-    const strings = view.strings;
-    const table = new Uint8Array(strings.length + 1);
-    for (let i = 0; i < strings.length; i += 1) table[i + 1] = matches(strings[i]!) ? 1 : 0;
+    const table = textTable(view.strings, matches);
     const [first, second] = columns as [number, number | undefined];
     if (second === undefined) return (row) => table[view.text(first, row) + 1] === 1;
     return (row) => table[view.text(first, row) + 1] === 1 || table[view.text(second, row) + 1] === 1;
+  };
+}
+
+function textTable(strings: readonly string[], matches: (text: string) => boolean): Uint8Array {
+  const table = new Uint8Array(strings.length + 1);
+  for (let i = 0; i < strings.length; i += 1) table[i + 1] = matches(strings[i]!) ? 1 : 0;
+  return table;
+}
+
+/** A test of an address: on its text, or on its 32-bit value when the flows hold it so. */
+interface AddressTest {
+  readonly text: (text: string) => boolean;
+  readonly ipv4: (value: number) => boolean;
+}
+
+/**
+ * onText for the address columns, which hold an IPv4 address as its value (IPV4_TEXT,
+ * store/flows/flow-columns-view.ts) and any other as a dictionary string.
+ */
+function onAddress(columns: readonly number[], test: AddressTest): FlowPredicate {
+  return (view) => {
+    const table = textTable(view.strings, test.text);
+    const matchesIpv4 = test.ipv4;
+    const one = (column: number, row: number): boolean => {
+      const index = view.text(column, row);
+      return index === IPV4_TEXT ? matchesIpv4(view.ipv4(column, row)) : table[index + 1] === 1;
+    };
+    const [first, second] = columns as [number, number | undefined];
+    if (second === undefined) return (row) => one(first, row);
+    return (row) => one(first, row) || one(second, row);
   };
 }
 
@@ -155,28 +188,29 @@ function onText(columns: readonly number[], matches: (text: string) => boolean):
  *   digits, colons, dots, a zone id's letters and digits), is none: tunnel and SA ids
  *   (`_`, `-`) are ruled out before a parse whose failure throws.
  */
-function inNet(network: string, prefixLength: number): (text: string) => boolean {
+function inNet(network: string, prefixLength: number): AddressTest {
   const parsed = ipaddr.parse(network);
   if (parsed.kind() === 'ipv4') {
     const size = 2 ** (32 - prefixLength);
     const value = parsed.toByteArray().reduce((sum, octet) => sum * 256 + octet, 0);
     const low = Math.floor(value / size) * size;
     const high = low + size - 1;
-    return (text) => {
-      const address = parseIpv4(text);
-      return address >= low && address <= high;
-    };
+    const inRange = (address: number) => address >= low && address <= high;
+    return { text: (text) => inRange(parseIpv4(text)), ipv4: inRange };
   }
   const prefix = parsed as ipaddr.IPv6;
-  return (text) => {
-    if (!text.includes(':') || !IPV6_CHARACTERS.test(text)) return false;
-    let address: ipaddr.IPv6;
-    try {
-      address = ipaddr.IPv6.parse(text);
-    } catch {
-      return false;
-    }
-    return address.match(prefix, prefixLength);
+  return {
+    ipv4: () => false,
+    text: (text) => {
+      if (!text.includes(':') || !IPV6_CHARACTERS.test(text)) return false;
+      let address: ipaddr.IPv6;
+      try {
+        address = ipaddr.IPv6.parse(text);
+      } catch {
+        return false;
+      }
+      return address.match(prefix, prefixLength);
+    },
   };
 }
 

@@ -25,6 +25,7 @@ import { bucketDeltaToRow, tunnelBucketCounterColumns } from '../tunnels/tunnel-
 import type { NewTunnelBucketRow } from '../tunnels/tunnel-bucket.table.js';
 import { tunnelToRow } from '../tunnels/tunnel.table.js';
 import type { NewTunnelRow } from '../tunnels/tunnel.table.js';
+import { encodedText } from '../writer/flow-batch-codec.js';
 import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 import type { SealedState } from '../writer/sealed-state.js';
 import type { SinkResult } from '../writer/messages.js';
@@ -310,8 +311,7 @@ function flowInsert(
   for (let j = 0; j < TEXT_COUNT; j += 1) {
     const values = new Array<string | null>(rows.length);
     for (let r = 0; r < rows.length; r += 1) {
-      const index = flows.texts[rows[r]! * TEXT_COUNT + j]!;
-      values[r] = index < 0 ? null : flows.strings[index]!;
+      values[r] = encodedText(flows, rows[r]!, j);
     }
     arrays.push(values);
   }

@@ -1,4 +1,6 @@
-import { INTEGER_COUNT, TEXT_COUNT } from '../flows/flow-columns.js';
+import { ipv4TextOf } from '../../model/address-text.js';
+import { DST_TEXT_INDEX, INTEGER_COUNT, SRC_TEXT_INDEX, TEXT_COUNT } from '../flows/flow-columns.js';
+import { IPV4_TEXT } from '../flows/flow-columns-view.js';
 import type { FlowColumnsView } from '../flows/flow-columns-view.js';
 import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 
@@ -16,14 +18,28 @@ import type { EncodedFlows } from '../writer/flow-batch-codec.js';
  * of the ~200 of a B-tree row and its two index entries, and is written with one
  * statement per few thousand flows instead of one bound row each.
  *
+ * IPv4 source and destination addresses are two more integer columns, their 32-bit values
+ * (the batch holds them so, EncodedFlows.ipv4); the `src`/`dst` text columns then hold only
+ * the other addresses (IPv6), null where the address column has the value.
+ *
  * Layout (little-endian, every section starts on an 8-byte boundary so that readers
  * view it in place): header {u8 format, u8 0, u16 integer columns, u16 text columns,
- * u16 0, u32 rows, u32 dictionary bytes}, then the id offsets (a column; absent when
- * ids are consecutive), the integer columns, the text columns, and the dictionary as
- * UTF-8 JSON. Each column: {u8 packing, u8 width, u8 nullable, 5 × 0}, then its f64
- * base and payload unless absent.
+ * u16 address columns, u32 rows, u32 dictionary bytes}, then the id offsets (a column;
+ * absent when ids are consecutive), the integer columns, the text columns, the IPv4
+ * address columns (source, destination), and the dictionary as UTF-8 JSON. Each
+ * column: {u8 packing, u8 width, u8 nullable, 5 × 0}, then its f64 base and payload
+ * unless absent.
+ *
+ * Format 1 (stores written before IPv4 addresses were numbers) has no address columns
+ * (its header's u16 is 0) and every address in the text columns; it is read as it is.
  */
-export const BLOCK_FORMAT = 1;
+export const BLOCK_FORMAT = 2;
+
+/** Formats this version reads. */
+const READABLE_FORMATS: readonly number[] = [1, 2];
+
+/** Address columns of a format 2 block: the IPv4 source, then destination. */
+const ADDRESS_COUNT = 2;
 
 const HEADER_BYTES = 16;
 
@@ -153,7 +169,7 @@ export function encodeBlock(
   const count = rows.length;
   // Every column gathered into one scratch buffer kept between calls: a block is packed
   // many times a second, and 39 fresh zero-filled arrays per block measured ~40 % of it.
-  const width = 1 + INTEGER_COUNT + TEXT_COUNT;
+  const width = 1 + INTEGER_COUNT + TEXT_COUNT + ADDRESS_COUNT;
   if (scratch.length < width * count) scratch = new Float64Array(width * count * 2);
   const columns: Float64Array[] = [];
   for (let k = 0; k < width; k += 1) columns.push(scratch.subarray(k * count, (k + 1) * count));
@@ -195,6 +211,7 @@ export function encodeBlock(
     let max = -Infinity;
     for (let r = 0; r < count; r += 1) {
       const index = texts[rows[r]! * TEXT_COUNT + c]!;
+      // Negative: null, or IPV4_TEXT (an address the address columns below hold).
       if (index < 0) {
         column[r] = NaN;
         nulls += 1;
@@ -214,6 +231,27 @@ export function encodeBlock(
     stats.push({ min, max, nulls });
   }
   for (const index of used) remap[index] = -1;
+  const ipv4 = flows.ipv4;
+  for (let a = 0; a < ADDRESS_COUNT; a += 1) {
+    const column = columns[1 + INTEGER_COUNT + TEXT_COUNT + a]!;
+    const textColumn = a === 0 ? SRC_TEXT_INDEX : DST_TEXT_INDEX;
+    let nulls = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (let r = 0; r < count; r += 1) {
+      const row = rows[r]!;
+      if (texts[row * TEXT_COUNT + textColumn] !== IPV4_TEXT) {
+        column[r] = NaN;
+        nulls += 1;
+        continue;
+      }
+      const value = ipv4[row * 2 + a]!;
+      column[r] = value;
+      if (value < min) min = value;
+      if (value > max) max = value;
+    }
+    stats.push({ min, max, nulls });
+  }
   const dictionary = Buffer.from(JSON.stringify(strings), 'utf8');
   const plans = stats.map((st) => planColumn(count, st));
   const size = HEADER_BYTES + plans.reduce((sum, p) => sum + p.bytes, 0) + align8(dictionary.length);
@@ -222,6 +260,7 @@ export function encodeBlock(
   view.setUint8(0, BLOCK_FORMAT);
   view.setUint16(2, INTEGER_COUNT, true);
   view.setUint16(4, TEXT_COUNT, true);
+  view.setUint16(6, ADDRESS_COUNT, true);
   view.setUint32(8, count, true);
   view.setUint32(12, dictionary.length, true);
   let offset = HEADER_BYTES;
@@ -268,18 +307,23 @@ export class FlowBlock implements FlowColumnsView {
   readonly #consecutive: boolean;
   readonly #integers: BlockColumn[];
   readonly #texts: BlockColumn[];
+  /** IPv4 source and destination (format 2), or none (format 1). */
+  readonly #addresses: BlockColumn[];
 
   constructor(firstId: number, blob: Uint8Array) {
     // Typed views need their element alignment; a BLOB from SQLite may start anywhere.
     const bytes = blob.byteOffset % 8 === 0 ? blob : new Uint8Array(blob);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const format = view.getUint8(0);
-    if (format !== BLOCK_FORMAT) throw new Error(`flow block format ${format} is not known to this version`);
+    if (!READABLE_FORMATS.includes(format))
+      throw new Error(`flow block format ${format} is not known to this version`);
     const integerCount = view.getUint16(2, true);
     const textCount = view.getUint16(4, true);
-    if (integerCount !== INTEGER_COUNT || textCount !== TEXT_COUNT) {
+    const addressCount = view.getUint16(6, true);
+    const expectedAddresses = format === 1 ? 0 : ADDRESS_COUNT;
+    if (integerCount !== INTEGER_COUNT || textCount !== TEXT_COUNT || addressCount !== expectedAddresses) {
       throw new Error(
-        `flow block has ${integerCount}+${textCount} columns, expected ${INTEGER_COUNT}+${TEXT_COUNT}`,
+        `flow block has ${integerCount}+${textCount}+${addressCount} columns, expected ${INTEGER_COUNT}+${TEXT_COUNT}+${expectedAddresses}`,
       );
     }
     const rows = view.getUint32(8, true);
@@ -323,6 +367,7 @@ export class FlowBlock implements FlowColumnsView {
     this.#ids = read();
     this.#integers = Array.from({ length: INTEGER_COUNT }, read);
     this.#texts = Array.from({ length: TEXT_COUNT }, read);
+    this.#addresses = Array.from({ length: addressCount }, read);
     const json = Buffer.from(bytes.buffer, bytes.byteOffset + offset, dictionaryBytes).toString('utf8');
     this.strings = JSON.parse(json) as string[];
   }
@@ -338,12 +383,24 @@ export class FlowBlock implements FlowColumnsView {
 
   text(column: number, row: number): number {
     const value = this.#texts[column]!.get(row);
+    if (value === value) return value;
+    return this.ipv4(column, row) >= 0 ? IPV4_TEXT : -1;
+  }
+
+  ipv4(column: number, row: number): number {
+    const addresses = this.#addresses;
+    if (addresses.length === 0) return -1;
+    const address =
+      column === SRC_TEXT_INDEX ? addresses[0] : column === DST_TEXT_INDEX ? addresses[1] : undefined;
+    if (address === undefined) return -1;
+    const value = address.get(row);
     return value !== value ? -1 : value;
   }
 
   /** The text of a text column at a row, or null. */
   string(column: number, row: number): string | null {
     const index = this.text(column, row);
-    return index < 0 ? null : this.strings[index]!;
+    if (index >= 0) return this.strings[index]!;
+    return index === IPV4_TEXT ? ipv4TextOf(this.ipv4(column, row)) : null;
   }
 }

@@ -1,5 +1,8 @@
+import { canonicalIpv4 } from '../../model/address-parse.js';
+import { ipv4TextOf } from '../../model/address-text.js';
 import type { NormalizedFlow } from '../../model/flow.js';
-import { INTEGER_COUNT, TEXT_COUNT } from '../flows/flow-columns.js';
+import { DST_TEXT_INDEX, INTEGER_COUNT, SRC_TEXT_INDEX, TEXT_COUNT } from '../flows/flow-columns.js';
+import { IPV4_TEXT } from '../flows/flow-columns-view.js';
 import type { FlowColumnsView } from '../flows/flow-columns-view.js';
 import { MAX_STORED_INTEGER } from '../bigint-policy.js';
 
@@ -13,11 +16,18 @@ import { MAX_STORED_INTEGER } from '../bigint-policy.js';
  *
  * `integers[row * INTEGER_COUNT + i]` holds FLOW_INTEGER_COLUMNS[i] (NaN = null) and
  * `texts[row * TEXT_COUNT + j]` the dictionary index of FLOW_TEXT_COLUMNS[j] (-1 = null).
+ * An IPv4 source or destination is no string at all: its text entry is IPV4_TEXT and
+ * `ipv4[row * 2]` (source) or `ipv4[row * 2 + 1]` (destination) holds its value. Most
+ * flows' addresses are IPv4 and many are seen once, so that is a parse of a short
+ * string instead of a lookup in (and growth of) a dictionary of hundreds of thousands,
+ * and nothing for the writer to remap, store as text or send across threads.
+ * (A text that is not the canonical dotted quad stays a string, so it reads back as sent.)
  */
 export interface EncodedFlows {
   readonly rows: number;
   readonly integers: Float64Array;
   readonly texts: Int32Array;
+  readonly ipv4: Uint32Array;
   readonly strings: readonly string[];
   /**
    * On the way to the writer only: `strings` holds the dictionary's entries from this index
@@ -45,10 +55,11 @@ export class FlowBatchEncoder {
   #rows = 0;
   #integers: Float64Array;
   #texts: Int32Array;
+  #ipv4: Uint32Array;
   #strings: string[] = [];
   #dictionary = new Map<string, number>();
   /** Arrays given back by the writer, ready to fill. */
-  readonly #pool: Array<{ integers: Float64Array; texts: Int32Array }> = [];
+  readonly #pool: Array<{ integers: Float64Array; texts: Int32Array; ipv4: Uint32Array }> = [];
   /** Dictionary entries already sent with earlier batches. */
   #sentStrings = 0;
   #lastText: Array<string | null> = new Array<string | null>(TEXT_COUNT).fill(null);
@@ -58,6 +69,7 @@ export class FlowBatchEncoder {
     this.#capacity = Math.max(1, initialCapacity);
     this.#integers = new Float64Array(this.#capacity * INTEGER_COUNT);
     this.#texts = new Int32Array(this.#capacity * TEXT_COUNT);
+    this.#ipv4 = new Uint32Array(this.#capacity * 2);
   }
 
   get rows(): number {
@@ -105,8 +117,18 @@ export class FlowBatchEncoder {
     const j = this.#rows * TEXT_COUNT;
     // FLOW_TEXT_COLUMNS order.
     t[j] = this.#text(0, flow.exporter);
-    t[j + 1] = this.#text(1, flow.src);
-    t[j + 2] = this.#text(2, flow.dst);
+    // A broken producer's missing address goes to #text, which makes it null.
+    const src = typeof flow.src === 'string' ? canonicalIpv4(flow.src) : -1;
+    if (src >= 0) {
+      this.#ipv4[this.#rows * 2] = src;
+      t[j + 1] = IPV4_TEXT;
+    } else t[j + 1] = this.#text(1, flow.src);
+    // A broken producer's missing address goes to #text, which makes it null.
+    const dst = typeof flow.dst === 'string' ? canonicalIpv4(flow.dst) : -1;
+    if (dst >= 0) {
+      this.#ipv4[this.#rows * 2 + 1] = dst;
+      t[j + 2] = IPV4_TEXT;
+    } else t[j + 2] = this.#text(2, flow.dst);
     t[j + 3] = this.#text(3, flow.kind);
     t[j + 4] = this.#text(4, flow.tunnelId);
     t[j + 5] = this.#text(5, flow.saId);
@@ -131,6 +153,7 @@ export class FlowBatchEncoder {
       rows,
       integers: this.#integers.subarray(0, rows * INTEGER_COUNT),
       texts: this.#texts.subarray(0, rows * TEXT_COUNT),
+      ipv4: this.#ipv4.subarray(0, rows * 2),
       // A copy even from 0: the encoder goes on adding to its own array.
       strings: keepDictionary ? this.#strings.slice(base) : this.#strings,
       stringBase: base,
@@ -152,22 +175,36 @@ export class FlowBatchEncoder {
    * Gives back the buffers of a batch the writer is done with (transferred back from its
    * thread), for the next batches to fill instead of new ones.
    */
-  recycle(integers: ArrayBuffer, texts: ArrayBuffer): void {
-    const capacity = Math.min(integers.byteLength / 8 / INTEGER_COUNT, texts.byteLength / 4 / TEXT_COUNT);
+  recycle(integers: ArrayBuffer, texts: ArrayBuffer, ipv4: ArrayBuffer): void {
+    const capacity = Math.min(
+      integers.byteLength / 8 / INTEGER_COUNT,
+      texts.byteLength / 4 / TEXT_COUNT,
+      ipv4.byteLength / 4 / 2,
+    );
     if (capacity < this.#capacity || this.#pool.length >= POOL_LIMIT) return;
-    this.#pool.push({ integers: new Float64Array(integers), texts: new Int32Array(texts) });
+    this.#pool.push({
+      integers: new Float64Array(integers),
+      texts: new Int32Array(texts),
+      ipv4: new Uint32Array(ipv4),
+    });
   }
 
   #takeArrays(): void {
     const reused = this.#pool.pop();
     if (reused !== undefined) {
-      this.#capacity = Math.min(reused.integers.length / INTEGER_COUNT, reused.texts.length / TEXT_COUNT);
+      this.#capacity = Math.min(
+        reused.integers.length / INTEGER_COUNT,
+        reused.texts.length / TEXT_COUNT,
+        reused.ipv4.length / 2,
+      );
       this.#integers = reused.integers;
       this.#texts = reused.texts;
+      this.#ipv4 = reused.ipv4;
       return;
     }
     this.#integers = new Float64Array(this.#capacity * INTEGER_COUNT);
     this.#texts = new Int32Array(this.#capacity * TEXT_COUNT);
+    this.#ipv4 = new Uint32Array(this.#capacity * 2);
   }
 
   #text(column: number, value: string | null | undefined): number {
@@ -194,6 +231,9 @@ export class FlowBatchEncoder {
     const texts = new Int32Array(this.#capacity * TEXT_COUNT);
     texts.set(this.#texts);
     this.#texts = texts;
+    const ipv4 = new Uint32Array(this.#capacity * 2);
+    ipv4.set(this.#ipv4);
+    this.#ipv4 = ipv4;
   }
 }
 
@@ -217,7 +257,13 @@ export class FlowDictionaryMirror {
       }
       for (const text of batch.strings) this.#strings.push(text);
     }
-    return { rows: batch.rows, integers: batch.integers, texts: batch.texts, strings: this.#strings };
+    return {
+      rows: batch.rows,
+      integers: batch.integers,
+      texts: batch.texts,
+      ipv4: batch.ipv4,
+      strings: this.#strings,
+    };
   }
 }
 
@@ -236,12 +282,32 @@ export function encodedFlowsView(batch: EncodedFlows): FlowColumnsView {
     strings: batch.strings,
     integer: (column, row) => integers[row * INTEGER_COUNT + column]!,
     text: (column, row) => texts[row * TEXT_COUNT + column]!,
+    ipv4: (column, row) => encodedIpv4(batch, row, column),
   };
+}
+
+/** The IPv4 value of an address column a batch holds as a number, or -1. */
+function encodedIpv4(batch: EncodedFlows, row: number, column: number): number {
+  if (batch.texts[row * TEXT_COUNT + column] !== IPV4_TEXT) return -1;
+  if (column === SRC_TEXT_INDEX) return batch.ipv4[row * 2]!;
+  return column === DST_TEXT_INDEX ? batch.ipv4[row * 2 + 1]! : -1;
+}
+
+/** The text of a text column of a batch's row (an IPv4 address formatted back), or null. */
+export function encodedText(batch: EncodedFlows, row: number, column: number): string | null {
+  const index = batch.texts[row * TEXT_COUNT + column]!;
+  if (index >= 0) return batch.strings[index]!;
+  const ipv4 = index === IPV4_TEXT ? encodedIpv4(batch, row, column) : -1;
+  return ipv4 < 0 ? null : ipv4TextOf(ipv4);
 }
 
 /** Buffers to list as transferables when posting a batch (and when giving them back). */
 export function transferablesOf(batch: EncodedFlows): ArrayBuffer[] {
-  return [batch.integers.buffer as ArrayBuffer, batch.texts.buffer as ArrayBuffer];
+  return [
+    batch.integers.buffer as ArrayBuffer,
+    batch.texts.buffer as ArrayBuffer,
+    batch.ipv4.buffer as ArrayBuffer,
+  ];
 }
 
 function int(value: number | null | undefined): number {

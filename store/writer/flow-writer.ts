@@ -222,8 +222,8 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
   };
 
   const onReply = (reply: FromHost): void => {
-    if ((reply.type === 'committed' || reply.type === 'failed') && reply.recycle?.length === 2) {
-      encoder.recycle(reply.recycle[0]!, reply.recycle[1]!);
+    if ((reply.type === 'committed' || reply.type === 'failed') && reply.recycle?.length === 3) {
+      encoder.recycle(reply.recycle[0]!, reply.recycle[1]!, reply.recycle[2]!);
     }
     switch (reply.type) {
       case 'committed': {

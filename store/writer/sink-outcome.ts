@@ -41,7 +41,8 @@ export function missingRequired(flows: EncodedFlows, row: number): string | null
   }
   const tbase = row * TEXT_COUNT;
   for (const j of REQUIRED_TEXTS) {
-    if (flows.texts[tbase + j]! < 0) return `flow row refused: ${FLOW_TEXT_COLUMNS[j]} is missing`;
+    // IPV4_TEXT (-2) is an address held as a number: present.
+    if (flows.texts[tbase + j]! === -1) return `flow row refused: ${FLOW_TEXT_COLUMNS[j]} is missing`;
   }
   return null;
 }

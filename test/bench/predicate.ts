@@ -22,12 +22,14 @@ const distinct = Math.min(rows, 100_000);
 const sample = encodeFlows(syntheticFlows(distinct, { seed: 7 }));
 const integers = new Float64Array(rows * INTEGER_COUNT);
 const texts = new Int32Array(rows * TEXT_COUNT);
+const ipv4 = new Uint32Array(rows * 2);
 for (let start = 0; start < rows; start += distinct) {
   const n = Math.min(distinct, rows - start);
   integers.set(sample.integers.subarray(0, n * INTEGER_COUNT), start * INTEGER_COUNT);
   texts.set(sample.texts.subarray(0, n * TEXT_COUNT), start * TEXT_COUNT);
+  ipv4.set(sample.ipv4.subarray(0, n * 2), start * 2);
 }
-const batch: EncodedFlows = { rows, integers, texts, strings: sample.strings };
+const batch: EncodedFlows = { rows, integers, texts, ipv4, strings: sample.strings };
 const view = encodedFlowsView(batch);
 
 const ALL_FILTERS = [

@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { expect, test } from 'vitest';
-import { canonicalAddress } from '../../model/address-parse.js';
-import { ipv4Text, ipv6Text } from '../../model/address-text.js';
+import { canonicalAddress, canonicalIpv4 } from '../../model/address-parse.js';
+import { ipv4Text, ipv4TextOf, ipv6Text } from '../../model/address-text.js';
 
 /** 16 bytes, biased to zero groups so that `::` runs of every length and place occur. */
 const ipv6Bytes = fc
@@ -73,4 +73,38 @@ test.each([
   ['not an address', null],
 ])('canonicalAddress(%j) is %j', (text, expected) => {
   expect(canonicalAddress(text)).toBe(expected);
+});
+
+test('an IPv4 value and its canonical text go both ways, for any address', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 0xffffffff }), (value) => {
+      const bytes = Uint8Array.from([value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255]);
+      const text = ipv4TextOf(value);
+      expect(text).toBe(ipv4Text(bytes, 0));
+      expect(text).toBe(ipaddr.fromByteArray([...bytes]).toString());
+      expect(canonicalIpv4(text)).toBe(value);
+    }),
+    { numRuns: 20_000 },
+  );
+});
+
+test('canonicalIpv4 takes only the text ipv4Text writes: -1 for anything else', () => {
+  expect([canonicalIpv4('0.0.0.0'), canonicalIpv4('10.0.0.1'), canonicalIpv4('255.255.255.255')]).toEqual([
+    0, 0x0a000001, 0xffffffff,
+  ]);
+  for (const text of [
+    '010.0.0.1',
+    '1.2.3.04',
+    '1.00.1.1',
+    '00.1.1.1',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.1.1.1',
+    '1.2.3.4 ',
+    '',
+    '::1',
+    '2001:db8::1',
+    't_abc',
+  ])
+    expect({ text, value: canonicalIpv4(text) }).toEqual({ text, value: -1 });
 });

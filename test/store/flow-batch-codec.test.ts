@@ -1,22 +1,22 @@
 import { describe, expect, test } from 'vitest';
-import { FLOW_TEXT_COLUMNS, TEXT_COUNT } from '../../store/flows/flow-columns.js';
+import { FLOW_TEXT_COLUMNS } from '../../store/flows/flow-columns.js';
 import {
   DICTIONARY_LIMIT,
+  encodedText,
   encodeFlows,
   FlowBatchEncoder,
   FlowDictionaryMirror,
 } from '../../store/writer/flow-batch-codec.js';
 import type { EncodedFlows } from '../../store/writer/flow-batch-codec.js';
 import type { NormalizedFlow } from '../../model/flow.js';
+import { IPV4_TEXT } from '../../store/flows/flow-columns-view.js';
+import { missingRequired } from '../../store/writer/sink-outcome.js';
 import { syntheticFlows } from './synthetic-flows.js';
 
 /** The text columns of every row, read through a batch's dictionary. */
 function texts(batch: EncodedFlows): Array<Array<string | null>> {
   return Array.from({ length: batch.rows }, (_, r) =>
-    FLOW_TEXT_COLUMNS.map((_, c) => {
-      const index = batch.texts[r * TEXT_COUNT + c]!;
-      return index < 0 ? null : batch.strings[index]!;
-    }),
+    FLOW_TEXT_COLUMNS.map((_, c) => encodedText(batch, r, c)),
   );
 }
 
@@ -24,6 +24,33 @@ function sealInto(encoder: FlowBatchEncoder, flows: readonly NormalizedFlow[]): 
   for (const flow of flows) encoder.add(flow);
   return encoder.seal(true);
 }
+
+describe('addresses on the way to the writer', () => {
+  test('IPv4 addresses travel as numbers, never in the dictionary; any other text as a string', () => {
+    const base = syntheticFlows(1, { seed: 9 })[0]!;
+    const sources = ['10.1.2.3', '2001:db8::1', '010.1.2.3', '0.0.0.0', '255.255.255.255'];
+    const batch = encodeFlows(sources.map((src) => ({ ...base, src, dst: '192.0.2.9' })));
+    expect(texts(batch).map((row) => [row[1], row[2]])).toEqual(sources.map((src) => [src, '192.0.2.9']));
+    const src = FLOW_TEXT_COLUMNS.indexOf('src');
+    expect(sources.map((_, r) => batch.texts[r * FLOW_TEXT_COLUMNS.length + src])).toEqual([
+      IPV4_TEXT,
+      batch.strings.indexOf('2001:db8::1'),
+      batch.strings.indexOf('010.1.2.3'),
+      IPV4_TEXT,
+      IPV4_TEXT,
+    ]);
+    expect([...batch.ipv4.subarray(0, 2)]).toEqual([0x0a010203, 0xc0000209]);
+    expect(batch.strings).not.toContain('10.1.2.3');
+    expect(batch.strings).not.toContain('192.0.2.9');
+  });
+
+  test('an address held as a number is present; a missing one is refused', () => {
+    const base = syntheticFlows(1, { seed: 9 })[0]!;
+    const batch = encodeFlows([base, { ...base, src: null as unknown as string }]);
+    expect(missingRequired(batch, 0)).toBeNull();
+    expect(missingRequired(batch, 1)).toBe('flow row refused: src is missing');
+  });
+});
 
 describe('the flow dictionary kept from batch to batch', () => {
   test('each batch carries only its new strings, and the mirror gives every batch its texts back', () => {
@@ -44,11 +71,11 @@ describe('the flow dictionary kept from batch to batch', () => {
     const base = syntheticFlows(1, { seed: 2 })[0]!;
     const encoder = new FlowBatchEncoder(1024);
     const mirror = new FlowDictionaryMirror();
-    // Distinct source addresses until the dictionary is full.
+    // Distinct IPv6 source addresses until the dictionary is full (IPv4 ones are numbers).
     const distinct = (from: number, count: number): NormalizedFlow[] =>
       Array.from({ length: count }, (_, i) => ({
         ...base,
-        src: `10.${(from + i) >> 16}.${((from + i) >> 8) & 255}.${(from + i) & 255}`,
+        src: `2001:db8::${((from + i) >> 16).toString(16)}:${((from + i) & 0xffff).toString(16)}`,
       }));
     const first = mirror.restore(sealInto(encoder, distinct(0, DICTIONARY_LIMIT)));
     const kept = texts(first);
@@ -77,10 +104,15 @@ describe('the flow dictionary kept from batch to batch', () => {
     const second = mirror.restore(sealInto(encoder, parts[1]!));
     // The writer is done with the first batch: its buffers come back. The encoder is
     // filling the arrays it took at the second seal; the one after takes them.
-    encoder.recycle(first.integers.buffer as ArrayBuffer, first.texts.buffer as ArrayBuffer);
+    encoder.recycle(
+      first.integers.buffer as ArrayBuffer,
+      first.texts.buffer as ArrayBuffer,
+      first.ipv4.buffer as ArrayBuffer,
+    );
     const third = mirror.restore(sealInto(encoder, parts[2]!));
     const fourth = mirror.restore(sealInto(encoder, parts[3]!));
     expect(fourth.integers.buffer).toBe(first.integers.buffer);
+    expect(fourth.ipv4.buffer).toBe(first.ipv4.buffer);
     for (const [batch, part] of [
       [second, parts[1]!],
       [third, parts[2]!],

@@ -1,11 +1,22 @@
 import { describe, expect, test } from 'vitest';
-import { FLOW_INTEGER_COLUMNS, INTEGER_COUNT, TEXT_COUNT } from '../../store/flows/flow-columns.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  FLOW_INTEGER_COLUMNS,
+  FLOW_TEXT_COLUMNS,
+  INTEGER_COUNT,
+  TEXT_COUNT,
+} from '../../store/flows/flow-columns.js';
 import { MAX_STORED_INTEGER } from '../../store/bigint-policy.js';
 import { encodeBlock, FlowBlock } from '../../store/sqlite/flow-block-codec.js';
-import { encodeFlows } from '../../store/writer/flow-batch-codec.js';
+import { encodedText, encodeFlows } from '../../store/writer/flow-batch-codec.js';
 import type { EncodedFlows } from '../../store/writer/flow-batch-codec.js';
 import { corpusFlows } from './corpus-flows.js';
 import { syntheticFlows } from './synthetic-flows.js';
+
+/** A block of format 1 and its rows, written by the encoder of commit 1345978. */
+const FIXTURES = fileURLToPath(new URL('../fixtures/flow-blocks', import.meta.url));
 
 const column = (name: (typeof FLOW_INTEGER_COLUMNS)[number]) => FLOW_INTEGER_COLUMNS.indexOf(name);
 
@@ -21,8 +32,7 @@ function expectSame(block: FlowBlock, flows: EncodedFlows, rows: readonly number
       });
     }
     for (let c = 0; c < TEXT_COUNT; c += 1) {
-      const index = flows.texts[source * TEXT_COUNT + c]!;
-      expect({ r, c, v: block.string(c, r) }).toEqual({ r, c, v: index < 0 ? null : flows.strings[index] });
+      expect({ r, c, v: block.string(c, r) }).toEqual({ r, c, v: encodedText(flows, source, c) });
     }
   });
 }
@@ -83,6 +93,43 @@ describe('flow blocks', () => {
     // The batch encoding: 8 bytes per integer column, 4 per text column.
     const encoded = flows.rows * (INTEGER_COUNT * 8 + TEXT_COUNT * 4);
     expect(blob.length).toBeLessThan(encoded / 4);
+  });
+
+  test('IPv4 and IPv6 addresses side by side come back as sent, and only IPv6 ones are dictionary strings', () => {
+    const base = syntheticFlows(1, { seed: 4 })[0]!;
+    const flows = encodeFlows([
+      { ...base, src: '10.0.0.1', dst: '2001:db8::2' },
+      { ...base, src: '2001:db8::3', dst: '198.51.100.7' },
+      { ...base, src: '0.0.0.0', dst: '255.255.255.255' },
+    ]);
+    const block = new FlowBlock(1, encodeBlock(flows, [2, 0, 1]));
+    expectSame(block, flows, [2, 0, 1]);
+    for (const address of ['10.0.0.1', '198.51.100.7', '0.0.0.0', '255.255.255.255'])
+      expect(block.strings).not.toContain(address);
+    expect(block.strings).toEqual(expect.arrayContaining(['2001:db8::2', '2001:db8::3']));
+    const src = FLOW_TEXT_COLUMNS.indexOf('src');
+    expect([block.ipv4(src, 0), block.ipv4(src, 1), block.ipv4(src, 2)]).toEqual([0, 0x0a000001, -1]);
+  });
+
+  test('a block written before addresses were numbers (format 1) reads as it was written', () => {
+    const blob = readFileSync(join(FIXTURES, 'format-1.bin'));
+    const expected = JSON.parse(readFileSync(join(FIXTURES, 'format-1.json'), 'utf8')) as Array<
+      Record<string, unknown>
+    >;
+    const block = new FlowBlock(7000, new Uint8Array(blob));
+    expect(blob[0]).toBe(1);
+    const rows = Array.from({ length: block.rows }, (_, r) => {
+      const row: Record<string, unknown> = { id: block.id(r) };
+      FLOW_INTEGER_COLUMNS.forEach((c, i) => {
+        const v = block.integer(i, r);
+        row[c] = Number.isNaN(v) ? null : v;
+      });
+      FLOW_TEXT_COLUMNS.forEach((c, i) => (row[c] = block.string(i, r)));
+      return row;
+    });
+    expect(rows).toEqual(expected);
+    expect(rows.map((r) => r.src)).toContain('2001:db8::7');
+    expect(block.ipv4(FLOW_TEXT_COLUMNS.indexOf('src'), 0)).toBe(-1);
   });
 
   test('refuses a block of an unknown format instead of misreading it', () => {

@@ -7,15 +7,10 @@ import { parseFilter } from '../../store/filter/parse-filter.js';
 import type { FlowColumnsView } from '../../store/flows/flow-columns-view.js';
 import { openStore } from '../../store/open-store.js';
 import type { Store } from '../../store/open-store.js';
-import {
-  FLOW_INTEGER_COLUMNS,
-  FLOW_TEXT_COLUMNS,
-  INTEGER_COUNT,
-  TEXT_COUNT,
-} from '../../store/flows/flow-columns.js';
+import { FLOW_INTEGER_COLUMNS, FLOW_TEXT_COLUMNS, INTEGER_COUNT } from '../../store/flows/flow-columns.js';
 import type { NewFlowRow } from '../../store/flows/flow.table.js';
 import { tunnelKey } from '../../store/flows/tunnel-key.js';
-import { encodedFlowsView, encodeFlows } from '../../store/writer/flow-batch-codec.js';
+import { encodedFlowsView, encodedText, encodeFlows } from '../../store/writer/flow-batch-codec.js';
 import { tempDir } from './temp-store.js';
 import { FLOW_KINDS } from '../../store/filter/filter-values.js';
 
@@ -175,8 +170,7 @@ beforeAll(async () => {
       row[c] = Number.isNaN(v) ? null : v;
     });
     FLOW_TEXT_COLUMNS.forEach((c, i) => {
-      const t = encoded.texts[r * TEXT_COUNT + i]!;
-      row[c] = t < 0 ? null : encoded.strings[t]!;
+      row[c] = encodedText(encoded, r, i);
     });
     row.tunnel_key = row.tunnel_id === null ? null : tunnelKey(row.tunnel_id as string);
     return row as unknown as NewFlowRow;
@@ -382,6 +376,7 @@ describe('null columns', () => {
       strings: ['192.0.2.250', '10.0.0.1'],
       integer: (column) => (FLOW_INTEGER_COLUMNS[column] === 'proto' ? 6 : NaN),
       text: (column) => texts.get(FLOW_TEXT_COLUMNS[column]!) ?? -1,
+      ipv4: () => -1,
     };
     const at = (filter: string) => compileFlowPredicate(parseFilter(filter))(nullView)(0);
     expect(at('net 0.0.0.0/0')).toBe(true);

@@ -15,7 +15,7 @@ import type { EncodedFlows } from '../../store/writer/flow-batch-codec.js';
 import { corpusFlows } from './corpus-flows.js';
 import { syntheticFlows } from './synthetic-flows.js';
 
-/** A block of format 1 and its rows, written by the encoder of commit 1345978. */
+/** A block of format 1 and its rows, written by the encoder of commit 587d507. */
 const FIXTURES = fileURLToPath(new URL('../fixtures/flow-blocks', import.meta.url));
 
 const column = (name: (typeof FLOW_INTEGER_COLUMNS)[number]) => FLOW_INTEGER_COLUMNS.indexOf(name);

@@ -15,7 +15,14 @@ export type CountField = 'ikePackets' | 'icmpFragNeeded' | 'leakPackets';
  * so the buckets of a flow add up to the flow.
  */
 export class BucketDeltas {
-  #deltas = new Map<string, TunnelBucketDelta>();
+  /** The batch's deltas in the order they were made. */
+  #deltas: TunnelBucketDelta[] = [];
+  /**
+   * The same deltas by tunnel id (a string the normalizer keeps, its hash computed once): a
+   * tunnel has a handful of deltas in a batch, searched in a line, where a composite key
+   * would be built and hashed for every record and bucket.
+   */
+  readonly #byTunnel = new Map<string, TunnelBucketDelta[]>();
   readonly #span = createBucketSpan();
   readonly #bucketMs: number;
   readonly #maxSpanBuckets: number;
@@ -29,8 +36,9 @@ export class BucketDeltas {
 
   /** The batch's deltas, and a fresh start for the next batch. */
   take(): TunnelBucketDelta[] {
-    const out = [...this.#deltas.values()];
-    this.#deltas = new Map();
+    const out = this.#deltas;
+    this.#deltas = [];
+    this.#byTunnel.clear();
     return out;
   }
 
@@ -95,12 +103,25 @@ export class BucketDeltas {
     direction: TunnelDirection,
     r: FlowRecord,
   ): TunnelBucketDelta {
-    const key = `${tunnelId}|${bucketStartMs}|${direction}|${r.exporter}|${r.domainId}`;
-    let delta = this.#deltas.get(key);
-    if (delta === undefined) {
-      delta = newBucketDelta(tunnelId, bucketStartMs, direction, r.exporter, r.domainId);
-      this.#deltas.set(key, delta);
+    let list = this.#byTunnel.get(tunnelId);
+    if (list === undefined) {
+      list = [];
+      this.#byTunnel.set(tunnelId, list);
     }
+    // From the end: a record's buckets follow each other, and records come roughly in time order.
+    for (let i = list.length - 1; i >= 0; i -= 1) {
+      const d = list[i]!;
+      if (
+        d.bucketStartMs === bucketStartMs &&
+        d.direction === direction &&
+        d.exporter === r.exporter &&
+        d.domainId === r.domainId
+      )
+        return d;
+    }
+    const delta = newBucketDelta(tunnelId, bucketStartMs, direction, r.exporter, r.domainId);
+    list.push(delta);
+    this.#deltas.push(delta);
     return delta;
   }
 }

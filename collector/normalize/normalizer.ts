@@ -94,8 +94,21 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     anyProtected: compileSubnets(allProtected),
   };
   const { tunnels, sas } = ctx;
-  /** Observation points (exporter|domain) seen exporting an SPI. */
+  /** Observation points (exporter|domain) seen exporting an SPI, in the order first seen (snapshots). */
   const spiPoints = new Set<string>();
+  /** The same points as exporter → domain ids: a record's lookup builds no key string. */
+  const spiDomains = new Map<string, Set<number>>();
+  const exportsSpiAt = (exporter: string, domainId: number): boolean =>
+    spiDomains.get(exporter)?.has(domainId) === true;
+  const addSpiPoint = (exporter: string, domainId: number): void => {
+    let domains = spiDomains.get(exporter);
+    if (domains === undefined) {
+      domains = new Set();
+      spiDomains.set(exporter, domains);
+    }
+    domains.add(domainId);
+    spiPoints.add(`${exporter}|${domainId}`);
+  };
   const cumulative = emptyNormalizerCounters();
   let clockMs = 0;
   let lastSweepMs = 0;
@@ -105,7 +118,13 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
       throw new Error(`unsupported normalizer snapshot version ${String(restore.version)}`);
     for (const t of restore.tunnels) tunnels.restore(t);
     for (const s of restore.sas) sas.restore(s);
-    for (const p of restore.spiObservationPoints) spiPoints.add(p);
+    for (const p of restore.spiObservationPoints) {
+      const bar = p.lastIndexOf('|');
+      const domainId = Number(p.slice(bar + 1));
+      // Only a point written as addSpiPoint writes it can match a record; others stay inert.
+      if (bar >= 0 && `${p.slice(0, bar)}|${domainId}` === p) addSpiPoint(p.slice(0, bar), domainId);
+      else spiPoints.add(p);
+    }
     clockMs = restore.clockMs;
     lastSweepMs = restore.lastSweepMs;
     addNormalizerCounters(cumulative, restore.counters);
@@ -141,16 +160,14 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     // SPI-less ESP records of the same batch are classified.
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
-      if (r.proto === 50 && r.spi !== null) spiPoints.add(`${r.exporter}|${r.domainId}`);
+      if (r.proto === 50 && r.spi !== null && !exportsSpiAt(r.exporter, r.domainId))
+        addSpiPoint(r.exporter, r.domainId);
       if (r.endMs > clockMs && r.endMs <= r.receivedMs + clockFutureToleranceMs) clockMs = r.endMs;
     }
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
       const exportsSpi =
-        r.proto === 50 &&
-        r.spi === null &&
-        spiPoints.size > 0 &&
-        spiPoints.has(`${r.exporter}|${r.domainId}`);
+        r.proto === 50 && r.spi === null && spiDomains.size > 0 && exportsSpiAt(r.exporter, r.domainId);
       kinds[i] = classifyBaseKind(r, exportsSpi);
     }
     for (let i = 0; i < n; i++) {

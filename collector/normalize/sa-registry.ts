@@ -7,6 +7,14 @@ import { pairSecurityAssociations } from './sa-pairing.js';
 
 const pairingDirections: readonly TunnelDirection[] = ['a-b', 'b-a'];
 
+/** src → dst → SPI (null when not exported) → the latest generation's SA id. */
+type KeyIndex = Map<string, Map<string, Map<number | null, string>>>;
+
+/** The key generations are counted on, as snapshots keep it (SaState.key). */
+function saKey(src: string, dst: string, spi: number | null): string {
+  return `${src}|${dst}|${spi === null ? '' : spi}`;
+}
+
 /**
  * The SAs the normalizer remembers (DESIGN.md "Tunnels and security associations"): one per
  * direction and SPI (or per address pair without SPI), a new generation after an idle gap, a
@@ -15,8 +23,12 @@ const pairingDirections: readonly TunnelDirection[] = ['a-b', 'b-a'];
  */
 export class SaRegistry {
   readonly #sas = new Map<string, SaState>();
-  /** src|dst|spi → the latest generation's SA id. */
-  readonly #byKey = new Map<string, string>();
+  /**
+   * (src, dst, spi) → the latest generation's SA id, nested by the parts so that a record's
+   * lookup builds no key string (the addresses are interned by the decoder, their hashes
+   * kept; the SPI is a number key). SaState.key is built only when an SA is created.
+   */
+  readonly #byKey: KeyIndex = new Map();
   readonly #history: number;
   readonly #idleMs: number;
   readonly #batch: BatchState;
@@ -38,15 +50,14 @@ export class SaRegistry {
   /** Takes an SA back from a snapshot; the latest generation of a key stays current. */
   restore(s: SaState): void {
     this.#sas.set(s.id, { ...s });
-    const current = this.#byKey.get(s.key);
+    const current = this.#currentId(s.src, s.dst, s.spi);
     const currentSa = current === undefined ? undefined : this.#sas.get(current);
-    if (currentSa === undefined || currentSa.generation < s.generation) this.#byKey.set(s.key, s.id);
+    if (currentSa === undefined || currentSa.generation < s.generation) this.#setCurrent(s, s.id);
   }
 
   /** The SA a record belongs to: the current one of its key, a new generation, or a new SA. */
   saFor(r: FlowRecord, t: TunnelState, direction: TunnelDirection): SaState {
-    const key = `${r.src}|${r.dst}|${r.spi === null ? '' : r.spi}`;
-    const currentId = this.#byKey.get(key);
+    const currentId = this.#currentId(r.src, r.dst, r.spi);
     let sa = currentId === undefined ? undefined : this.#sas.get(currentId);
     let generation = 0;
     if (sa !== undefined && sa.tunnelId !== t.id) {
@@ -59,7 +70,7 @@ export class SaRegistry {
       generation = sa.generation + 1;
       sa = undefined;
     }
-    if (sa === undefined) return this.#create(r, t, direction, key, generation);
+    if (sa === undefined) return this.#create(r, t, direction, generation);
     if (sa.endedMs !== null && sa.endReason === 'idle') {
       // Ended by a sweep driven by another exporter's clock, yet seen within the idle gap: alive.
       sa.endedMs = null;
@@ -141,16 +152,10 @@ export class SaRegistry {
     else this.#batch.counters.sasExpired++;
   }
 
-  #create(
-    r: FlowRecord,
-    t: TunnelState,
-    direction: TunnelDirection,
-    key: string,
-    generation: number,
-  ): SaState {
+  #create(r: FlowRecord, t: TunnelState, direction: TunnelDirection, generation: number): SaState {
     const sa: SaState = {
       id: saId(r.src, r.dst, r.spi, generation),
-      key,
+      key: saKey(r.src, r.dst, r.spi),
       tunnelId: t.id,
       direction,
       src: r.src,
@@ -181,7 +186,7 @@ export class SaRegistry {
       if (sa.endReason === 'rekey') this.#batch.counters.rekeys++;
     }
     this.#sas.set(sa.id, sa);
-    this.#byKey.set(key, sa.id);
+    this.#setCurrent(sa, sa.id);
     history.push(sa.id);
     this.#trim(history);
     this.#batch.counters.sasCreated++;
@@ -208,7 +213,45 @@ export class SaRegistry {
   #forget(id: string): void {
     const sa = this.#sas.get(id);
     this.#sas.delete(id);
-    if (sa !== undefined && this.#byKey.get(sa.key) === id) this.#byKey.delete(sa.key);
+    if (sa === undefined) return;
+    const bySpi = this.#byKey.get(sa.src)?.get(sa.dst);
+    if (bySpi === undefined || bySpi.get(sa.spi) !== id) return;
+    bySpi.delete(sa.spi);
+    if (bySpi.size > 0) return;
+    const byDst = this.#byKey.get(sa.src)!;
+    byDst.delete(sa.dst);
+    if (byDst.size === 0) this.#byKey.delete(sa.src);
+  }
+
+  /** Entries of the key index, all three levels (sources, source-destination pairs, keys); for tests. */
+  get keyIndexEntries(): number {
+    let n = this.#byKey.size;
+    for (const byDst of this.#byKey.values()) {
+      n += byDst.size;
+      for (const bySpi of byDst.values()) n += bySpi.size;
+    }
+    return n;
+  }
+
+  #currentId(src: string, dst: string, spi: number | null): string | undefined {
+    return this.#byKey.get(src)?.get(dst)?.get(spi);
+  }
+
+  #setCurrent(
+    key: { readonly src: string; readonly dst: string; readonly spi: number | null },
+    id: string,
+  ): void {
+    let byDst = this.#byKey.get(key.src);
+    if (byDst === undefined) {
+      byDst = new Map();
+      this.#byKey.set(key.src, byDst);
+    }
+    let bySpi = byDst.get(key.dst);
+    if (bySpi === undefined) {
+      bySpi = new Map();
+      byDst.set(key.dst, bySpi);
+    }
+    bySpi.set(key.spi, id);
   }
 }
 

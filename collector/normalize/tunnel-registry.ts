@@ -17,8 +17,12 @@ export function directionOf(t: TunnelState, src: string): TunnelDirection {
  */
 export class TunnelRegistry {
   readonly #tunnels = new Map<string, TunnelState>();
-  /** `x|y` in both orders → ids of the tunnels between x and y (one per encapsulation). */
-  readonly #pairIndex = new Map<string, string[]>();
+  /**
+   * x → y → the tunnels between x and y (one per encapsulation), under both orders. Keyed by
+   * the address strings themselves (interned by the decoder, their hashes kept), so a lookup
+   * builds no pair key; the tunnels themselves, not their ids, so `find` needs no second map.
+   */
+  readonly #pairIndex = new Map<string, Map<string, TunnelState[]>>();
   /** peer address → ids of its tunnels. */
   readonly #peerIndex = new Map<string, string[]>();
   /** `peerA|peerB` (A the lower) → configured name. */
@@ -72,24 +76,18 @@ export class TunnelRegistry {
 
   /** The tunnel of this encapsulation between two addresses, in either role. */
   find(src: string, dst: string, encapsulation: Encapsulation): TunnelState | undefined {
-    const ids = this.#idsBetween(src, dst);
-    if (ids === undefined) return undefined;
-    for (const id of ids) {
-      const t = this.#tunnels.get(id);
-      if (t !== undefined && t.encapsulation === encapsulation) return t;
-    }
+    const between = this.#pairIndex.get(src)?.get(dst);
+    if (between === undefined) return undefined;
+    for (const t of between) if (t.encapsulation === encapsulation) return t;
     return undefined;
   }
 
   /** The most recently seen tunnel between two addresses (either encapsulation). */
   latestBetween(x: string, y: string): TunnelState | undefined {
-    const ids = this.#idsBetween(x, y);
-    if (ids === undefined) return undefined;
+    const between = this.#pairIndex.get(x)?.get(y);
+    if (between === undefined) return undefined;
     let best: TunnelState | undefined;
-    for (const id of ids) {
-      const t = this.#tunnels.get(id);
-      if (t !== undefined && (best === undefined || t.lastSeenMs > best.lastSeenMs)) best = t;
-    }
+    for (const t of between) if (best === undefined || t.lastSeenMs > best.lastSeenMs) best = t;
     return best;
   }
 
@@ -112,24 +110,23 @@ export class TunnelRegistry {
     this.#batch.counters.tunnelsEvicted++;
   }
 
-  /** Ids of the tunnels between two addresses, in either role. */
-  #idsBetween(x: string, y: string): string[] | undefined {
-    // Most records are between hosts that are no peer: one lookup of an address string
-    // (interned by the decoder, its hash kept) instead of building a pair key.
-    if (!this.#peerIndex.has(x) || !this.#peerIndex.has(y)) return undefined;
-    return this.#pairIndex.get(`${x}|${y}`);
+  /** Entries of the pair index, both levels (every peer, every pair in either order); for tests. */
+  get pairIndexEntries(): number {
+    let n = this.#pairIndex.size;
+    for (const byY of this.#pairIndex.values()) n += byY.size;
+    return n;
   }
 
   #index(t: TunnelState): void {
-    addToIndex(this.#pairIndex, `${t.peerA}|${t.peerB}`, t.id);
-    addToIndex(this.#pairIndex, `${t.peerB}|${t.peerA}`, t.id);
+    addToPairIndex(this.#pairIndex, t.peerA, t.peerB, t);
+    addToPairIndex(this.#pairIndex, t.peerB, t.peerA, t);
     addToIndex(this.#peerIndex, t.peerA, t.id);
     addToIndex(this.#peerIndex, t.peerB, t.id);
   }
 
   #unindex(t: TunnelState): void {
-    removeFromIndex(this.#pairIndex, `${t.peerA}|${t.peerB}`, t.id);
-    removeFromIndex(this.#pairIndex, `${t.peerB}|${t.peerA}`, t.id);
+    removeFromPairIndex(this.#pairIndex, t.peerA, t.peerB, t.id);
+    removeFromPairIndex(this.#pairIndex, t.peerB, t.peerA, t.id);
     removeFromIndex(this.#peerIndex, t.peerA, t.id);
     removeFromIndex(this.#peerIndex, t.peerB, t.id);
   }
@@ -147,6 +144,45 @@ export function toTunnel(t: TunnelState): Tunnel {
     firstSeenMs: t.firstSeenMs,
     lastSeenMs: t.lastSeenMs,
   };
+}
+
+/** Indexes a tunnel under x → y; one with the same id already there is replaced. */
+function addToPairIndex(
+  index: Map<string, Map<string, TunnelState[]>>,
+  x: string,
+  y: string,
+  t: TunnelState,
+): void {
+  let byY = index.get(x);
+  if (byY === undefined) {
+    byY = new Map();
+    index.set(x, byY);
+  }
+  const between = byY.get(y);
+  if (between === undefined) {
+    byY.set(y, [t]);
+    return;
+  }
+  const at = between.findIndex((other) => other.id === t.id);
+  if (at >= 0) between[at] = t;
+  else between.push(t);
+}
+
+/** Unindexes a tunnel from x → y, dropping the maps it leaves empty. */
+function removeFromPairIndex(
+  index: Map<string, Map<string, TunnelState[]>>,
+  x: string,
+  y: string,
+  id: string,
+): void {
+  const byY = index.get(x);
+  const between = byY?.get(y);
+  if (byY === undefined || between === undefined) return;
+  const at = between.findIndex((other) => other.id === id);
+  if (at >= 0) between.splice(at, 1);
+  if (between.length > 0) return;
+  byY.delete(y);
+  if (byY.size === 0) index.delete(x);
 }
 
 function addToIndex(index: Map<string, string[]>, key: string, id: string): void {

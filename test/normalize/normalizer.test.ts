@@ -77,6 +77,29 @@ describe('batches and state', () => {
     expect(second.counters()).toEqual(straight.counters());
   });
 
+  test('observation points exporting SPIs survive a snapshot, IPv6 exporters and domain ids included', () => {
+    const config = parseNormalizeConfig({});
+    const at = (exporter: string, domainId: number, spi: number | null, startMs: number) =>
+      makeRecord({ exporter, domainId, spi, startMs, endMs: startMs + 59_999 });
+    const first = createNormalizer(config);
+    first.process([at('2001:db8::1', 7, 0xfffffff0, t0), at('192.0.2.254', 0, 0x100, t0)]);
+    const snapshot = JSON.parse(JSON.stringify(first.snapshot())) as NormalizerSnapshot;
+    expect(snapshot.spiObservationPoints).toEqual(['2001:db8::1|7', '192.0.2.254|0']);
+    const second = createNormalizer(config, snapshot);
+    const kinds = second
+      .process([
+        at('2001:db8::1', 7, null, t0 + 60_000),
+        at('2001:db8::1', 0, null, t0 + 60_000),
+        at('192.0.2.254', 0, null, t0 + 60_000),
+        at('192.0.2.254', 7, null, t0 + 60_000),
+      ])
+      .flows.map((f) => f.kind);
+    // SPI-less ESP from a point that exports SPIs is a fragment flow; from any other point, ESP.
+    expect(kinds).toEqual(['esp-fragment', 'esp', 'esp-fragment', 'esp']);
+    // SPI-less records add no point.
+    expect(second.snapshot().spiObservationPoints).toEqual(snapshot.spiObservationPoints);
+  });
+
   test('a batch reports only the tunnels and SAs it touched', () => {
     const n = createNormalizer(parseNormalizeConfig({}));
     const a = n.process([makeRecord()]);

@@ -51,6 +51,42 @@ describe('tunnel registry', () => {
     expect(tunnels.ofPeer(A)).toBeUndefined();
     expect(tunnels.size).toBe(0);
   });
+
+  test('the pair index: both orders while a tunnel is there, no entry left once the last one goes', () => {
+    const { tunnels, t } = setup();
+    const C = '203.0.113.7';
+    const other = tunnels.create(A, C, 'esp', T0, T0 + MIN);
+    const natt = tunnels.create(A, B, 'esp-in-udp', T0, T0 + MIN);
+    expect(tunnels.pairIndexEntries).toBe(7);
+    tunnels.evict(t);
+    expect([tunnels.pairIndexEntries, tunnels.find(B, A, 'esp-in-udp')]).toEqual([7, natt]);
+    tunnels.evict(natt);
+    expect([tunnels.pairIndexEntries, tunnels.find(A, B, 'esp-in-udp'), tunnels.latestBetween(A, B)]).toEqual(
+      [4, undefined, undefined],
+    );
+    expect(tunnels.find(C, A, 'esp')).toBe(other);
+    tunnels.evict(other);
+    expect(tunnels.pairIndexEntries).toBe(0);
+    // A tunnel between the same peers again is found from both sides.
+    const again = tunnels.create(A, B, 'esp', T0, T0 + MIN);
+    expect([tunnels.find(A, B, 'esp'), tunnels.find(B, A, 'esp'), tunnels.pairIndexEntries]).toEqual([
+      again,
+      again,
+      4,
+    ]);
+  });
+
+  test('a restored tunnel is the one found (its copy, not the snapshot object)', () => {
+    const { tunnels, t } = setup();
+    const snapshot = JSON.parse(JSON.stringify(t)) as typeof t;
+    const fresh = new TunnelRegistry(new Map(), new BatchState());
+    fresh.restore(snapshot);
+    const found = fresh.find(B, A, 'esp');
+    expect(found).toEqual(t);
+    expect(found).toBe(fresh.get(t.id));
+    expect(found).not.toBe(snapshot);
+    expect(tunnels.find(A, B, 'esp')).toBe(t);
+  });
 });
 
 describe('SA registry', () => {
@@ -107,6 +143,40 @@ describe('SA registry', () => {
     expect(sas.current(t, 'a-b')).toBe(made[2]);
     // The forgotten key is free again: seen anew it is generation 0 of a fresh SA.
     expect(sas.saFor(esp(A, B, 0x1, T0 + 40 * MIN), t, 'a-b').generation).toBe(0);
+  });
+
+  test.each([
+    ['an SPI above 2^31', 0xfffffff0, `${A}|${B}|4294967280`],
+    ['SPI 0', 0, `${A}|${B}|0`],
+    ['no SPI', null, `${A}|${B}|`],
+  ])(
+    'the key lookup with %s: found again, apart from other SPIs, its key string as snapshots keep it',
+    (_what, spi, key) => {
+      const { sas, t } = setup();
+      const sa = sas.saFor(esp(A, B, spi, T0), t, 'a-b');
+      const others = [0x7ffffff0, 0xfffffff1, spi === null ? 0 : null].map((s) =>
+        sas.saFor(esp(A, B, s, T0), t, 'a-b'),
+      );
+      const reverse = sas.saFor(esp(B, A, spi, T0), t, 'b-a');
+      expect(sa.key).toBe(key);
+      expect(sas.saFor(esp(A, B, spi, T0 + MIN), t, 'a-b')).toBe(sa);
+      expect(new Set([sa, reverse, ...others].map((s) => s.id)).size).toBe(5);
+      expect(sas.keyIndexEntries).toBe(9);
+      sas.forgetTunnel(t);
+      expect(sas.keyIndexEntries).toBe(0);
+    },
+  );
+
+  test('restored SAs: the latest generation of a key stays current whatever the order', () => {
+    const { sas, t } = setup();
+    const g0 = sas.saFor(esp(A, B, 0xfffffff0, T0), t, 'a-b');
+    const g1 = sas.saFor(esp(A, B, 0xfffffff0, T0 + 30 * MIN), t, 'a-b');
+    expect([g0.generation, g1.generation]).toEqual([0, 1]);
+    const fresh = new SaRegistry({ saHistory: 8, saIdleMs: 10 * MIN }, new BatchState());
+    for (const s of [g1, g0].map((x) => JSON.parse(JSON.stringify(x)) as typeof x)) fresh.restore(s);
+    expect(fresh.keyIndexEntries).toBe(3);
+    const seen = fresh.saFor(esp(A, B, 0xfffffff0, T0 + 31 * MIN), t, 'a-b');
+    expect([seen.id, seen.key, seen.lastSeenMs]).toEqual([g1.id, g1.key, T0 + 32 * MIN - 1]);
   });
 
   test('idle SAs end at their last sight; an evicted tunnel takes its SAs out of memory', () => {

@@ -69,24 +69,19 @@ export class PendingTunnels {
   }
 }
 
-/**
- * Keeps the latest version of a tunnel or SA, with the widest first/last seen so far. The
- * first version seen between two flushes is copied once; later ones are written into that
- * copy (the caller's objects are left alone), instead of a new object per datagram.
- */
+/** Keeps the latest version of a tunnel or SA, with the widest first/last seen so far. */
 function mergeSeen<
   T extends { readonly id: string; readonly firstSeenMs: number; readonly lastSeenMs: number },
 >(into: Map<string, T>, next: T): void {
-  const prev = into.get(next.id) as Mutable<T> | undefined;
-  if (prev === undefined) {
-    into.set(next.id, { ...next });
-    return;
-  }
-  const firstSeenMs = Math.min(prev.firstSeenMs, next.firstSeenMs);
-  const lastSeenMs = Math.max(prev.lastSeenMs, next.lastSeenMs);
-  Object.assign(prev, next);
-  prev.firstSeenMs = firstSeenMs;
-  prev.lastSeenMs = lastSeenMs;
+  const prev = into.get(next.id);
+  into.set(
+    next.id,
+    prev === undefined
+      ? next
+      : {
+          ...next,
+          firstSeenMs: Math.min(prev.firstSeenMs, next.firstSeenMs),
+          lastSeenMs: Math.max(prev.lastSeenMs, next.lastSeenMs),
+        },
+  );
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -22,7 +22,7 @@ export class BucketDeltas {
    * tunnel has a handful of deltas in a batch, searched in a line, where a composite key
    * would be built and hashed for every record and bucket.
    */
-  readonly #byTunnel = new Map<string, TunnelBucketDelta[]>();
+  #byTunnel = new Map<string, TunnelBucketDelta[]>();
   readonly #span = createBucketSpan();
   readonly #bucketMs: number;
   readonly #maxSpanBuckets: number;
@@ -38,7 +38,10 @@ export class BucketDeltas {
   take(): TunnelBucketDelta[] {
     const out = this.#deltas;
     this.#deltas = [];
-    this.#byTunnel.clear();
+    // A new map, not clear(): a map kept from batch to batch lives in the old generation,
+    // and every young list put into it made each scavenge dearer (GC time per 8 s at
+    // 100 k records/s 0.4 -> 1.0-1.2 s with clear(), back to ~0.4 s with a new map).
+    this.#byTunnel = new Map();
     return out;
   }
 

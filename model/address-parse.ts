@@ -8,6 +8,20 @@ import { ipv6Text } from './address-text.js';
  * every record the leak check looks at); -1 when the text is not a dotted quad.
  */
 export function parseIpv4(text: string): number {
+  return readIpv4(text, false);
+}
+
+/**
+ * The 32-bit value of a dotted quad in canonical text (model/address-text.ts: no leading
+ * zeros), so that formatting the value gives the same text back; -1 for any other text.
+ * Runs for every flow's two addresses on its way to the writer.
+ */
+export function canonicalIpv4(text: string): number {
+  return readIpv4(text, true);
+}
+
+/** One pass over the text; `canonical` also refuses a part with a leading zero ("010"). */
+function readIpv4(text: string, canonical: boolean): number {
   let value = 0;
   let octet = 0;
   let digits = 0;
@@ -15,6 +29,7 @@ export function parseIpv4(text: string): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
+      if (canonical && digits === 1 && octet === 0) return -1;
       octet = octet * 10 + (c - 48);
       digits++;
       if (digits > 3 || octet > 255) return -1;
@@ -30,23 +45,6 @@ export function parseIpv4(text: string): number {
   }
   if (digits === 0 || dots !== 3) return -1;
   return value * 256 + octet;
-}
-
-/**
- * The 32-bit value of a dotted quad in canonical text (model/address-text.ts: no leading
- * zeros), so that formatting the value gives the same text back; -1 for any other text.
- * Runs for every flow's two addresses on its way to the writer.
- */
-export function canonicalIpv4(text: string): number {
-  const value = parseIpv4(text);
-  if (value < 0) return -1;
-  for (let i = 0; i < text.length - 1; i++) {
-    // A zero that starts a part ("010", "1.00") and is not the whole part.
-    if (text.charCodeAt(i) === 48 && (i === 0 || text.charCodeAt(i - 1) === 46)) {
-      if (text.charCodeAt(i + 1) !== 46) return -1;
-    }
-  }
-  return value;
 }
 
 /** The 16 bytes of an IPv6 address, or null when the text is not one. */

@@ -76,6 +76,19 @@ export const SRC_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('src');
 export const DST_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('dst');
 export const TUNNEL_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('tunnel_id');
 
+/**
+ * The text columns that may hold an IPv4 address as a number (FlowColumnsView.ipv4), in
+ * the order of their slots: a batch's `ipv4[row * ADDRESS_COUNT + slot]`, a block's
+ * address columns.
+ */
+export const ADDRESS_TEXT_INDEXES: readonly number[] = [SRC_TEXT_INDEX, DST_TEXT_INDEX];
+export const ADDRESS_COUNT = ADDRESS_TEXT_INDEXES.length;
+
+/** The IPv4 slot of a text column, or -1 for a column that is no address. */
+export function addressSlotOf(column: number): number {
+  return ADDRESS_TEXT_INDEXES.indexOf(column);
+}
+
 /** Columns declared NOT NULL: a row missing one is rejected by the writer, not the whole batch. */
 export const FLOW_REQUIRED_INTEGER_COLUMNS = [
   'domain_id',

@@ -1,5 +1,11 @@
 import { ipv4TextOf } from '../../model/address-text.js';
-import { DST_TEXT_INDEX, INTEGER_COUNT, SRC_TEXT_INDEX, TEXT_COUNT } from '../flows/flow-columns.js';
+import {
+  ADDRESS_COUNT,
+  ADDRESS_TEXT_INDEXES,
+  addressSlotOf,
+  INTEGER_COUNT,
+  TEXT_COUNT,
+} from '../flows/flow-columns.js';
 import { IPV4_TEXT } from '../flows/flow-columns-view.js';
 import type { FlowColumnsView } from '../flows/flow-columns-view.js';
 import type { EncodedFlows } from '../writer/flow-batch-codec.js';
@@ -37,9 +43,6 @@ export const BLOCK_FORMAT = 2;
 
 /** Formats this version reads. */
 const READABLE_FORMATS: readonly number[] = [1, 2];
-
-/** Address columns of a format 2 block: the IPv4 source, then destination. */
-const ADDRESS_COUNT = 2;
 
 const HEADER_BYTES = 16;
 
@@ -234,7 +237,7 @@ export function encodeBlock(
   const ipv4 = flows.ipv4;
   for (let a = 0; a < ADDRESS_COUNT; a += 1) {
     const column = columns[1 + INTEGER_COUNT + TEXT_COUNT + a]!;
-    const textColumn = a === 0 ? SRC_TEXT_INDEX : DST_TEXT_INDEX;
+    const textColumn = ADDRESS_TEXT_INDEXES[a]!;
     let nulls = 0;
     let min = Infinity;
     let max = -Infinity;
@@ -245,7 +248,7 @@ export function encodeBlock(
         nulls += 1;
         continue;
       }
-      const value = ipv4[row * 2 + a]!;
+      const value = ipv4[row * ADDRESS_COUNT + a]!;
       column[r] = value;
       if (value < min) min = value;
       if (value > max) max = value;
@@ -388,10 +391,8 @@ export class FlowBlock implements FlowColumnsView {
   }
 
   ipv4(column: number, row: number): number {
-    const addresses = this.#addresses;
-    if (addresses.length === 0) return -1;
-    const address =
-      column === SRC_TEXT_INDEX ? addresses[0] : column === DST_TEXT_INDEX ? addresses[1] : undefined;
+    // Format 1 has no address columns: every slot reads as none.
+    const address = this.#addresses[addressSlotOf(column)];
     if (address === undefined) return -1;
     const value = address.get(row);
     return value !== value ? -1 : value;

@@ -1,7 +1,7 @@
 import { canonicalIpv4 } from '../../model/address-parse.js';
 import { ipv4TextOf } from '../../model/address-text.js';
 import type { NormalizedFlow } from '../../model/flow.js';
-import { DST_TEXT_INDEX, INTEGER_COUNT, SRC_TEXT_INDEX, TEXT_COUNT } from '../flows/flow-columns.js';
+import { ADDRESS_COUNT, addressSlotOf, INTEGER_COUNT, TEXT_COUNT } from '../flows/flow-columns.js';
 import { IPV4_TEXT } from '../flows/flow-columns-view.js';
 import type { FlowColumnsView } from '../flows/flow-columns-view.js';
 import { MAX_STORED_INTEGER } from '../bigint-policy.js';
@@ -17,7 +17,7 @@ import { MAX_STORED_INTEGER } from '../bigint-policy.js';
  * `integers[row * INTEGER_COUNT + i]` holds FLOW_INTEGER_COLUMNS[i] (NaN = null) and
  * `texts[row * TEXT_COUNT + j]` the dictionary index of FLOW_TEXT_COLUMNS[j] (-1 = null).
  * An IPv4 source or destination is no string at all: its text entry is IPV4_TEXT and
- * `ipv4[row * 2]` (source) or `ipv4[row * 2 + 1]` (destination) holds its value. Most
+ * `ipv4[row * ADDRESS_COUNT]` (source) or `ipv4[row * ADDRESS_COUNT + 1]` (destination) holds its value. Most
  * flows' addresses are IPv4 and many are seen once, so that is a parse of a short
  * string instead of a lookup in (and growth of) a dictionary of hundreds of thousands,
  * and nothing for the writer to remap, store as text or send across threads.
@@ -69,7 +69,7 @@ export class FlowBatchEncoder {
     this.#capacity = Math.max(1, initialCapacity);
     this.#integers = new Float64Array(this.#capacity * INTEGER_COUNT);
     this.#texts = new Int32Array(this.#capacity * TEXT_COUNT);
-    this.#ipv4 = new Uint32Array(this.#capacity * 2);
+    this.#ipv4 = new Uint32Array(this.#capacity * ADDRESS_COUNT);
   }
 
   get rows(): number {
@@ -120,13 +120,13 @@ export class FlowBatchEncoder {
     // A broken producer's missing address goes to #text, which makes it null.
     const src = typeof flow.src === 'string' ? canonicalIpv4(flow.src) : -1;
     if (src >= 0) {
-      this.#ipv4[this.#rows * 2] = src;
+      this.#ipv4[this.#rows * ADDRESS_COUNT] = src;
       t[j + 1] = IPV4_TEXT;
     } else t[j + 1] = this.#text(1, flow.src);
     // A broken producer's missing address goes to #text, which makes it null.
     const dst = typeof flow.dst === 'string' ? canonicalIpv4(flow.dst) : -1;
     if (dst >= 0) {
-      this.#ipv4[this.#rows * 2 + 1] = dst;
+      this.#ipv4[this.#rows * ADDRESS_COUNT + 1] = dst;
       t[j + 2] = IPV4_TEXT;
     } else t[j + 2] = this.#text(2, flow.dst);
     t[j + 3] = this.#text(3, flow.kind);
@@ -153,7 +153,7 @@ export class FlowBatchEncoder {
       rows,
       integers: this.#integers.subarray(0, rows * INTEGER_COUNT),
       texts: this.#texts.subarray(0, rows * TEXT_COUNT),
-      ipv4: this.#ipv4.subarray(0, rows * 2),
+      ipv4: this.#ipv4.subarray(0, rows * ADDRESS_COUNT),
       // A copy even from 0: the encoder goes on adding to its own array.
       strings: keepDictionary ? this.#strings.slice(base) : this.#strings,
       stringBase: base,
@@ -179,7 +179,7 @@ export class FlowBatchEncoder {
     const capacity = Math.min(
       integers.byteLength / 8 / INTEGER_COUNT,
       texts.byteLength / 4 / TEXT_COUNT,
-      ipv4.byteLength / 4 / 2,
+      ipv4.byteLength / 4 / ADDRESS_COUNT,
     );
     if (capacity < this.#capacity || this.#pool.length >= POOL_LIMIT) return;
     this.#pool.push({
@@ -195,7 +195,7 @@ export class FlowBatchEncoder {
       this.#capacity = Math.min(
         reused.integers.length / INTEGER_COUNT,
         reused.texts.length / TEXT_COUNT,
-        reused.ipv4.length / 2,
+        reused.ipv4.length / ADDRESS_COUNT,
       );
       this.#integers = reused.integers;
       this.#texts = reused.texts;
@@ -204,7 +204,7 @@ export class FlowBatchEncoder {
     }
     this.#integers = new Float64Array(this.#capacity * INTEGER_COUNT);
     this.#texts = new Int32Array(this.#capacity * TEXT_COUNT);
-    this.#ipv4 = new Uint32Array(this.#capacity * 2);
+    this.#ipv4 = new Uint32Array(this.#capacity * ADDRESS_COUNT);
   }
 
   #text(column: number, value: string | null | undefined): number {
@@ -231,7 +231,7 @@ export class FlowBatchEncoder {
     const texts = new Int32Array(this.#capacity * TEXT_COUNT);
     texts.set(this.#texts);
     this.#texts = texts;
-    const ipv4 = new Uint32Array(this.#capacity * 2);
+    const ipv4 = new Uint32Array(this.#capacity * ADDRESS_COUNT);
     ipv4.set(this.#ipv4);
     this.#ipv4 = ipv4;
   }
@@ -289,8 +289,8 @@ export function encodedFlowsView(batch: EncodedFlows): FlowColumnsView {
 /** The IPv4 value of an address column a batch holds as a number, or -1. */
 function encodedIpv4(batch: EncodedFlows, row: number, column: number): number {
   if (batch.texts[row * TEXT_COUNT + column] !== IPV4_TEXT) return -1;
-  if (column === SRC_TEXT_INDEX) return batch.ipv4[row * 2]!;
-  return column === DST_TEXT_INDEX ? batch.ipv4[row * 2 + 1]! : -1;
+  const slot = addressSlotOf(column);
+  return slot < 0 ? -1 : batch.ipv4[row * ADDRESS_COUNT + slot]!;
 }
 
 /** The text of a text column of a batch's row (an IPv4 address formatted back), or null. */

@@ -5,7 +5,6 @@ import { Completeness } from './completeness.js';
 import type { ExporterCounters } from './exporter-counters.js';
 import type { Normalizer } from './normalize/normalizer.js';
 import { PendingTemplates } from './pending-templates.js';
-import { PendingTunnels } from './pending-tunnels.js';
 import { produceFlows } from './produce/produce-flows.js';
 import type { SequenceTracker } from './produce/sequence-tracker.js';
 import type { TemplateCache } from './wire/template-cache.js';
@@ -55,7 +54,6 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
   const { templates, sequence, normalizer, counters, sink, log } = deps;
   const pendingTemplates = new PendingTemplates(templates);
   const completeness = new Completeness(deps.bucketMs);
-  const pendingTunnels = new PendingTunnels();
   let lastErrorLogMs = 0;
   let suppressedErrors = 0;
 
@@ -87,10 +85,9 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
     row.sequenceGaps += gap;
     pendingTemplates.collect();
 
-    const result = normalizer.process(flows);
-    pendingTunnels.add(result);
+    const normalized = normalizer.normalize(flows);
     completeness.addDatagram(exporter, domainId, receivedMs, flows, issues.length, gap);
-    return result.flows;
+    return normalized;
   }
 
   function safetyNet(err: unknown, payload: Buffer, exporter: string, receivedMs: number): void {
@@ -143,10 +140,21 @@ export function createPipeline(deps: PipelineDeps): Pipeline {
         ...pendingTemplates.take(),
         exporters: counters.takeDirty(),
         exporterBuckets: completeness.take(),
-        ...pendingTunnels.take(),
+        ...tunnelChanges(normalizer),
       };
       const empty = Object.values(batch).every((list: readonly unknown[]) => list.length === 0);
       if (!empty) sink.submit(batch);
     },
   };
+}
+
+/**
+ * The tunnels, SAs and bucket deltas of every datagram since the last flush, merged by the
+ * normalizer: the store then writes one upsert per tunnel, SA and bucket key per flush
+ * instead of one per flow (each is an idempotent max/min or an addition, so merging first
+ * gives the same rows).
+ */
+function tunnelChanges(normalizer: Normalizer): Pick<StoreBatch, 'tunnels' | 'sas' | 'tunnelBuckets'> {
+  const { tunnels, sas, buckets } = normalizer.takeChanges();
+  return { tunnels, sas, tunnelBuckets: buckets };
 }

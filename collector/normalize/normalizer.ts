@@ -20,21 +20,34 @@ import { SaRegistry, toSa } from './sa-registry.js';
 import { compileSubnets } from './subnet-matcher.js';
 import { TunnelRegistry, toTunnel } from './tunnel-registry.js';
 
-/** What one batch (one datagram's records) turned into. */
-export interface NormalizeResult {
+/** What one batch (one datagram's records) turned into, with the changes it made. */
+export interface NormalizeResult extends NormalizerChanges {
   /** One per input record, in input order. */
   readonly flows: NormalizedFlow[];
-  /** Additive bucket counters; the store adds them into rows with the same key. */
-  readonly buckets: TunnelBucketDelta[];
-  /** Tunnels created or changed by this batch (upsert: min first seen, max last seen). */
-  readonly tunnels: Tunnel[];
-  /** SAs created or changed by this batch, including those ended or re-paired. */
-  readonly sas: SecurityAssociation[];
   /** What this batch did (add to the cumulative counters). */
   readonly counters: NormalizerCounters;
 }
 
+/** The tunnel, SA and bucket changes of the batches since they were last taken. */
+export interface NormalizerChanges {
+  /** Additive bucket counters; the store adds them into rows with the same key. */
+  readonly buckets: TunnelBucketDelta[];
+  /** Tunnels created or changed (upsert: min first seen, max last seen). */
+  readonly tunnels: Tunnel[];
+  /** SAs created or changed, including those ended or re-paired. */
+  readonly sas: SecurityAssociation[];
+}
+
 export interface Normalizer {
+  /**
+   * One batch, its flows in input order. What it changes in tunnels, SAs and buckets is kept
+   * (merged with the batches before) until `takeChanges()`: the live path takes them once per
+   * flush, not once per datagram.
+   */
+  normalize(batch: readonly FlowRecord[]): NormalizedFlow[];
+  /** The changes of every batch since the last take, merged: one entry per tunnel, SA and bucket key. */
+  takeChanges(): NormalizerChanges;
+  /** One batch and its own changes (the changes kept from earlier batches come with them). */
   process(batch: readonly FlowRecord[]): NormalizeResult;
   /** Plain JSON of everything remembered (tunnels, SAs, clock, counters). */
   snapshot(): NormalizerSnapshot;
@@ -150,8 +163,8 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     }
   }
 
-  function process(records: readonly FlowRecord[]): NormalizeResult {
-    batch.reset();
+  function normalize(records: readonly FlowRecord[]): NormalizedFlow[] {
+    batch.startBatch();
     const n = records.length;
     const kinds: BaseKind[] = new Array<BaseKind>(n);
     const flows: NormalizedFlow[] = new Array<NormalizedFlow>(n);
@@ -191,20 +204,21 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     sweep();
     updatePairings();
     batch.counters.records = n;
-
-    const result: NormalizeResult = {
-      flows,
-      buckets: ctx.buckets.take(),
-      tunnels: collect(batch.changedTunnels, (id) => tunnels.get(id), toTunnel),
-      sas: collect(batch.changedSas, (id) => sas.get(id), toSa),
-      counters: batch.counters,
-    };
     addNormalizerCounters(cumulative, batch.counters);
-    return result;
+    return flows;
+  }
+
+  function takeChanges(): NormalizerChanges {
+    return { buckets: ctx.buckets.take(), ...batch.takeChanges() };
   }
 
   return {
-    process,
+    normalize,
+    takeChanges,
+    process(records) {
+      const flows = normalize(records);
+      return { flows, ...takeChanges(), counters: batch.counters };
+    },
     snapshot(): NormalizerSnapshot {
       return JSON.parse(
         JSON.stringify({
@@ -226,13 +240,4 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     tunnels: () => [...tunnels.values()].map(toTunnel),
     securityAssociations: () => [...sas.values()].map(toSa),
   };
-}
-
-function collect<S, T>(ids: Set<string>, get: (id: string) => S | undefined, convert: (s: S) => T): T[] {
-  const out: T[] = [];
-  for (const id of ids) {
-    const s = get(id);
-    if (s !== undefined) out.push(convert(s));
-  }
-  return out;
 }

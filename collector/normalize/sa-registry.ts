@@ -80,7 +80,7 @@ export class SaRegistry {
     if (r.startMs < sa.firstSeenMs) sa.firstSeenMs = r.startMs;
     if (r.endMs > sa.lastSeenMs) sa.lastSeenMs = r.endMs;
     if (sa.pairedSaId === null) this.#batch.pairingDirty.add(t.id);
-    this.#batch.changedSas.add(sa.id);
+    this.#batch.saChanged(sa);
     return sa;
   }
 
@@ -123,7 +123,7 @@ export class SaRegistry {
         if (partner !== sa.pairedSaId) {
           if (partner !== null && sa.direction === 'a-b') this.#batch.counters.saPairsFormed++;
           sa.pairedSaId = partner;
-          this.#batch.changedSas.add(sa.id);
+          this.#batch.saChanged(sa);
         }
       }
     }
@@ -146,7 +146,7 @@ export class SaRegistry {
   #end(sa: SaState, atMs: number, reason: 'rekey' | 'idle'): void {
     sa.endedMs = atMs;
     sa.endReason = reason;
-    this.#batch.changedSas.add(sa.id);
+    this.#batch.saChanged(sa);
     this.#batch.pairingDirty.add(sa.tunnelId);
     if (reason === 'rekey') this.#batch.counters.rekeys++;
     else this.#batch.counters.sasExpired++;
@@ -190,7 +190,7 @@ export class SaRegistry {
     history.push(sa.id);
     this.#trim(history);
     this.#batch.counters.sasCreated++;
-    this.#batch.changedSas.add(sa.id);
+    this.#batch.saChanged(sa);
     this.#batch.pairingDirty.add(t.id);
     return sa;
   }

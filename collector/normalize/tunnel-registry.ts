@@ -70,7 +70,7 @@ export class TunnelRegistry {
     this.#tunnels.set(t.id, t);
     this.#index(t);
     this.#batch.counters.tunnelsCreated++;
-    this.#batch.changedTunnels.add(t.id);
+    this.#batch.tunnelChanged(t);
     return t;
   }
 
@@ -100,7 +100,7 @@ export class TunnelRegistry {
   touch(t: TunnelState, startMs: number, endMs: number): void {
     if (startMs < t.firstSeenMs) t.firstSeenMs = startMs;
     if (endMs > t.lastSeenMs) t.lastSeenMs = endMs;
-    this.#batch.changedTunnels.add(t.id);
+    this.#batch.tunnelChanged(t);
   }
 
   /** Forgets a tunnel (idle); its SAs are the SA registry's to forget. */

@@ -35,7 +35,7 @@ describe('tunnel registry', () => {
     expect(tunnels.find(A, '203.0.113.1', 'esp')).toBeUndefined();
     expect([directionOf(t, A), directionOf(t, B)]).toEqual(['a-b', 'b-a']);
     expect(batch.counters.tunnelsCreated).toBe(1);
-    expect([...batch.changedTunnels]).toEqual([t.id]);
+    expect(batch.takeChanges().tunnels.map((x) => x.id)).toEqual([t.id]);
   });
 
   test('the latest of two encapsulations; eviction unindexes', () => {

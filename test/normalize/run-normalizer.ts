@@ -1,7 +1,7 @@
 import { parseNormalizeConfig } from '../../collector/normalize/config.js';
 import type { NormalizeConfigInput } from '../../collector/normalize/config.js';
 import { createNormalizer } from '../../collector/normalize/normalizer.js';
-import type { Normalizer } from '../../collector/normalize/normalizer.js';
+import type { Normalizer, NormalizerChanges } from '../../collector/normalize/normalizer.js';
 import type { FlowRecord, NormalizedFlow } from '../../model/flow.js';
 import type { SecurityAssociation, Tunnel } from '../../model/tunnel.js';
 import { addBucketCounts, emptyBucketCounts } from '../../model/tunnel-bucket.js';
@@ -20,10 +20,16 @@ export interface NormalizerRun {
   view(tunnelId: string, fromMs: number, toMs: number, stepMs?: number): TunnelView;
 }
 
-/** Feeds batches through one normalizer and keeps what the store would keep. */
+/**
+ * Feeds batches through one normalizer and keeps what the store would keep. By default each
+ * batch's changes are taken with it (`process`); with `takeEvery` the changes are kept over
+ * that many batches and taken then (`normalize` + `takeChanges`, as the live pipeline does
+ * once per flush), and at the end.
+ */
 export function runNormalizer(
   batches: readonly (readonly FlowRecord[])[],
   configInput: NormalizeConfigInput = {},
+  options: { readonly takeEvery?: number } = {},
 ): NormalizerRun {
   const config = parseNormalizeConfig(configInput);
   const normalizer = createNormalizer(config);
@@ -31,9 +37,19 @@ export function runNormalizer(
   const rowMap = new Map<string, TunnelBucketDelta>();
   const tunnels = new Map<string, Tunnel>();
   const sas = new Map<string, SecurityAssociation>();
-  for (const batch of batches) {
-    const result = normalizer.process(batch);
-    flows.push(...result.flows);
+  const changes = (batch: readonly FlowRecord[], index: number): NormalizerChanges | null => {
+    if (options.takeEvery === undefined) {
+      const result = normalizer.process(batch);
+      flows.push(...result.flows);
+      return result;
+    }
+    flows.push(...normalizer.normalize(batch));
+    const last = index === batches.length - 1;
+    return last || (index + 1) % options.takeEvery === 0 ? normalizer.takeChanges() : null;
+  };
+  for (const [index, batch] of batches.entries()) {
+    const result = changes(batch, index);
+    if (result === null) continue;
     for (const delta of result.buckets) {
       const key = `${delta.tunnelId}|${delta.bucketStartMs}|${delta.direction}|${delta.exporter}|${delta.domainId}`;
       let row = rowMap.get(key);

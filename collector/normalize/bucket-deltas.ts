@@ -10,16 +10,17 @@ import type { LossVerdict } from './loss-validation.js';
 export type CountField = 'ikePackets' | 'icmpFragNeeded' | 'leakPackets';
 
 /**
- * One batch's bucket deltas, by tunnel, bucket, direction and observation point. A record is
+ * The bucket deltas since they were last taken (the batches of one flush), by tunnel, bucket,
+ * direction and observation point. A record is
  * apportioned to the buckets it overlaps by time with an exact integer split (apportion.ts),
  * so the buckets of a flow add up to the flow.
  */
 export class BucketDeltas {
-  /** The batch's deltas in the order they were made. */
+  /** The deltas in the order they were made. */
   #deltas: TunnelBucketDelta[] = [];
   /**
    * The same deltas by tunnel id (a string the normalizer keeps, its hash computed once): a
-   * tunnel has a handful of deltas in a batch, searched in a line, where a composite key
+   * tunnel has a handful of deltas between two takes, searched in a line, where a composite key
    * would be built and hashed for every record and bucket.
    */
   #byTunnel = new Map<string, TunnelBucketDelta[]>();
@@ -34,11 +35,11 @@ export class BucketDeltas {
     this.#batch = batch;
   }
 
-  /** The batch's deltas, and a fresh start for the next batch. */
+  /** The deltas made since the last take, and a fresh start. */
   take(): TunnelBucketDelta[] {
     const out = this.#deltas;
     this.#deltas = [];
-    // A new map, not clear(): a map kept from batch to batch lives in the old generation,
+    // A new map, not clear(): a map kept from take to take lives in the old generation,
     // and every young list put into it made each scavenge dearer (GC time per 8 s at
     // 100 k records/s 0.4 -> 1.0-1.2 s with clear(), back to ~0.4 s with a new map).
     this.#byTunnel = new Map();

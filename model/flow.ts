@@ -89,3 +89,18 @@ export interface NormalizedFlow extends FlowRecord {
   readonly validatedLoss: number | null;
   readonly lossClearedReason: LossClearedReason | null;
 }
+
+/**
+ * A FlowRecord as `collector/produce` makes it: with the NormalizedFlow fields still empty
+ * (`kind` null), for the normalizer to fill in the record itself. So each record is one
+ * object from decoder to store, not a FlowRecord and then a NormalizedFlow copying its 32
+ * fields (a record the normalizer has filled once is copied if it comes again).
+ */
+export interface ProducedFlow extends FlowRecord {
+  kind: FlowKind | null;
+  tunnelId: string | null;
+  saId: string | null;
+  tunnelDirection: TunnelDirection | null;
+  validatedLoss: number | null;
+  lossClearedReason: LossClearedReason | null;
+}

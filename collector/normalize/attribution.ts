@@ -1,4 +1,10 @@
-import type { FlowKind, FlowRecord, NormalizedFlow, TunnelDirection } from '../../model/flow.js';
+import type {
+  FlowKind,
+  FlowRecord,
+  NormalizedFlow,
+  ProducedFlow,
+  TunnelDirection,
+} from '../../model/flow.js';
 import type { BatchState } from './batch-state.js';
 import type { BucketDeltas } from './bucket-deltas.js';
 import { hasFragmentInfo } from './classify-kind.js';
@@ -68,7 +74,16 @@ export function checkLoss(
   return verdict;
 }
 
-/** The record with what the normalizer found out about it; counts its kind. */
+/** A record as the producer made it, its normalizer fields not filled yet. */
+function isUnfilled(r: FlowRecord): r is ProducedFlow {
+  return (r as Partial<ProducedFlow>).kind === null;
+}
+
+/**
+ * The record with what the normalizer found out about it; counts its kind. A record fresh
+ * from the producer (ProducedFlow) gets the fields written into it and is returned itself;
+ * any other record is copied.
+ */
 export function normalizedFlow(
   ctx: Attribution,
   r: FlowRecord,
@@ -79,6 +94,15 @@ export function normalizedFlow(
   loss: LossVerdict | null,
 ): NormalizedFlow {
   ctx.batch.counters.kinds[kind]++;
+  if (isUnfilled(r)) {
+    r.kind = kind;
+    r.tunnelId = tunnel;
+    r.saId = sa;
+    r.tunnelDirection = direction;
+    r.validatedLoss = loss === null ? null : loss.lost;
+    r.lossClearedReason = loss === null ? null : loss.clearedReason;
+    return r as NormalizedFlow;
+  }
   // Every field written out: an object spread of 35 properties costs more than the rest
   // of the normalizer together, and a literal gives every flow the same hidden class.
   return {

@@ -1,7 +1,7 @@
 // Wire data records → FlowRecord (model/flow.ts): absolute times, ICMP type/code,
 // sampling-scaled counters, and RFC 5103 biflows split into their two directions.
 
-import type { ExportVersion, FlowRecord } from '../../model/flow.js';
+import type { ExportVersion, FlowRecord, ProducedFlow } from '../../model/flow.js';
 import type { DataRecord } from '../wire/data-record.js';
 import type { DecodedMessage, MessageHeader, RecordSink } from '../wire/decoded-message.js';
 import type { DomainOptions, TemplateCache } from '../wire/template-cache.js';
@@ -185,7 +185,7 @@ export class FlowRecordBuilder implements RecordSink {
     inIf: number | null,
     outIf: number | null,
     forward: boolean,
-  ): FlowRecord {
+  ): ProducedFlow {
     return {
       exporter: this.exporter,
       domainId: this.domainId,
@@ -223,6 +223,13 @@ export class FlowRecordBuilder implements RecordSink {
       espSeqFirst: forward ? r.espSeqFirst : null,
       espSeqLast: forward ? r.espSeqLast : null,
       templateId: r.templateId,
+      // For the normalizer to fill in place (model/flow.ts ProducedFlow).
+      kind: null,
+      tunnelId: null,
+      saId: null,
+      tunnelDirection: null,
+      validatedLoss: null,
+      lossClearedReason: null,
     };
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { parseNormalizeConfig } from '../../collector/normalize/config.js';
 import { createNormalizer } from '../../collector/normalize/normalizer.js';
 import type { NormalizerSnapshot } from '../../collector/normalize/normalizer-state.js';
-import type { FlowRecord } from '../../model/flow.js';
+import type { FlowRecord, ProducedFlow } from '../../model/flow.js';
 import { makeRecord } from './make-record.js';
 import { exporterNames, flowsFor } from './reference-flows.js';
 import { runNormalizer } from './run-normalizer.js';
@@ -408,5 +408,43 @@ describe('UDP 4500 without ESP', () => {
   test("a probe's SPI-0 record on 4500 is IKE even when dense", () => {
     const run = runNormalizer([[{ ...ike(a, b, 36801, 4500, 50, 10_000), spi: 0 }]]);
     expect(run.flows[0]?.kind).toBe('ike');
+  });
+});
+
+describe('one object per record', () => {
+  const produced = (overrides: Partial<FlowRecord>): ProducedFlow => ({
+    ...makeRecord(overrides),
+    kind: null,
+    tunnelId: null,
+    saId: null,
+    tunnelDirection: null,
+    validatedLoss: null,
+    lossClearedReason: null,
+  });
+
+  test("a producer's record is filled in place; normalized again, it is copied and the first result stays", () => {
+    const records = [
+      produced({ spi: 7, reportedLoss: 3 }),
+      produced({ src: '10.0.0.1', dst: '10.0.0.2', proto: 6, srcPort: 1024, dstPort: 443 }),
+    ];
+    const first = createNormalizer(parseNormalizeConfig({})).normalize(records);
+    expect(first[0]).toBe(records[0]);
+    expect(first[1]).toBe(records[1]);
+    expect(first.map((f) => [f.kind, f.tunnelDirection, f.validatedLoss])).toEqual([
+      ['esp', 'a-b', 3],
+      ['other', null, null],
+    ]);
+    const before = JSON.stringify(first);
+    // A second normalizer, told that the ESP flow's loss is impossible, sees the same objects.
+    const strict = createNormalizer(parseNormalizeConfig({ loss: { ceilingRatio: 0.01 } }));
+    const second = strict.normalize(records);
+    expect(second[0]).not.toBe(records[0]);
+    expect(second[0]).toMatchObject({
+      kind: 'esp',
+      spi: 7,
+      validatedLoss: null,
+      lossClearedReason: 'exceeds-ceiling',
+    });
+    expect(JSON.stringify(first)).toBe(before);
   });
 });

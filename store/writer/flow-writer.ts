@@ -125,7 +125,9 @@ export function createFlowWriter(config: Partial<WriterConfig>, deps: FlowWriter
   let stopPromise: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
 
-  let encoder = new FlowBatchEncoder(Math.min(batchRows, 4096));
+  // A batch is sealed at batchRows rows, so arrays of that size never grow (growing them,
+  // 4096 -> 32768 rows, was a new zero-filled array and a copy each time, 0.05 µs per record).
+  let encoder = new FlowBatchEncoder(batchRows);
   let state: SealedState[] = [];
   /** Sealed before the host was ready, posted on start. */
   const backlog: Array<{ message: ToHost; transfer: ArrayBuffer[] }> = [];

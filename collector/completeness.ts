@@ -17,7 +17,15 @@ type MutableBucket = { -readonly [K in keyof ExporterBucket]: ExporterBucket[K] 
  */
 export class Completeness {
   readonly #bucketMs: number;
-  readonly #rows = new Map<string, MutableBucket>();
+  /**
+   * exporter → domain → bucket start → row: the exporter string (interned, its hash kept)
+   * and two numbers, so a datagram builds no key string; the last exporter's buckets are
+   * kept at hand, as datagrams mostly come from the exporter before.
+   */
+  #rows = new Map<string, Map<number, Map<number, MutableBucket>>>();
+  #lastExporter: string | null = null;
+  #lastDomainId = -1;
+  #lastBuckets: Map<number, MutableBucket> | null = null;
   // Per-datagram scratch: record counts by bucket start. The records of one datagram fall
   // in a bucket or two, so the shared map (string keys) is touched once per bucket, not
   // once per record.
@@ -64,9 +72,33 @@ export class Completeness {
 
   /** Everything counted since the last call: deltas the store adds to its rows. */
   take(): ExporterBucket[] {
-    const rows = [...this.#rows.values()];
-    this.#rows.clear();
+    const rows: ExporterBucket[] = [];
+    for (const byDomain of this.#rows.values())
+      for (const byBucket of byDomain.values()) for (const row of byBucket.values()) rows.push(row);
+    // New maps, not clear(): see BucketDeltas.take.
+    this.#rows = new Map();
+    this.#lastExporter = null;
+    this.#lastBuckets = null;
     return rows;
+  }
+
+  #bucketsOf(exporter: string, domainId: number): Map<number, MutableBucket> {
+    if (this.#lastBuckets !== null && exporter === this.#lastExporter && domainId === this.#lastDomainId)
+      return this.#lastBuckets;
+    let byDomain = this.#rows.get(exporter);
+    if (byDomain === undefined) {
+      byDomain = new Map();
+      this.#rows.set(exporter, byDomain);
+    }
+    let byBucket = byDomain.get(domainId);
+    if (byBucket === undefined) {
+      byBucket = new Map();
+      byDomain.set(domainId, byBucket);
+    }
+    this.#lastExporter = exporter;
+    this.#lastDomainId = domainId;
+    this.#lastBuckets = byBucket;
+    return byBucket;
   }
 
   #bucketOf(ms: number): number {
@@ -94,11 +126,11 @@ export class Completeness {
     issues: number,
     gaps: number,
   ): void {
-    const key = `${exporter}|${domainId}|${bucketStartMs}`;
-    let row = this.#rows.get(key);
+    const buckets = this.#bucketsOf(exporter, domainId);
+    let row = buckets.get(bucketStartMs);
     if (row === undefined) {
       row = { exporter, domainId, bucketStartMs, records: 0, datagrams: 0, issues: 0, sequenceGaps: 0 };
-      this.#rows.set(key, row);
+      buckets.set(bucketStartMs, row);
     }
     row.records += records;
     row.datagrams += datagrams;

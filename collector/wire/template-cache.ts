@@ -372,6 +372,8 @@ export class TemplateCache {
 
   /** Changes since the last call (latest per key), for a caller that persists in batches. */
   drainChanges(): TemplateCacheChange[] {
+    // Called after every datagram, and nearly always with nothing queued.
+    if (this.pending.size === 0) return [];
     const changes = [...this.pending.values()];
     this.pending.clear();
     return changes;

@@ -87,9 +87,20 @@ function planColumn(rows: number, min: number, max: number, nulls: number): Colu
   };
 }
 
+/** Writes a column's header at `offset`; returns the offset of its payload (or of the next column). */
+function writeHeader(view: DataView, offset: number, plan: ColumnPlan): number {
+  view.setUint8(offset, plan.packing);
+  view.setUint8(offset + 1, plan.width);
+  view.setUint8(offset + 2, plan.nullable ? 1 : 0);
+  if (plan.packing === Packing.Absent) return offset + 8;
+  view.setFloat64(offset + 8, plan.base, true);
+  return offset + 16;
+}
+
 /**
- * Writes one column at `offset` of `out` (zeroed); returns the offset after it. A null
- * (NaN) minus the base stores as 0 in an integer array, which is what a null row holds.
+ * Writes one column gathered in `values` at `offset` of `out` (zeroed); returns the
+ * offset after it. A null (NaN) minus the base stores as 0 in an integer array, which is
+ * what a null row holds.
  */
 function writeColumn(
   out: Uint8Array,
@@ -99,13 +110,8 @@ function writeColumn(
   plan: ColumnPlan,
 ): number {
   const rows = values.length;
-  view.setUint8(offset, plan.packing);
-  view.setUint8(offset + 1, plan.width);
-  view.setUint8(offset + 2, plan.nullable ? 1 : 0);
-  if (plan.packing === Packing.Absent) return offset + 8;
-  view.setFloat64(offset + 8, plan.base, true);
-  if (plan.packing === Packing.Constant) return offset + 16;
-  let at = offset + 16;
+  let at = writeHeader(view, offset, plan);
+  if (plan.packing === Packing.Absent || plan.packing === Packing.Constant) return at;
   if (plan.packing === Packing.Raw) {
     new Float64Array(out.buffer, out.byteOffset + at, rows).set(values);
     return at + align8(rows * 8);
@@ -174,7 +180,8 @@ export function encodeBlockTransient(
   ids?: ArrayLike<number>,
 ): Uint8Array {
   const count = rows.length;
-  // Column k of the block at k * count, NaN for null. Each step is its own function: one
+  // Column k of the block at k * count, NaN for null (the integer columns are packed from
+  // the batch directly, the others gathered here first). Each step is its own function: one
   // long function was optimised (on stack) before its later loops had run, and bailed out.
   if (scratch.length < COLUMNS * count) scratch = new Float64Array(COLUMNS * count * 2);
   mins.fill(Infinity);
@@ -182,11 +189,11 @@ export function encodeBlockTransient(
   nullCounts.fill(0);
   if (ids === undefined) nullCounts[0] = count;
   else gatherIds(ids, count);
-  gatherIntegers(flows.integers, rows);
+  integerStats(flows.integers, rows);
   const strings = gatherTexts(flows, rows);
   gatherAddresses(flows, rows);
   const dictionary = Buffer.from(JSON.stringify(strings), 'utf8');
-  return writeBlock(count, dictionary);
+  return writeBlock(count, dictionary, flows.integers, rows);
 }
 
 function gatherIds(ids: ArrayLike<number>, count: number): void {
@@ -203,20 +210,18 @@ function gatherIds(ids: ArrayLike<number>, count: number): void {
   maxs[0] = max;
 }
 
-function gatherIntegers(integers: Float64Array, rows: ArrayLike<number>): void {
-  const columns = scratch;
+/** The integer columns' min, max and nulls, read a tile of rows at a time. */
+function integerStats(integers: Float64Array, rows: ArrayLike<number>): void {
   const count = rows.length;
   for (let first = 0; first < count; first += TILE_ROWS) {
     const last = Math.min(count, first + TILE_ROWS);
     for (let c = 0; c < INTEGER_COUNT; c += 1) {
       const k = 1 + c;
-      const at = k * count;
       let min = mins[k]!;
       let max = maxs[k]!;
       let nulls = nullCounts[k]!;
       for (let r = first; r < last; r += 1) {
         const v = integers[rows[r]! * INTEGER_COUNT + c]!;
-        columns[at + r] = v;
         if (v !== v) nulls += 1;
         else {
           if (v < min) min = v;
@@ -226,6 +231,86 @@ function gatherIntegers(integers: Float64Array, rows: ArrayLike<number>): void {
       mins[k] = min;
       maxs[k] = max;
       nullCounts[k] = nulls;
+    }
+  }
+}
+
+/**
+ * Packs the integer columns straight from the batch into the block, a tile of rows at a
+ * time: `at[c]` is where column c's payload starts (its null bitmap, then its values).
+ * Constant and all-null columns (most of a flow's: ICMP, fragments, sampling) have none.
+ */
+function writeIntegers(
+  out: Uint8Array,
+  integers: Float64Array,
+  rows: ArrayLike<number>,
+  plans: readonly ColumnPlan[],
+  at: Int32Array,
+): void {
+  const count = rows.length;
+  const columns: number[] = [];
+  const bits: number[] = [];
+  const bases: number[] = [];
+  const widths: number[] = [];
+  const narrow8: Uint8Array[] = [];
+  const narrow16: Uint16Array[] = [];
+  const narrow32: Uint32Array[] = [];
+  const raw: Float64Array[] = [];
+  const empty8 = new Uint8Array(0);
+  const empty16 = new Uint16Array(0);
+  const empty32 = new Uint32Array(0);
+  const empty64 = new Float64Array(0);
+  for (let c = 0; c < INTEGER_COUNT; c += 1) {
+    const plan = plans[1 + c]!;
+    if (plan.packing === Packing.Absent || plan.packing === Packing.Constant) continue;
+    let start = at[c]!;
+    bits.push(plan.nullable ? start : -1);
+    if (plan.nullable) start += align8((count + 7) >> 3);
+    const address = out.byteOffset + start;
+    const width = plan.packing === Packing.Raw ? 8 : plan.width;
+    columns.push(c);
+    bases.push(plan.base);
+    widths.push(width);
+    narrow8.push(width === 1 ? new Uint8Array(out.buffer, address, count) : empty8);
+    narrow16.push(width === 2 ? new Uint16Array(out.buffer, address, count) : empty16);
+    narrow32.push(width === 4 ? new Uint32Array(out.buffer, address, count) : empty32);
+    raw.push(width === 8 ? new Float64Array(out.buffer, address, count) : empty64);
+  }
+  for (let first = 0; first < count; first += TILE_ROWS) {
+    const last = Math.min(count, first + TILE_ROWS);
+    for (let i = 0; i < columns.length; i += 1) {
+      const c = columns[i]!;
+      const base = bases[i]!;
+      const bitmap = bits[i]!;
+      if (bitmap >= 0) {
+        for (let r = first; r < last; r += 1) {
+          const v = integers[rows[r]! * INTEGER_COUNT + c]!;
+          if (v === v) out[bitmap + (r >> 3)]! |= 1 << (r & 7);
+        }
+      }
+      // One loop per width, each storing into one kind of array (see writeColumn). A null
+      // (NaN) minus the base stores as 0.
+      switch (widths[i]) {
+        case 1: {
+          const target = narrow8[i]!;
+          for (let r = first; r < last; r += 1) target[r] = integers[rows[r]! * INTEGER_COUNT + c]! - base;
+          break;
+        }
+        case 2: {
+          const target = narrow16[i]!;
+          for (let r = first; r < last; r += 1) target[r] = integers[rows[r]! * INTEGER_COUNT + c]! - base;
+          break;
+        }
+        case 4: {
+          const target = narrow32[i]!;
+          for (let r = first; r < last; r += 1) target[r] = integers[rows[r]! * INTEGER_COUNT + c]! - base;
+          break;
+        }
+        default: {
+          const target = raw[i]!;
+          for (let r = first; r < last; r += 1) target[r] = integers[rows[r]! * INTEGER_COUNT + c]!;
+        }
+      }
     }
   }
 }
@@ -312,8 +397,16 @@ function gatherAddresses(flows: EncodedFlows, rows: ArrayLike<number>): void {
   }
 }
 
-/** The gathered columns and `dictionary` as a block, in the reused output buffer. */
-function writeBlock(count: number, dictionary: Uint8Array): Uint8Array {
+/** Where the integer columns' payloads start in the block being written. */
+const integerPayloads = new Int32Array(INTEGER_COUNT);
+
+/** The columns and `dictionary` as a block, in the reused output buffer. */
+function writeBlock(
+  count: number,
+  dictionary: Uint8Array,
+  integers: Float64Array,
+  rows: ArrayLike<number>,
+): Uint8Array {
   const plans: ColumnPlan[] = [];
   let size = HEADER_BYTES + align8(dictionary.length);
   for (let k = 0; k < COLUMNS; k += 1) {
@@ -331,9 +424,15 @@ function writeBlock(count: number, dictionary: Uint8Array): Uint8Array {
   view.setUint16(6, ADDRESS_COUNT, true);
   view.setUint32(8, count, true);
   view.setUint32(12, dictionary.length, true);
-  let offset = HEADER_BYTES;
   const columns = scratch;
-  for (let k = 0; k < COLUMNS; k += 1)
+  let offset = writeColumn(out, view, HEADER_BYTES, columns.subarray(0, count), plans[0]!);
+  for (let c = 0; c < INTEGER_COUNT; c += 1) {
+    const plan = plans[1 + c]!;
+    integerPayloads[c] = writeHeader(view, offset, plan);
+    offset += plan.bytes;
+  }
+  writeIntegers(out, integers, rows, plans, integerPayloads);
+  for (let k = 1 + INTEGER_COUNT; k < COLUMNS; k += 1)
     offset = writeColumn(out, view, offset, columns.subarray(k * count, (k + 1) * count), plans[k]!);
   out.set(dictionary, offset);
   return out;

@@ -139,6 +139,11 @@ function writeColumn(
 /** Columns of a block: the id offsets, the integers, the texts, the IPv4 addresses. */
 const COLUMNS = 1 + INTEGER_COUNT + TEXT_COUNT + ADDRESS_COUNT;
 
+/** Columns gathered before packing: the id offsets, the texts, the IPv4 addresses. */
+const GATHERED = COLUMNS - INTEGER_COUNT;
+/** Where block column k (not an integer one) sits among the gathered ones. */
+const gatheredAt = (k: number): number => (k === 0 ? 0 : k - INTEGER_COUNT);
+
 /**
  * Rows gathered at a time. The batch is row-major: a whole pass per column strode through
  * all of it once for each of the 30 integer columns; a tile of rows stays in cache while
@@ -180,10 +185,11 @@ export function encodeBlockTransient(
   ids?: ArrayLike<number>,
 ): Uint8Array {
   const count = rows.length;
-  // Column k of the block at k * count, NaN for null (the integer columns are packed from
-  // the batch directly, the others gathered here first). Each step is its own function: one
+  // The id, text and address columns gathered here first (NaN for null), the id column at
+  // 0 and the others at gatheredAt(k) * count; the integer columns are packed from the
+  // batch directly. Each step is its own function: one
   // long function was optimised (on stack) before its later loops had run, and bailed out.
-  if (scratch.length < COLUMNS * count) scratch = new Float64Array(COLUMNS * count * 2);
+  if (scratch.length < GATHERED * count) scratch = new Float64Array(GATHERED * count * 2);
   mins.fill(Infinity);
   maxs.fill(-Infinity);
   nullCounts.fill(0);
@@ -336,7 +342,7 @@ function gatherTexts(flows: EncodedFlows, rows: ArrayLike<number>): string[] {
   const used: number[] = [];
   for (let c = 0; c < TEXT_COUNT; c += 1) {
     const k = 1 + INTEGER_COUNT + c;
-    const at = k * count;
+    const at = gatheredAt(k) * count;
     let nulls = 0;
     let min = Infinity;
     let max = -Infinity;
@@ -374,7 +380,7 @@ function gatherAddresses(flows: EncodedFlows, rows: ArrayLike<number>): void {
   const ipv4 = flows.ipv4;
   for (let a = 0; a < ADDRESS_COUNT; a += 1) {
     const k = 1 + INTEGER_COUNT + TEXT_COUNT + a;
-    const at = k * count;
+    const at = gatheredAt(k) * count;
     const textColumn = ADDRESS_TEXT_INDEXES[a]!;
     let nulls = 0;
     let min = Infinity;
@@ -433,7 +439,13 @@ function writeBlock(
   }
   writeIntegers(out, integers, rows, plans, integerPayloads);
   for (let k = 1 + INTEGER_COUNT; k < COLUMNS; k += 1)
-    offset = writeColumn(out, view, offset, columns.subarray(k * count, (k + 1) * count), plans[k]!);
+    offset = writeColumn(
+      out,
+      view,
+      offset,
+      columns.subarray(gatheredAt(k) * count, (gatheredAt(k) + 1) * count),
+      plans[k]!,
+    );
   out.set(dictionary, offset);
   return out;
 }

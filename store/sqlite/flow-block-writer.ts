@@ -13,7 +13,7 @@ import { MAX_BLOCK_SPAN_KEY, MAX_FLOW_DURATION_KEY } from '../meta/store-meta-ke
 import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 import { missingRequired, reject } from '../writer/sink-outcome.js';
 import type { Outcome } from '../writer/sink-outcome.js';
-import { encodeBlock } from './flow-block-codec.js';
+import { encodeBlockTransient } from './flow-block-codec.js';
 
 const KIND_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('kind');
 
@@ -119,12 +119,14 @@ export class FlowBlockWriter {
     }
     let firstId = this.#nextId;
     let lastId = firstId + rows.length - 1;
+    // The block lives in the encoder's reused buffer until the next one: bound (copied by
+    // SQLite) right below.
     let data: Uint8Array;
-    if (ids === undefined) data = encodeBlock(flows, rows);
+    if (ids === undefined) data = encodeBlockTransient(flows, rows);
     else {
       firstId = ids[rows[0]!]!;
       lastId = ids[rows[rows.length - 1]!]!;
-      data = encodeBlock(
+      data = encodeBlockTransient(
         flows,
         rows,
         rows.map((row) => ids[row]! - firstId),

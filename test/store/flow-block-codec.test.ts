@@ -9,13 +9,16 @@ import {
   TEXT_COUNT,
 } from '../../store/flows/flow-columns.js';
 import { MAX_STORED_INTEGER } from '../../store/bigint-policy.js';
-import { encodeBlock, FlowBlock } from '../../store/sqlite/flow-block-codec.js';
+import { encodeBlock, encodeBlockTransient, FlowBlock } from '../../store/sqlite/flow-block-codec.js';
 import { encodedText, encodeFlows } from '../../store/writer/flow-batch-codec.js';
 import type { EncodedFlows } from '../../store/writer/flow-batch-codec.js';
 import { corpusFlows } from './corpus-flows.js';
 import { syntheticFlows } from './synthetic-flows.js';
 
-/** A block of format 1 and its rows, written by the encoder of commit 587d507. */
+/**
+ * Blocks of earlier formats and their rows: format 1 written by the encoder of commit
+ * 587d507, format 2 by that of 8cb895a.
+ */
 const FIXTURES = fileURLToPath(new URL('../fixtures/flow-blocks', import.meta.url));
 
 const column = (name: (typeof FLOW_INTEGER_COLUMNS)[number]) => FLOW_INTEGER_COLUMNS.indexOf(name);
@@ -35,6 +38,29 @@ function expectSame(block: FlowBlock, flows: EncodedFlows, rows: readonly number
       expect({ r, c, v: block.string(c, r) }).toEqual({ r, c, v: encodedText(flows, source, c) });
     }
   });
+}
+
+/**
+ * A fixture block and its rows as the reader returns them; `expected` (the .json) was
+ * printed from the block by the encoder that wrote it, so the rows must equal it.
+ */
+function readFixture(name: string, firstId: number) {
+  const blob = readFileSync(join(FIXTURES, `${name}.bin`));
+  const expected = JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), 'utf8')) as Array<
+    Record<string, unknown>
+  >;
+  const block = new FlowBlock(firstId, new Uint8Array(blob));
+  const rows = Array.from({ length: block.rows }, (_, r) => {
+    const row: Record<string, unknown> = { id: block.id(r) };
+    FLOW_INTEGER_COLUMNS.forEach((c, i) => {
+      const v = block.integer(i, r);
+      row[c] = Number.isNaN(v) ? null : v;
+    });
+    FLOW_TEXT_COLUMNS.forEach((c, i) => (row[c] = block.string(i, r)));
+    return row;
+  });
+  expect(rows).toEqual(expected);
+  return { blob, block, rows };
 }
 
 describe('flow blocks', () => {
@@ -75,6 +101,26 @@ describe('flow blocks', () => {
     expect(rows.map((r) => block.id(r))).toEqual([500, 501, 505, 506, 1400]);
   });
 
+  test('blocks of 1 and 20,000 rows, rows in any order, come back value for value', () => {
+    const flows = encodeFlows(syntheticFlows(20_000, { seed: 8, tunnelShare: 0.3 }));
+    const shuffled = Array.from({ length: flows.rows }, (_, i) => (i * 7919) % flows.rows);
+    for (const rows of [shuffled, [12_345], shuffled.slice(0, 300)])
+      expectSame(new FlowBlock(1, encodeBlock(flows, rows)), flows, rows);
+  });
+
+  test('a transient block equals the kept one until the next call; kept blocks stay as they were', () => {
+    const a = encodeFlows(syntheticFlows(3000, { seed: 12 }));
+    const b = encodeFlows(syntheticFlows(50, { seed: 13 }));
+    const rowsA = Array.from({ length: a.rows }, (_, i) => i);
+    const rowsB = [49, 0, 7];
+    const kept = encodeBlock(a, rowsA);
+    expect(Buffer.from(encodeBlockTransient(a, rowsA)).equals(Buffer.from(kept))).toBe(true);
+    const keptB = encodeBlock(b, rowsB, [0, 4, 9]);
+    expect(Buffer.from(encodeBlockTransient(b, rowsB, [0, 4, 9])).equals(Buffer.from(keptB))).toBe(true);
+    expectSame(new FlowBlock(1, kept), a, rowsA);
+    expectSame(new FlowBlock(1, keptB), b, rowsB);
+  });
+
   test('a BLOB that does not start on an 8-byte boundary reads the same', () => {
     const flows = encodeFlows(syntheticFlows(3000, { seed: 11 }));
     const rows = Array.from({ length: flows.rows }, (_, i) => i);
@@ -112,24 +158,20 @@ describe('flow blocks', () => {
   });
 
   test('a block written before addresses were numbers (format 1) reads as it was written', () => {
-    const blob = readFileSync(join(FIXTURES, 'format-1.bin'));
-    const expected = JSON.parse(readFileSync(join(FIXTURES, 'format-1.json'), 'utf8')) as Array<
-      Record<string, unknown>
-    >;
-    const block = new FlowBlock(7000, new Uint8Array(blob));
+    const { blob, block, rows } = readFixture('format-1', 7000);
     expect(blob[0]).toBe(1);
-    const rows = Array.from({ length: block.rows }, (_, r) => {
-      const row: Record<string, unknown> = { id: block.id(r) };
-      FLOW_INTEGER_COLUMNS.forEach((c, i) => {
-        const v = block.integer(i, r);
-        row[c] = Number.isNaN(v) ? null : v;
-      });
-      FLOW_TEXT_COLUMNS.forEach((c, i) => (row[c] = block.string(i, r)));
-      return row;
-    });
-    expect(rows).toEqual(expected);
     expect(rows.map((r) => r.src)).toContain('2001:db8::7');
     expect(block.ipv4(FLOW_TEXT_COLUMNS.indexOf('src'), 0)).toBe(-1);
+  });
+
+  test('a block of format 2 (JSON dictionary, IPv4 address columns) reads as it was written', () => {
+    const { blob, block, rows } = readFixture('format-2', 9000);
+    expect(blob[0]).toBe(2);
+    // Ids with gaps, IPv6 next to IPv4, null ports and tunnels, a value past 32 bits.
+    expect(rows.map((r) => r.id)).toContain(9047);
+    expect(rows.map((r) => r.src)).toEqual(expect.arrayContaining(['2001:db8:8f::53', '10.0.0.1']));
+    expect(rows.some((r) => r.src_port === null && r.tunnel_id === null)).toBe(true);
+    expect(block.ipv4(FLOW_TEXT_COLUMNS.indexOf('src'), 0)).toBe(0x0a000001);
   });
 
   test('refuses a block of an unknown format instead of misreading it', () => {

@@ -3,7 +3,10 @@ import {
   ADDRESS_COUNT,
   ADDRESS_TEXT_INDEXES,
   addressSlotOf,
+  END_MS_INDEX,
   INTEGER_COUNT,
+  RECEIVED_MS_INDEX,
+  START_MS_INDEX,
   TEXT_COUNT,
 } from '../flows/flow-columns.js';
 import { IPV4_TEXT } from '../flows/flow-columns-view.js';
@@ -174,6 +177,16 @@ export function encodeBlock(
   return encodeBlockTransient(flows, rows, ids).slice();
 }
 
+/** A block's time bounds, for its index row (the writer's flow_blocks columns). */
+export interface BlockBounds {
+  minEndMs: number;
+  maxEndMs: number;
+  minStartMs: number;
+  maxReceivedMs: number;
+  /** The longest flow, end minus start. */
+  maxDurationMs: number;
+}
+
 /**
  * encodeBlock into a buffer the next call reuses: the block is valid until then (bind
  * it to a statement, which copies it, or copy it). A fresh zeroed buffer per block of a
@@ -183,6 +196,7 @@ export function encodeBlockTransient(
   flows: EncodedFlows,
   rows: ArrayLike<number>,
   ids?: ArrayLike<number>,
+  bounds?: BlockBounds,
 ): Uint8Array {
   const count = rows.length;
   // The id, text and address columns gathered here first (NaN for null), the id column at
@@ -195,7 +209,16 @@ export function encodeBlockTransient(
   nullCounts.fill(0);
   if (ids === undefined) nullCounts[0] = count;
   else gatherIds(ids, count);
-  integerStats(flows.integers, rows);
+  const maxDurationMs = integerStats(flows.integers, rows);
+  if (bounds !== undefined) {
+    // From the pass over the integers the packing makes anyway: the writer's own pass over
+    // the rows for these cost it as much as packing the integer columns.
+    bounds.minEndMs = mins[1 + END_MS_INDEX]!;
+    bounds.maxEndMs = maxs[1 + END_MS_INDEX]!;
+    bounds.minStartMs = mins[1 + START_MS_INDEX]!;
+    bounds.maxReceivedMs = maxs[1 + RECEIVED_MS_INDEX]!;
+    bounds.maxDurationMs = maxDurationMs;
+  }
   const strings = gatherTexts(flows, rows);
   gatherAddresses(flows, rows);
   const dictionary = Buffer.from(JSON.stringify(strings), 'utf8');
@@ -216,11 +239,20 @@ function gatherIds(ids: ArrayLike<number>, count: number): void {
   maxs[0] = max;
 }
 
-/** The integer columns' min, max and nulls, read a tile of rows at a time. */
-function integerStats(integers: Float64Array, rows: ArrayLike<number>): void {
+/**
+ * The integer columns' min, max and nulls, read a tile of rows at a time; returns the
+ * rows' longest duration (end minus start, 0 at least).
+ */
+function integerStats(integers: Float64Array, rows: ArrayLike<number>): number {
   const count = rows.length;
+  let maxDuration = 0;
   for (let first = 0; first < count; first += TILE_ROWS) {
     const last = Math.min(count, first + TILE_ROWS);
+    for (let r = first; r < last; r += 1) {
+      const at = rows[r]! * INTEGER_COUNT;
+      const duration = integers[at + END_MS_INDEX]! - integers[at + START_MS_INDEX]!;
+      if (duration > maxDuration) maxDuration = duration;
+    }
     for (let c = 0; c < INTEGER_COUNT; c += 1) {
       const k = 1 + c;
       let min = mins[k]!;
@@ -239,6 +271,7 @@ function integerStats(integers: Float64Array, rows: ArrayLike<number>): void {
       nullCounts[k] = nulls;
     }
   }
+  return maxDuration;
 }
 
 /**

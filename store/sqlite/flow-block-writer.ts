@@ -3,8 +3,6 @@ import {
   END_MS_INDEX,
   FLOW_TEXT_COLUMNS,
   INTEGER_COUNT,
-  RECEIVED_MS_INDEX,
-  START_MS_INDEX,
   TEXT_COUNT,
   TUNNEL_TEXT_INDEX,
 } from '../flows/flow-columns.js';
@@ -14,6 +12,7 @@ import type { EncodedFlows } from '../writer/flow-batch-codec.js';
 import { missingRequired, reject } from '../writer/sink-outcome.js';
 import type { Outcome } from '../writer/sink-outcome.js';
 import { encodeBlockTransient } from './flow-block-codec.js';
+import type { BlockBounds } from './flow-block-codec.js';
 
 const KIND_TEXT_INDEX = FLOW_TEXT_COLUMNS.indexOf('kind');
 
@@ -46,6 +45,14 @@ export class FlowBlockWriter {
   #nextId: number;
   #maxDurationMs: number;
   #maxSpanMs: number;
+  /** The time bounds of the block packed last (filled by the packer). */
+  readonly #bounds: BlockBounds = {
+    minEndMs: 0,
+    maxEndMs: 0,
+    minStartMs: 0,
+    maxReceivedMs: 0,
+    maxDurationMs: 0,
+  };
 
   constructor(sqlite: SqliteDatabase) {
     this.#insertBlock = sqlite.prepare(
@@ -100,29 +107,13 @@ export class FlowBlockWriter {
     blockClass: number,
     ids?: ArrayLike<number>,
   ): void {
-    const integers = flows.integers;
-    let minEnd = Infinity;
-    let maxEnd = -Infinity;
-    let minStart = Infinity;
-    let maxReceived = -Infinity;
-    let maxDuration = 0;
-    for (const row of rows) {
-      const base = row * INTEGER_COUNT;
-      const end = integers[base + END_MS_INDEX]!;
-      const start = integers[base + START_MS_INDEX]!;
-      const received = integers[base + RECEIVED_MS_INDEX]!;
-      if (end < minEnd) minEnd = end;
-      if (end > maxEnd) maxEnd = end;
-      if (start < minStart) minStart = start;
-      if (received > maxReceived) maxReceived = received;
-      if (end - start > maxDuration) maxDuration = end - start;
-    }
+    const bounds = this.#bounds;
     let firstId = this.#nextId;
     let lastId = firstId + rows.length - 1;
-    // The block lives in the encoder's reused buffer until the next one: bound (copied by
+    // The block lives in the packer's reused buffer until the next one: bound (copied by
     // SQLite) right below.
     let data: Uint8Array;
-    if (ids === undefined) data = encodeBlockTransient(flows, rows);
+    if (ids === undefined) data = encodeBlockTransient(flows, rows, undefined, bounds);
     else {
       firstId = ids[rows[0]!]!;
       lastId = ids[rows[rows.length - 1]!]!;
@@ -130,8 +121,11 @@ export class FlowBlockWriter {
         flows,
         rows,
         rows.map((row) => ids[row]! - firstId),
+        bounds,
       );
     }
+    const { minEndMs: minEnd, maxEndMs: maxEnd, minStartMs: minStart, maxReceivedMs: maxReceived } = bounds;
+    const maxDuration = bounds.maxDurationMs;
     const blockId = Number(
       this.#insertBlock.run(
         firstId,

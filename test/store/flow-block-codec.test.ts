@@ -121,6 +121,22 @@ describe('flow blocks', () => {
     expectSame(new FlowBlock(1, keptB), b, rowsB);
   });
 
+  test("the packer gives a block's time bounds and longest flow, over the rows it packs only", () => {
+    const flows = encodeFlows(syntheticFlows(500, { seed: 14 }));
+    const rows = [400, 3, 250, 17, 499];
+    const at = (row: number, name: (typeof FLOW_INTEGER_COLUMNS)[number]) =>
+      flows.integers[row * INTEGER_COUNT + column(name)]!;
+    const bounds = { minEndMs: 0, maxEndMs: 0, minStartMs: 0, maxReceivedMs: 0, maxDurationMs: 0 };
+    encodeBlockTransient(flows, rows, undefined, bounds);
+    expect(bounds).toEqual({
+      minEndMs: Math.min(...rows.map((r) => at(r, 'end_ms'))),
+      maxEndMs: Math.max(...rows.map((r) => at(r, 'end_ms'))),
+      minStartMs: Math.min(...rows.map((r) => at(r, 'start_ms'))),
+      maxReceivedMs: Math.max(...rows.map((r) => at(r, 'received_ms'))),
+      maxDurationMs: Math.max(0, ...rows.map((r) => at(r, 'end_ms') - at(r, 'start_ms'))),
+    });
+  });
+
   test('a BLOB that does not start on an 8-byte boundary reads the same', () => {
     const flows = encodeFlows(syntheticFlows(3000, { seed: 11 }));
     const rows = Array.from({ length: flows.rows }, (_, i) => i);

@@ -15,7 +15,11 @@
 // is only used after comparing all the address bytes, so a collision costs a rebuild,
 // never a wrong text.
 
-const V4_SLOTS = 4096;
+// 16384 slots (192 kB): with 4096, the many one-off host addresses of a busy exporter
+// evicted the hot tunnel peers' texts often enough that the normalizer's lookups by
+// address hashed fresh strings again (pipeline bench: normalize 1.64-1.68 M -> 1.81-1.91 M
+// records/s, pinned, alternating runs).
+const V4_SLOTS = 16384;
 const v4Keys = new Int32Array(V4_SLOTS);
 const v4Texts: (string | undefined)[] = new Array<string | undefined>(V4_SLOTS).fill(undefined);
 

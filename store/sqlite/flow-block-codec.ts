@@ -72,8 +72,10 @@ interface ColumnPlan {
   bytes: number;
 }
 
+const ABSENT: ColumnPlan = { packing: Packing.Absent, base: 0, width: 1, nullable: false, bytes: 8 };
+
 function planColumn(rows: number, min: number, max: number, nulls: number): ColumnPlan {
-  if (nulls === rows) return { packing: Packing.Absent, base: 0, width: 1, nullable: false, bytes: 8 };
+  if (nulls === rows) return ABSENT;
   if (nulls === 0 && min === max)
     return { packing: Packing.Constant, base: min, width: 1, nullable: false, bytes: 16 };
   const span = max - min;
@@ -153,8 +155,6 @@ const gatheredAt = (k: number): number => (k === 0 ? 0 : k - INTEGER_COUNT);
  * each of its columns is copied out.
  */
 const TILE_ROWS = 64;
-
-const ABSENT: ColumnPlan = { packing: Packing.Absent, base: 0, width: 1, nullable: false, bytes: 8 };
 
 /** Scratch kept between calls: a block is packed many times a second. */
 let scratch = new Float64Array(0);
@@ -449,7 +449,7 @@ function writeBlock(
   const plans: ColumnPlan[] = [];
   let size = HEADER_BYTES + align8(dictionary.length);
   for (let k = 0; k < COLUMNS; k += 1) {
-    const plan = nullCounts[k] === count ? ABSENT : planColumn(count, mins[k]!, maxs[k]!, nullCounts[k]!);
+    const plan = planColumn(count, mins[k]!, maxs[k]!, nullCounts[k]!);
     plans.push(plan);
     size += plan.bytes;
   }

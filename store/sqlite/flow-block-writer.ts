@@ -124,30 +124,29 @@ export class FlowBlockWriter {
         bounds,
       );
     }
-    const { minEndMs: minEnd, maxEndMs: maxEnd, minStartMs: minStart, maxReceivedMs: maxReceived } = bounds;
-    const maxDuration = bounds.maxDurationMs;
     const blockId = Number(
       this.#insertBlock.run(
         firstId,
         lastId,
         rows.length,
         blockClass,
-        minEnd,
-        maxEnd,
-        minStart,
-        maxReceived,
+        bounds.minEndMs,
+        bounds.maxEndMs,
+        bounds.minStartMs,
+        bounds.maxReceivedMs,
         data,
       ).lastInsertRowid,
     );
     this.#nextId = Math.max(this.#nextId, lastId + 1);
     if (blockClass === TUNNEL_CLASS) this.#indexTunnels(flows, rows, blockId);
-    if (maxDuration > this.#maxDurationMs) {
-      this.#raiseMeta.run(MAX_FLOW_DURATION_KEY, maxDuration);
-      this.#maxDurationMs = maxDuration;
+    if (bounds.maxDurationMs > this.#maxDurationMs) {
+      this.#raiseMeta.run(MAX_FLOW_DURATION_KEY, bounds.maxDurationMs);
+      this.#maxDurationMs = bounds.maxDurationMs;
     }
-    if (maxEnd - minEnd > this.#maxSpanMs) {
-      this.#raiseMeta.run(MAX_BLOCK_SPAN_KEY, maxEnd - minEnd);
-      this.#maxSpanMs = maxEnd - minEnd;
+    const span = bounds.maxEndMs - bounds.minEndMs;
+    if (span > this.#maxSpanMs) {
+      this.#raiseMeta.run(MAX_BLOCK_SPAN_KEY, span);
+      this.#maxSpanMs = span;
     }
   }
 

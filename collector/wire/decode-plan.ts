@@ -1,6 +1,8 @@
 // Templates compiled once into decode plans (nfdump's "sequencer" idea): one operation
 // and one length per field, checked against the element table when the template arrives,
 // so a data record is decoded by a tight loop with no lookups and no per-field objects.
+// A fixed-length template's plan is also generated as straight-line code (fieldReader):
+// one statement per stored field, no loop, no switch, no length tests.
 
 import { u32, uint, ntpMs } from './byte-read.js';
 import { DataRecord } from './data-record.js';
@@ -185,6 +187,11 @@ export interface CompiledTemplate {
   readonly planOffsets: Uint16Array;
   readonly planLengths: Uint16Array;
   /**
+   * The plan as straight-line code (fixed-length templates of one address family, while
+   * READER_LIMIT allows), or null: readFlowRecord then runs the plan in storeFields' loop.
+   */
+  readonly reader: FieldReader | null;
+  /**
    * The record streaming decoders fill for every record of this template. Every record
    * writes exactly the same slots, so it never needs clearing (see RecordSink).
    */
@@ -355,6 +362,7 @@ export function compileTemplate(record: TemplateRecord, version: TemplateVersion
       planOps,
       planOffsets,
       planLengths,
+      reader: variable || mixed ? null : fieldReader(planOps, planOffsets, planLengths),
       scratch,
     },
     lengthProblems,
@@ -388,6 +396,11 @@ export function readFlowRecord(
   const mixed = template.mixedFamilyFirst;
   if (mixed !== 0) mixedSrc4 = mixedDst4 = mixedSrc6 = mixedDst6 = -1;
   if (fixed >= 0) {
+    const reader = template.reader;
+    if (reader !== null) {
+      reader(bytes, pos, out);
+      return pos + fixed;
+    }
     storeFields(
       template.planOps,
       template.planOffsets,
@@ -680,6 +693,157 @@ function storeFields(
         break;
     }
   }
+}
+
+/** A compiled plan: stores the fields of the record at `pos` (all of it in bounds) in `out`. */
+export type FieldReader = (bytes: Uint8Array, pos: number, out: DataRecord) => void;
+
+/** The DataRecord property each numeric operation stores (storeFields' switch, as a table). */
+const NUMERIC_PROPERTY: Readonly<Record<number, keyof DataRecord>> = {
+  [OP_OCTETS]: 'octets',
+  [OP_PACKETS]: 'packets',
+  [OP_OCTETS_TOTAL]: 'octetsTotal',
+  [OP_PACKETS_TOTAL]: 'packetsTotal',
+  [OP_PROTO]: 'proto',
+  [OP_TOS]: 'tos',
+  [OP_TCP_FLAGS]: 'tcpFlags',
+  [OP_SRC_PORT]: 'srcPort',
+  [OP_DST_PORT]: 'dstPort',
+  [OP_IN_IF]: 'inIf',
+  [OP_OUT_IF]: 'outIf',
+  [OP_LAST_SWITCHED]: 'lastSwitched',
+  [OP_FIRST_SWITCHED]: 'firstSwitched',
+  [OP_ICMP_TYPE_CODE]: 'icmpTypeCode',
+  [OP_ICMP_TYPE]: 'icmpType',
+  [OP_ICMP_CODE]: 'icmpCode',
+  [OP_SAMPLING_INTERVAL]: 'samplingInterval',
+  [OP_SAMPLER_ID]: 'samplerId',
+  [OP_SAMPLER_RANDOM_INTERVAL]: 'samplerRandomInterval',
+  [OP_FRAGMENT_ID]: 'fragmentId',
+  [OP_FRAGMENT_OFFSET]: 'fragmentOffset',
+  [OP_FRAGMENT_FLAGS]: 'fragmentFlags',
+  [OP_IP_VERSION]: 'ipVersion',
+  [OP_FLOW_DIRECTION]: 'flowDirection',
+  [OP_DROPPED]: 'droppedPackets',
+  [OP_DROPPED_TOTAL]: 'droppedPacketsTotal',
+  [OP_FLOW_END_REASON]: 'flowEndReason',
+  [OP_START_DELTA_US]: 'startDeltaUs',
+  [OP_END_DELTA_US]: 'endDeltaUs',
+  [OP_SPI]: 'spi',
+  [OP_SELECTOR_ID]: 'selectorId',
+  [OP_ESP_SEQ_FIRST]: 'espSeqFirst',
+  [OP_ESP_SEQ_LAST]: 'espSeqLast',
+  [OP_ESP_LOST]: 'espLostPackets',
+  [OP_ESP_DUPLICATES]: 'espDuplicatePackets',
+  [OP_ESP_OUT_OF_ORDER]: 'espOutOfOrderPackets',
+  [OP_IP_FRAGMENTS]: 'ipFragmentPackets',
+  [OP_NATT_KEEPALIVES]: 'nattKeepalivePackets',
+  [OP_REV_OCTETS]: 'revOctets',
+  [OP_REV_PACKETS]: 'revPackets',
+  [OP_REV_TOS]: 'revTos',
+  [OP_REV_TCP_FLAGS]: 'revTcpFlags',
+  [OP_REV_ICMP_TYPE_CODE]: 'revIcmpTypeCode',
+};
+
+/**
+ * Distinct generated readers kept at most. Templates with the same plan share one (every
+ * exporter of a model sends the same template), so a few are enough for any real network;
+ * past the limit (a source inventing templates) plans run in storeFields' loop instead,
+ * which decodes the same values, so memory and compile work stay bounded.
+ */
+export const READER_LIMIT = 256;
+
+const readers = new Map<string, FieldReader>();
+
+/** Readers generated so far (tests). */
+export function generatedReaders(): number {
+  return readers.size;
+}
+
+/** JS expression of the big-endian unsigned integer of `length` bytes at `p + offset`. */
+function uintSource(offset: number, length: number): string {
+  const at = (k: number) => `b[p + ${offset + k}]`;
+  const u32At = (k: number) =>
+    `((${at(k)} << 24) | (${at(k + 1)} << 16) | (${at(k + 2)} << 8) | ${at(k + 3)}) >>> 0`;
+  switch (length) {
+    case 1:
+      return at(0);
+    case 2:
+      return `(${at(0)} << 8) | ${at(1)}`;
+    case 4:
+      return u32At(0);
+    case 8:
+      return `(${u32At(0)}) * 4294967296 + ((${u32At(4)}))`;
+    default:
+      return `uint(b, p + ${offset}, ${length})`;
+  }
+}
+
+/** The statements of one plan operation, or null for one generated code leaves out (mixed addresses). */
+function operationSource(op: number, offset: number, length: number): string | null {
+  const property = NUMERIC_PROPERTY[op];
+  if (property !== undefined) return `out.${property} = ${uintSource(offset, length)};`;
+  const at = `p + ${offset}`;
+  switch (op) {
+    case OP_SRC4:
+      return `out.src = ipv4Text(b, ${at}); out.addressFamily = 4;`;
+    case OP_DST4:
+      return `out.dst = ipv4Text(b, ${at});`;
+    case OP_SRC6:
+      return `out.src = ipv6Text(b, ${at}); out.addressFamily = 6;`;
+    case OP_DST6:
+      return `out.dst = ipv6Text(b, ${at});`;
+    case OP_START_SECONDS:
+    case OP_END_SECONDS:
+      return `out.${op === OP_START_SECONDS ? 'startAbsMs' : 'endAbsMs'} = absoluteMs(${uintSource(offset, 4)}, 1000);`;
+    case OP_START_MS:
+    case OP_END_MS:
+    case OP_SYSTEM_INIT_MS: {
+      const target = op === OP_START_MS ? 'startAbsMs' : op === OP_END_MS ? 'endAbsMs' : 'systemInitMs';
+      return `out.${target} = absoluteMs(${uintSource(offset, 8)}, 1);`;
+    }
+    case OP_START_US:
+    case OP_END_US:
+    case OP_START_NS:
+    case OP_END_NS: {
+      const target = op === OP_START_US || op === OP_START_NS ? 'startAbsMs' : 'endAbsMs';
+      return `out.${target} = ntpMs(b, ${at}, ${op === OP_START_US || op === OP_END_US});`;
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * The plan of a fixed-length, one-family template as one straight-line function: each
+ * stored field one statement with its offset and length as constants, in field order
+ * (so a later field overwrites an earlier one exactly as in storeFields). What goes into
+ * the source is only numbers from the plan arrays and names from the tables above, never
+ * bytes of the template or record. Null past READER_LIMIT or for an operation without
+ * generated code; the caller then runs the plan in storeFields.
+ */
+function fieldReader(ops: Uint8Array, offsets: Uint16Array, lengths: Uint16Array): FieldReader | null {
+  const key = `${ops.join(',')}|${offsets.join(',')}|${lengths.join(',')}`;
+  const known = readers.get(key);
+  if (known !== undefined) return known;
+  if (readers.size >= READER_LIMIT) return null;
+  const statements: string[] = [];
+  for (let i = 0; i < ops.length; i++) {
+    const statement = operationSource(ops[i]!, offsets[i]!, lengths[i]!);
+    if (statement === null) return null;
+    statements.push(statement);
+  }
+  const build = new Function(
+    'ipv4Text',
+    'ipv6Text',
+    'uint',
+    'ntpMs',
+    'absoluteMs',
+    `'use strict';\nreturn function readFields(b, p, out) {\n${statements.join('\n')}\n};`,
+  ) as (...helpers: unknown[]) => FieldReader;
+  const reader = build(ipv4Text, ipv6Text, uint, ntpMs, absoluteMs);
+  readers.set(key, reader);
+  return reader;
 }
 
 const textDecoder = new TextDecoder('utf-8', { fatal: false });

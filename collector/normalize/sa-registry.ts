@@ -7,6 +7,31 @@ import { pairSecurityAssociations } from './sa-pairing.js';
 
 const pairingDirections: readonly TunnelDirection[] = ['a-b', 'b-a'];
 
+/** Slots of SaRegistry's cache of recent SAs (a power of two). */
+const RECENT_SLOTS = 1024;
+
+/**
+ * The cache slot of a key: its SPI and the last four characters of each address, mixed (no
+ * string hash: most routers export no SPI, so the addresses must spread the keys too, and
+ * a hub's peers differ in their last octets). Keys that share a slot only miss the cache.
+ */
+function recentSlot(src: string, dst: string, spi: number | null): number {
+  let h = spi === null ? 0 : spi;
+  h = Math.imul(h ^ lastFour(src), 0x9e3779b1);
+  h = Math.imul(h ^ lastFour(dst), 0x85ebca6b);
+  return (h ^ (h >>> 15)) & (RECENT_SLOTS - 1);
+}
+
+function lastFour(text: string): number {
+  const n = text.length;
+  return (
+    text.charCodeAt(n - 1) |
+    (text.charCodeAt(n - 2) << 8) |
+    (text.charCodeAt(n - 3) << 16) |
+    (text.charCodeAt(n - 4) << 24)
+  );
+}
+
 /** src → dst → SPI (null when not exported) → the latest generation's SA id. */
 type KeyIndex = Map<string, Map<string, Map<number | null, string>>>;
 
@@ -29,6 +54,13 @@ export class SaRegistry {
    * kept; the SPI is a number key). SaState.key is built only when an SA is created.
    */
   readonly #byKey: KeyIndex = new Map();
+  /**
+   * The current SAs of recently seen keys (recentSlot): a hit (SPI, source and
+   * destination compared) skips the three lookups of #byKey and the one of #sas for most ESP
+   * records. Every change of a key's current SA goes through #setCurrent or #forget, which
+   * keep it right.
+   */
+  readonly #recent: Array<SaState | undefined> = new Array<SaState | undefined>(RECENT_SLOTS).fill(undefined);
   readonly #history: number;
   readonly #idleMs: number;
   readonly #batch: BatchState;
@@ -57,8 +89,12 @@ export class SaRegistry {
 
   /** The SA a record belongs to: the current one of its key, a new generation, or a new SA. */
   saFor(r: FlowRecord, t: TunnelState, direction: TunnelDirection): SaState {
-    const currentId = this.#currentId(r.src, r.dst, r.spi);
-    let sa = currentId === undefined ? undefined : this.#sas.get(currentId);
+    let sa = this.#recent[recentSlot(r.src, r.dst, r.spi)];
+    if (sa === undefined || sa.spi !== r.spi || sa.src !== r.src || sa.dst !== r.dst) {
+      const currentId = this.#currentId(r.src, r.dst, r.spi);
+      sa = currentId === undefined ? undefined : this.#sas.get(currentId);
+      if (sa !== undefined) this.#recent[recentSlot(sa.src, sa.dst, sa.spi)] = sa;
+    }
     let generation = 0;
     if (sa !== undefined && sa.tunnelId !== t.id) {
       // The key moved to another tunnel (e.g. evicted and recreated); start afresh.
@@ -217,6 +253,8 @@ export class SaRegistry {
     const bySpi = this.#byKey.get(sa.src)?.get(sa.dst);
     if (bySpi === undefined || bySpi.get(sa.spi) !== id) return;
     bySpi.delete(sa.spi);
+    const slot = recentSlot(sa.src, sa.dst, sa.spi);
+    if (this.#recent[slot] === sa) this.#recent[slot] = undefined;
     if (bySpi.size > 0) return;
     const byDst = this.#byKey.get(sa.src)!;
     byDst.delete(sa.dst);
@@ -237,21 +275,21 @@ export class SaRegistry {
     return this.#byKey.get(src)?.get(dst)?.get(spi);
   }
 
-  #setCurrent(
-    key: { readonly src: string; readonly dst: string; readonly spi: number | null },
-    id: string,
-  ): void {
-    let byDst = this.#byKey.get(key.src);
+  #setCurrent(sa: SaState, id: string): void {
+    // The key's previous current SA may sit in the slot; the new one (as #sas holds it: a
+    // restored SA is a copy) replaces it.
+    this.#recent[recentSlot(sa.src, sa.dst, sa.spi)] = this.#sas.get(id);
+    let byDst = this.#byKey.get(sa.src);
     if (byDst === undefined) {
       byDst = new Map();
-      this.#byKey.set(key.src, byDst);
+      this.#byKey.set(sa.src, byDst);
     }
-    let bySpi = byDst.get(key.dst);
+    let bySpi = byDst.get(sa.dst);
     if (bySpi === undefined) {
       bySpi = new Map();
-      byDst.set(key.dst, bySpi);
+      byDst.set(sa.dst, bySpi);
     }
-    bySpi.set(key.spi, id);
+    bySpi.set(sa.spi, id);
   }
 }
 

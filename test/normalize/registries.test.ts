@@ -179,6 +179,36 @@ describe('SA registry', () => {
     expect([seen.id, seen.key, seen.lastSeenMs]).toEqual([g1.id, g1.key, T0 + 32 * MIN - 1]);
   });
 
+  test('the recent-SA cache: thousands of keys sharing its slots, trimmed and renewed, give the indexed SA', () => {
+    const { sas, t } = setup(4);
+    // 3000 SPIs (more than the cache's slots) in both directions, seen in turn: every record
+    // must land on the SA its own key created, never a slot-mate's.
+    const first = new Map<string, string>();
+    for (let round = 0; round < 2; round++) {
+      for (let spi = 1; spi <= 3000; spi++) {
+        const [src, dst, dir] = spi % 2 === 0 ? [A, B, 'a-b' as const] : [B, A, 'b-a' as const];
+        const sa = sas.saFor(esp(src, dst, spi, T0 + round * MIN), t, dir);
+        expect([sa.src, sa.dst, sa.spi]).toEqual([src, dst, spi]);
+        // Not an SA the history trimmed: the registry still holds what it hands out.
+        expect(sas.get(sa.id)).toBe(sa);
+        if (round === 0) first.set(`${src}|${spi}`, sa.id);
+      }
+    }
+    // History 4 per direction: all but the last SPIs were forgotten and made anew in round 2.
+    expect(sas.saFor(esp(A, B, 3000, T0 + 2 * MIN), t, 'a-b').id).toBe(first.get(`${A}|3000`));
+    expect(sas.saFor(esp(A, B, 2, T0 + 2 * MIN), t, 'a-b').generation).toBe(0);
+    // A new generation after an idle gap replaces the cached one.
+    const before = sas.saFor(esp(A, B, 3000, T0 + 3 * MIN), t, 'a-b');
+    const after = sas.saFor(esp(A, B, 3000, T0 + 30 * MIN), t, 'a-b');
+    expect([before.generation, after.generation]).toEqual([0, 1]);
+    expect(sas.saFor(esp(A, B, 3000, T0 + 31 * MIN), t, 'a-b')).toBe(after);
+    // SPI-less keys of many address pairs.
+    for (let host = 1; host <= 600; host++) {
+      const src = `10.${host >> 8}.${host & 255}.1`;
+      expect(sas.saFor(esp(src, B, null, T0), t, 'a-b').src).toBe(src);
+    }
+  });
+
   test('idle SAs end at their last sight; an evicted tunnel takes its SAs out of memory', () => {
     const { sas, t, batch } = setup();
     const ab = sas.saFor(esp(A, B, null, T0), t, 'a-b');

@@ -115,7 +115,12 @@ export class SaRegistry {
     }
     if (r.startMs < sa.firstSeenMs) sa.firstSeenMs = r.startMs;
     if (r.endMs > sa.lastSeenMs) sa.lastSeenMs = r.endMs;
-    if (sa.pairedSaId === null) this.#batch.pairingDirty.add(t.id);
+    // An unpaired SA may pair once its lifetime grows to overlap one of the other direction;
+    // with no SA there (a one-way export) nothing can pair, and the first SA created there
+    // marks the tunnel itself (#create).
+    if (sa.pairedSaId === null && t.saIds[direction === 'a-b' ? 'b-a' : 'a-b'].length > 0) {
+      this.#batch.pairingDirty.add(t.id);
+    }
     this.#batch.saChanged(sa);
     return sa;
   }

@@ -135,6 +135,25 @@ describe('SA registry', () => {
     expect(batch.counters.saPairsFormed).toBe(2);
   });
 
+  test('a one-way tunnel is not re-paired for every record; the first SA the other way pairs it', () => {
+    const { sas, t, batch } = setup();
+    const ab = sas.saFor(esp(A, B, null, T0), t, 'a-b');
+    batch.pairingDirty.clear();
+    sas.saFor(esp(A, B, null, T0 + MIN), t, 'a-b');
+    expect([...batch.pairingDirty]).toEqual([]);
+    // The other direction appears, its lifetime not yet overlapping: marked, and unpaired.
+    const ba = sas.saFor(esp(B, A, null, T0 + 5 * MIN), t, 'b-a');
+    expect([...batch.pairingDirty]).toEqual([t.id]);
+    sas.updatePairing(t);
+    batch.pairingDirty.clear();
+    expect(ab.pairedSaId).toBeNull();
+    // A→B grows into B→A's lifetime: still unpaired, and with an SA the other way, marked.
+    sas.saFor(esp(A, B, null, T0 + 5 * MIN), t, 'a-b');
+    expect([...batch.pairingDirty]).toEqual([t.id]);
+    sas.updatePairing(t);
+    expect([ab.pairedSaId, ba.pairedSaId]).toEqual([ba.id, ab.id]);
+  });
+
   test('history beyond saHistory drops the oldest ended SA first; the current one is kept', () => {
     const { sas, t } = setup(2);
     const made = [0x1, 0x2, 0x3].map((spi, i) => sas.saFor(esp(A, B, spi, T0 + i * 10 * MIN), t, 'a-b'));

@@ -1,5 +1,6 @@
 import type { FlowRecord, TunnelDirection } from '../../model/flow.js';
 import type { SecurityAssociation } from '../../model/tunnel.js';
+import { addressHash } from './address-hash.js';
 import type { BatchState } from './batch-state.js';
 import { saId } from './ids.js';
 import type { SaState, TunnelState } from './normalizer-state.js';
@@ -11,25 +12,14 @@ const pairingDirections: readonly TunnelDirection[] = ['a-b', 'b-a'];
 const RECENT_SLOTS = 1024;
 
 /**
- * The cache slot of a key: its SPI and the last four characters of each address, mixed (no
- * string hash: most routers export no SPI, so the addresses must spread the keys too, and
- * a hub's peers differ in their last octets). Keys that share a slot only miss the cache.
+ * The cache slot of a key: its SPI and both addresses (most routers export no SPI, so the
+ * addresses must spread the keys too). Keys that share a slot only miss the cache.
  */
 function recentSlot(src: string, dst: string, spi: number | null): number {
   let h = spi === null ? 0 : spi;
-  h = Math.imul(h ^ lastFour(src), 0x9e3779b1);
-  h = Math.imul(h ^ lastFour(dst), 0x85ebca6b);
-  return (h ^ (h >>> 15)) & (RECENT_SLOTS - 1);
-}
-
-function lastFour(text: string): number {
-  const n = text.length;
-  return (
-    text.charCodeAt(n - 1) |
-    (text.charCodeAt(n - 2) << 8) |
-    (text.charCodeAt(n - 3) << 16) |
-    (text.charCodeAt(n - 4) << 24)
-  );
+  h = Math.imul(h ^ addressHash(src), 0x85ebca6b);
+  h ^= addressHash(dst);
+  return (h ^ (h >>> 13)) & (RECENT_SLOTS - 1);
 }
 
 /** src → dst → SPI (null when not exported) → the latest generation's SA id. */

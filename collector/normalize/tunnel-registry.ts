@@ -1,6 +1,7 @@
 import { compareAddresses } from '../../model/address-order.js';
 import type { TunnelDirection } from '../../model/flow.js';
 import type { Encapsulation, Tunnel } from '../../model/tunnel.js';
+import { addressHash } from './address-hash.js';
 import type { BatchState } from './batch-state.js';
 import { tunnelId } from './ids.js';
 import type { TunnelState } from './normalizer-state.js';
@@ -9,6 +10,10 @@ import type { TunnelState } from './normalizer-state.js';
 export function directionOf(t: TunnelState, src: string): TunnelDirection {
   return src === t.peerA ? 'a-b' : 'b-a';
 }
+
+/** Slots of the registry's peer filter and of its cache of found tunnels (powers of two). */
+const PEER_FILTER_SLOTS = 1 << 16;
+const FOUND_SLOTS = 1024;
 
 /**
  * The tunnels the normalizer remembers, indexed by peer and by peer pair, so that a record
@@ -28,6 +33,18 @@ export class TunnelRegistry {
   /** `peerA|peerB` (A the lower) → configured name. */
   readonly #names: ReadonlyMap<string, string>;
   readonly #batch: BatchState;
+  /**
+   * Indexed tunnels per addressHash slot of their peers: a slot at 0 means the address is
+   * no peer, which most records' addresses are not, and settles them without a map lookup.
+   */
+  readonly #peerFilter = new Uint32Array(PEER_FILTER_SLOTS);
+  /**
+   * Tunnels `find` returned lately, by a hash of the two addresses (the same in either
+   * order, so a tunnel can only sit in its peers' slot); indexing and eviction clear it.
+   */
+  readonly #found: Array<TunnelState | undefined> = new Array<TunnelState | undefined>(FOUND_SLOTS).fill(
+    undefined,
+  );
 
   constructor(names: ReadonlyMap<string, string>, batch: BatchState) {
     this.#names = names;
@@ -76,14 +93,29 @@ export class TunnelRegistry {
 
   /** The tunnel of this encapsulation between two addresses, in either role. */
   find(src: string, dst: string, encapsulation: Encapsulation): TunnelState | undefined {
+    const slot = foundSlot(src, dst);
+    const seen = this.#found[slot];
+    if (
+      seen !== undefined &&
+      seen.encapsulation === encapsulation &&
+      ((seen.peerA === src && seen.peerB === dst) || (seen.peerA === dst && seen.peerB === src))
+    ) {
+      return seen;
+    }
+    if (!this.#maybePeers(src, dst)) return undefined;
     const between = this.#pairIndex.get(src)?.get(dst);
     if (between === undefined) return undefined;
-    for (const t of between) if (t.encapsulation === encapsulation) return t;
+    for (const t of between) {
+      if (t.encapsulation !== encapsulation) continue;
+      this.#found[slot] = t;
+      return t;
+    }
     return undefined;
   }
 
   /** The most recently seen tunnel between two addresses (either encapsulation). */
   latestBetween(x: string, y: string): TunnelState | undefined {
+    if (!this.#maybePeers(x, y)) return undefined;
     const between = this.#pairIndex.get(x)?.get(y);
     if (between === undefined) return undefined;
     let best: TunnelState | undefined;
@@ -117,7 +149,27 @@ export class TunnelRegistry {
     return n;
   }
 
+  /** False when one of the addresses is surely no tunnel's peer (see #peerFilter). */
+  #maybePeers(x: string, y: string): boolean {
+    const filter = this.#peerFilter;
+    return (
+      filter[addressHash(x) & (PEER_FILTER_SLOTS - 1)] !== 0 &&
+      filter[addressHash(y) & (PEER_FILTER_SLOTS - 1)] !== 0
+    );
+  }
+
+  /** Takes a tunnel of t's id out of the slot `find` keeps it in (its peers' slot). */
+  #forgetFound(t: TunnelState): void {
+    const slot = foundSlot(t.peerA, t.peerB);
+    if (this.#found[slot]?.id === t.id) this.#found[slot] = undefined;
+  }
+
   #index(t: TunnelState): void {
+    // Counted per indexing: a tunnel indexed twice (restored over itself) only leaves a
+    // slot non-zero for longer, which costs a lookup, never a miss.
+    this.#peerFilter[addressHash(t.peerA) & (PEER_FILTER_SLOTS - 1)]! += 1;
+    this.#peerFilter[addressHash(t.peerB) & (PEER_FILTER_SLOTS - 1)]! += 1;
+    this.#forgetFound(t);
     addToPairIndex(this.#pairIndex, t.peerA, t.peerB, t);
     addToPairIndex(this.#pairIndex, t.peerB, t.peerA, t);
     addToIndex(this.#peerIndex, t.peerA, t.id);
@@ -125,11 +177,22 @@ export class TunnelRegistry {
   }
 
   #unindex(t: TunnelState): void {
+    const a = addressHash(t.peerA) & (PEER_FILTER_SLOTS - 1);
+    const b = addressHash(t.peerB) & (PEER_FILTER_SLOTS - 1);
+    if (this.#peerFilter[a]! > 0) this.#peerFilter[a]! -= 1;
+    if (this.#peerFilter[b]! > 0) this.#peerFilter[b]! -= 1;
+    this.#forgetFound(t);
     removeFromPairIndex(this.#pairIndex, t.peerA, t.peerB, t.id);
     removeFromPairIndex(this.#pairIndex, t.peerB, t.peerA, t.id);
     removeFromIndex(this.#peerIndex, t.peerA, t.id);
     removeFromIndex(this.#peerIndex, t.peerB, t.id);
   }
+}
+
+/** The #found slot of an address pair, the same in either order. */
+function foundSlot(x: string, y: string): number {
+  const h = addressHash(x) ^ addressHash(y);
+  return (h ^ (h >>> 10)) & (FOUND_SLOTS - 1);
 }
 
 /** The tunnel as the store and the API see it. */

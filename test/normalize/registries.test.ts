@@ -76,6 +76,31 @@ describe('tunnel registry', () => {
     ]);
   });
 
+  test('thousands of tunnels: each pair finds its own, an evicted one is found no more, its successor is', () => {
+    const { tunnels } = setup();
+    const made = new Map<string, ReturnType<typeof tunnels.create>>();
+    for (let i = 0; i < 3000; i++) {
+      const peer = `198.${51 + (i >> 12)}.${(i >> 4) & 255}.${i & 15}`;
+      made.set(peer, tunnels.create(A, peer, i % 3 === 0 ? 'esp-in-udp' : 'esp', T0, T0 + MIN));
+    }
+    for (let round = 0; round < 2; round++) {
+      for (const [peer, t] of made) {
+        expect(tunnels.find(peer, A, t.encapsulation)).toBe(t);
+        expect(tunnels.find(A, peer, t.encapsulation === 'esp' ? 'esp-in-udp' : 'esp')).toBeUndefined();
+      }
+    }
+    // Hosts that are no peer, and a peer with a host.
+    expect(tunnels.latestBetween('10.1.2.3', '10.3.2.1')).toBeUndefined();
+    expect(tunnels.find('10.1.2.3', A, 'esp')).toBeUndefined();
+    const [peer, t] = [...made][7]!;
+    tunnels.evict(t);
+    expect(tunnels.find(A, peer, t.encapsulation)).toBeUndefined();
+    expect(tunnels.latestBetween(peer, A)).toBeUndefined();
+    const again = tunnels.create(peer, A, t.encapsulation, T0, T0 + MIN);
+    expect(again).not.toBe(t);
+    expect(tunnels.find(A, peer, t.encapsulation)).toBe(again);
+  });
+
   test('a restored tunnel is the one found (its copy, not the snapshot object)', () => {
     const { tunnels, t } = setup();
     const snapshot = JSON.parse(JSON.stringify(t)) as typeof t;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { FLOW_TEXT_COLUMNS } from '../../store/flows/flow-columns.js';
+import { FLOW_INTEGER_COLUMNS, FLOW_TEXT_COLUMNS } from '../../store/flows/flow-columns.js';
 import {
   DICTIONARY_LIMIT,
   encodedText,
@@ -49,6 +49,42 @@ describe('addresses on the way to the writer', () => {
     const batch = encodeFlows([base, { ...base, src: null as unknown as string }]);
     expect(missingRequired(batch, 0)).toBeNull();
     expect(missingRequired(batch, 1)).toBe('flow row refused: src is missing');
+  });
+});
+
+describe('integers on the way to the writer (store/bigint-policy.ts)', () => {
+  test('null, undefined and NaN are null; past 2^53 saturates; fractions round; in every batch of a recycling encoder', () => {
+    const base = syntheticFlows(1, { seed: 4 })[0]!;
+    const cases: Array<[number | null | undefined, number]> = [
+      [null, NaN],
+      [undefined, NaN],
+      [NaN, NaN],
+      [0, 0],
+      [-7, -7],
+      [Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+      [2 ** 64, Number.MAX_SAFE_INTEGER],
+      [Infinity, Number.MAX_SAFE_INTEGER],
+      [-(2 ** 60), -Number.MAX_SAFE_INTEGER],
+      [-Infinity, -Number.MAX_SAFE_INTEGER],
+      [1234.6, 1235],
+      [-2.5, -2],
+    ];
+    const octets = FLOW_INTEGER_COLUMNS.indexOf('octets');
+    const spi = FLOW_INTEGER_COLUMNS.indexOf('spi');
+    const encoder = new FlowBatchEncoder(4);
+    for (let round = 0; round < 3; round++) {
+      const flows = cases.map(([value]) => ({ ...base, octets: value as number, spi: value as number }));
+      const batch = sealInto(encoder, flows);
+      const column = (c: number) =>
+        Array.from({ length: batch.rows }, (_, r) => batch.integers[r * FLOW_INTEGER_COLUMNS.length + c]);
+      expect(column(octets)).toEqual(cases.map(([, stored]) => stored));
+      expect(column(spi)).toEqual(cases.map(([, stored]) => stored));
+      encoder.recycle(
+        batch.integers.buffer as ArrayBuffer,
+        batch.texts.buffer as ArrayBuffer,
+        batch.ipv4.buffer as ArrayBuffer,
+      );
+    }
   });
 });
 

@@ -25,6 +25,13 @@ export interface FlowRecord {
   /** Canonical text form (IPv4 dotted quad, IPv6 RFC 5952 compressed, lowercase). */
   readonly src: string;
   readonly dst: string;
+  /**
+   * `src` / `dst` as an unsigned 32-bit number when the producer read an IPv4 address off
+   * the wire (-1 or absent otherwise), so that the store's encoder need not parse the text
+   * back. Only a hint: the encoder uses it when it formats to `src` / `dst`.
+   */
+  readonly srcIpv4?: number;
+  readonly dstIpv4?: number;
   readonly proto: number;
   readonly srcPort: number | null;
   readonly dstPort: number | null;

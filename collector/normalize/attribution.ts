@@ -115,6 +115,8 @@ export function normalizedFlow(
     ipVersion: r.ipVersion,
     src: r.src,
     dst: r.dst,
+    srcIpv4: r.srcIpv4,
+    dstIpv4: r.dstIpv4,
     proto: r.proto,
     srcPort: r.srcPort,
     dstPort: r.dstPort,

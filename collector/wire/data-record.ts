@@ -14,6 +14,9 @@ export class DataRecord {
   src: string | null = null;
   dst: string | null = null;
   addressFamily: 0 | 4 | 6 = 0;
+  /** The IPv4 addresses as unsigned 32-bit numbers, -1 when `src` / `dst` are no IPv4 field's. */
+  src4 = -1;
+  dst4 = -1;
   proto: number | null = null;
   srcPort: number | null = null;
   dstPort: number | null = null;

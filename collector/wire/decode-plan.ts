@@ -472,9 +472,13 @@ function resolveAddresses(first: 4 | 6, b: Uint8Array, out: DataRecord): void {
   if (family === 4) {
     out.src = mixedSrc4 >= 0 ? ipv4Text(b, mixedSrc4) : null;
     out.dst = mixedDst4 >= 0 ? ipv4Text(b, mixedDst4) : null;
+    out.src4 = mixedSrc4 >= 0 ? u32(b, mixedSrc4) : -1;
+    out.dst4 = mixedDst4 >= 0 ? u32(b, mixedDst4) : -1;
   } else {
     out.src = mixedSrc6 >= 0 ? ipv6Text(b, mixedSrc6) : null;
     out.dst = mixedDst6 >= 0 ? ipv6Text(b, mixedDst6) : null;
+    out.src4 = -1;
+    out.dst4 = -1;
   }
   out.addressFamily = family;
 }
@@ -640,10 +644,12 @@ function storeFields(
     switch (op) {
       case OP_SRC4:
         out.src = ipv4Text(b, p);
+        out.src4 = u32(b, p);
         out.addressFamily = 4;
         break;
       case OP_DST4:
         out.dst = ipv4Text(b, p);
+        out.dst4 = u32(b, p);
         break;
       case OP_SRC6:
         out.src = ipv6Text(b, p);
@@ -786,9 +792,9 @@ function operationSource(op: number, offset: number, length: number): string | n
   const at = `p + ${offset}`;
   switch (op) {
     case OP_SRC4:
-      return `out.src = ipv4Text(b, ${at}); out.addressFamily = 4;`;
+      return `out.src = ipv4Text(b, ${at}); out.src4 = ${uintSource(offset, 4)}; out.addressFamily = 4;`;
     case OP_DST4:
-      return `out.dst = ipv4Text(b, ${at});`;
+      return `out.dst = ipv4Text(b, ${at}); out.dst4 = ${uintSource(offset, 4)};`;
     case OP_SRC6:
       return `out.src = ipv6Text(b, ${at}); out.addressFamily = 6;`;
     case OP_DST6:

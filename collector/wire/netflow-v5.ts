@@ -70,6 +70,8 @@ export function decodeNetflowV5(bytes: Uint8Array, exporter: string, sink?: Reco
     const r = sink ? scratch : new DataRecord();
     r.src = ipv4Text(bytes, o);
     r.dst = ipv4Text(bytes, o + 4);
+    r.src4 = u32(bytes, o);
+    r.dst4 = u32(bytes, o + 4);
     r.addressFamily = 4;
     r.inIf = u16(bytes, o + 12);
     r.outIf = u16(bytes, o + 14);

@@ -119,13 +119,12 @@ export class FlowBatchEncoder {
     // FLOW_TEXT_COLUMNS order.
     t[j] = this.#text(0, flow.exporter);
     // A broken producer's missing address goes to #text, which makes it null.
-    const src = typeof flow.src === 'string' ? canonicalIpv4(flow.src) : -1;
+    const src = ipv4Of(flow.src, flow.srcIpv4);
     if (src >= 0) {
       this.#ipv4[this.#rows * ADDRESS_COUNT] = src;
       t[j + 1] = IPV4_TEXT;
     } else t[j + 1] = this.#text(1, flow.src);
-    // A broken producer's missing address goes to #text, which makes it null.
-    const dst = typeof flow.dst === 'string' ? canonicalIpv4(flow.dst) : -1;
+    const dst = ipv4Of(flow.dst, flow.dstIpv4);
     if (dst >= 0) {
       this.#ipv4[this.#rows * ADDRESS_COUNT + 1] = dst;
       t[j + 2] = IPV4_TEXT;
@@ -310,6 +309,17 @@ export function transferablesOf(batch: EncodedFlows): ArrayBuffer[] {
     batch.texts.buffer as ArrayBuffer,
     batch.ipv4.buffer as ArrayBuffer,
   ];
+}
+
+/**
+ * The number of a canonical IPv4 address text, or -1. The producer's number for it comes
+ * first, believed when it formats to the very text (a cache hit, the same string): parsing
+ * the text again cost more than the rest of the address handling.
+ */
+function ipv4Of(text: string | null | undefined, hint: number | undefined): number {
+  if (typeof text !== 'string') return -1;
+  if (hint !== undefined && hint >= 0 && ipv4TextOf(hint) === text) return hint;
+  return canonicalIpv4(text);
 }
 
 /**

@@ -44,6 +44,19 @@ describe('addresses on the way to the writer', () => {
     expect(batch.strings).not.toContain('192.0.2.9');
   });
 
+  test("the producer's IPv4 number is used only when it is the address's own", () => {
+    const base = syntheticFlows(1, { seed: 9 })[0]!;
+    const batch = encodeFlows([
+      { ...base, src: '10.1.2.3', srcIpv4: 0x0a010203, dst: '192.0.2.9', dstIpv4: 0x01020304 },
+      { ...base, src: '2001:db8::1', srcIpv4: 0x0a010203, dst: '192.0.2.9', dstIpv4: -1 },
+    ]);
+    expect(texts(batch).map((row) => [row[1], row[2]])).toEqual([
+      ['10.1.2.3', '192.0.2.9'],
+      ['2001:db8::1', '192.0.2.9'],
+    ]);
+    expect([...batch.ipv4.subarray(0, 2)]).toEqual([0x0a010203, 0xc0000209]);
+  });
+
   test('an address held as a number is present; a missing one is refused', () => {
     const base = syntheticFlows(1, { seed: 9 })[0]!;
     const batch = encodeFlows([base, { ...base, src: null as unknown as string }]);

@@ -80,6 +80,7 @@ describe('generated record readers', () => {
     expect(generated.src).toBe('192.0.2.1');
     expect(generated.dst).toBe('198.51.100.7');
     expect(generated.addressFamily).toBe(4);
+    expect([generated.src4, generated.dst4]).toEqual([0xc0000201, 0xc6336407]);
     expect(generated.proto).toBe(50);
     expect(generated.packets).toBe(300);
     expect(generated.startAbsMs).toBe(0x018c2b6d2000);
@@ -102,6 +103,13 @@ describe('generated record readers', () => {
     ]);
     expect(mixed.mixedFamilyFirst).toBe(4);
     expect(mixed.reader).toBeNull();
+    // Only its IPv6 field set (0.0.0.0 beside it): the IPv6 text, and no IPv4 number.
+    const bytes = new Uint8Array(20);
+    bytes.set([0x20, 0x01, 0x0d, 0xb8], 4);
+    bytes[19] = 1;
+    const record = new DataRecord();
+    readFlowRecord(mixed, bytes, 0, bytes.length, record);
+    expect([record.src, record.src4, record.addressFamily]).toEqual(['2001:db8::1', -1, 6]);
   });
 
   test('decode every random fixed-length template exactly as the plan loop does', () => {

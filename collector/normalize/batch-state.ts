@@ -29,10 +29,16 @@ export class BatchState {
   #replacedTunnels: TunnelState[] = [];
   #replacedSas: SaState[] = [];
 
-  /** A new batch: its counters from zero (a new object: a caller may hold the last one). */
-  startBatch(): void {
+  /**
+   * What the batches counted since the last take; counting goes on from zero in a new object
+   * (a caller may hold the one taken). The normalizer takes them when its cumulative counters
+   * are read, not after every batch: adding up every counter per datagram cost more than the
+   * counting itself.
+   */
+  takeCounters(): NormalizerCounters {
+    const taken = this.counters;
     this.counters = emptyNormalizerCounters();
-    this.pairingDirty = new Set();
+    return taken;
   }
 
   tunnelChanged(t: TunnelState): void {

@@ -148,7 +148,9 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
       const t = tunnels.get(id);
       if (t !== undefined) sas.updatePairing(t);
     }
-    batch.pairingDirty.clear();
+    // A new set, not clear(): clearing the one long-lived set gave it a young table twice
+    // per datagram (normalize 184-192 ns per record with new sets, 251-256 with clear()).
+    if (batch.pairingDirty.size > 0) batch.pairingDirty = new Set();
   };
 
   /** Ends idle SAs and forgets idle tunnels, at most once per bucket of record time. */
@@ -163,8 +165,14 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     }
   }
 
+  /** The counts of the batches since the last read, into the cumulative counters. */
+  const foldCounters = (): NormalizerCounters => {
+    const counted = batch.takeCounters();
+    addNormalizerCounters(cumulative, counted);
+    return counted;
+  };
+
   function normalize(records: readonly FlowRecord[]): NormalizedFlow[] {
-    batch.startBatch();
     const n = records.length;
     const kinds: BaseKind[] = new Array<BaseKind>(n);
     const flows: NormalizedFlow[] = new Array<NormalizedFlow>(n);
@@ -203,8 +211,7 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     }
     sweep();
     updatePairings();
-    batch.counters.records = n;
-    addNormalizerCounters(cumulative, batch.counters);
+    batch.counters.records += n;
     return flows;
   }
 
@@ -216,10 +223,12 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
     normalize,
     takeChanges,
     process(records) {
+      foldCounters();
       const flows = normalize(records);
-      return { flows, ...takeChanges(), counters: batch.counters };
+      return { flows, ...takeChanges(), counters: foldCounters() };
     },
     snapshot(): NormalizerSnapshot {
+      foldCounters();
       return JSON.parse(
         JSON.stringify({
           version: 1,
@@ -233,6 +242,7 @@ export function createNormalizer(config: NormalizeConfig, restore?: NormalizerSn
       ) as NormalizerSnapshot;
     },
     counters(): NormalizerCounters {
+      foldCounters();
       const copy = emptyNormalizerCounters();
       addNormalizerCounters(copy, cumulative);
       return copy;

@@ -56,6 +56,25 @@ describe('batches and state', () => {
     ).toBe(true);
   });
 
+  test("counters: cumulative across normalize() and process() batches; process() gives its batch's own, and keeps it", () => {
+    const flows = flowsFor('h_multi_tunnel_mixed', 'pmacct_ipfix');
+    const config = parseNormalizeConfig({});
+    const whole = createNormalizer(config);
+    whole.process(flows);
+    const third = Math.floor(flows.length / 3);
+    const split = createNormalizer(config);
+    split.normalize(flows.slice(0, third));
+    split.normalize(flows.slice(third, 2 * third));
+    const last = split.process(flows.slice(2 * third));
+    expect(last.counters.records).toBe(flows.length - 2 * third);
+    expect(split.counters()).toEqual(whole.counters());
+    expect(split.counters()).toEqual(split.snapshot().counters);
+    // Later batches count elsewhere: the result's counters stay that batch's.
+    split.normalize(flows.slice(0, third));
+    expect(last.counters.records).toBe(flows.length - 2 * third);
+    expect(split.counters().records).toBe(flows.length + third);
+  });
+
   test('snapshot → JSON → restore continues exactly where it left off', () => {
     const flows = flowsFor('c_natt_v4', 'pmacct_v9');
     const config = parseNormalizeConfig({});

@@ -9,7 +9,7 @@ import { pairSecurityAssociations } from './sa-pairing.js';
 const pairingDirections: readonly TunnelDirection[] = ['a-b', 'b-a'];
 
 /** Slots of SaRegistry's cache of recent SAs (a power of two). */
-const RECENT_SLOTS = 1024;
+const RECENT_SLOTS = 4096;
 
 /**
  * The cache slot of a key: its SPI and both addresses (most routers export no SPI, so the

@@ -13,7 +13,7 @@ export function directionOf(t: TunnelState, src: string): TunnelDirection {
 
 /** Slots of the registry's peer filter and of its cache of found tunnels (powers of two). */
 const PEER_FILTER_SLOTS = 1 << 16;
-const FOUND_SLOTS = 1024;
+const FOUND_SLOTS = 4096;
 
 /**
  * The tunnels the normalizer remembers, indexed by peer and by peer pair, so that a record

@@ -10,7 +10,11 @@ export interface BucketSpan {
   count: number;
   /** Total weight (ms covered). */
   duration: number;
-  /** cumulative[i] = ms of the flow in buckets 0..i; cumulative[count - 1] = duration. */
+  /**
+   * cumulative[i] = ms of the flow in buckets 0..i; cumulative[count - 1] = duration. Only
+   * the first `count` entries are the span's: the array is kept from record to record and
+   * never shortened (setting its length for every record cost a runtime call).
+   */
   cumulative: number[];
   /** True when the span was clamped to `maxBuckets` (the flow was longer). */
   clamped: boolean;
@@ -49,7 +53,6 @@ export function computeBucketSpan(
   span.count = count;
   span.duration = end - start;
   const cumulative = span.cumulative;
-  cumulative.length = count;
   for (let i = 0; i < count; i++) {
     const bucketEnd = first + (i + 1) * bucketMs;
     cumulative[i] = Math.min(end, bucketEnd) - start;

@@ -1,10 +1,11 @@
 // `npm run bench`: every benchmark, one after the other, each printing JSON lines, then a
 // summary against the targets of the collector-foundation issue. Throughput is measured
-// here, never in timed tests. Options: --only decode|pipeline|store|predicate|reports|probe|e2e|postgres|profile|queries, --seconds N (e2e step
+// here, never in timed tests. Options: --only decode|pipeline|store|predicate|reports|probe|e2e|postgres|profile|queries|stages-ab, --seconds N (e2e step
 // length), --quick (fewer e2e steps), --repeat N (e2e runs per rate, all must be lossless),
 // --one-core (e2e: each collector pinned to CPU 0, the sender to CPU 1, tunnelflow and nfcapd
 // in turn at every rate of one run); for --only queries: --flows N (stored flows, 50 M by
-// default), --queries N (per kind), --db FILE (reuse a filled store), --keep.
+// default), --queries N (per kind), --db FILE (reuse a filled store), --keep; --before DIR
+// (e2e --one-core and stages-ab: another checkout to compare with in the same run).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -78,6 +79,11 @@ if (only === 'profile') {
 }
 // Not in the default run: it fills a store with 50 M flows (minutes), then times the API's
 // drill-down and /flows queries over HTTP (issue 11).
+if (only === 'stages-ab') {
+  if (values.before === undefined) throw new Error('--only stages-ab needs --before DIR (another checkout)');
+  await runScript('stages-ab', 'stages-ab.ts', ['--before', values.before]);
+}
+
 if (only === 'queries')
   await runScript('queries', 'queries.ts', [
     ...(values.flows === undefined ? [] : ['--flows', values.flows]),

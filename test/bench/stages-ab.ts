@@ -1,0 +1,150 @@
+// Before/after of the receiving thread's stages in one process (issue 11): decode + produce,
+// the normalizer and the hand-off encoder of this checkout and of another one (`--before
+// DIR`, its sources loaded beside ours through tsx), on the synthetic IPFIX traffic of the
+// end-to-end benchmark. The two versions run in alternating slices of a quarter second, so
+// a machine whose speed drifts (a shared host) slows both alike; per version and stage it
+// prints the median and the fastest slice in ns per record.
+//
+//   node --import tsx test/bench/stages-ab.ts --before /path/to/other/checkout [--rounds 12]
+//   npm run bench -- --only stages-ab --before DIR
+//
+// The normalizer and encoder stages are fed by this checkout's producer (the same records
+// for both versions); only the time inside the stage counts.
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { ipfixMessage } from '../helpers/ipfix-builder.js';
+import { benchDataSets, benchTemplateSet } from './bench-datagrams.js';
+
+const { values } = parseArgs({
+  options: {
+    before: { type: 'string' },
+    rounds: { type: 'string', default: '12' },
+    stage: { type: 'string' },
+  },
+});
+if (values.before === undefined) throw new Error('--before DIR: the checkout to compare with');
+const here = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const rounds = Number(values.rounds);
+const STAGES = ['produce', 'normalize', 'encode'] as const;
+type Stage = (typeof STAGES)[number];
+
+interface Flowish {
+  readonly length: number;
+}
+interface Version {
+  readonly name: string;
+  produce(payload: Buffer): { flows: Flowish };
+  normalize(flows: Flowish): Flowish;
+  takeChanges(): void;
+  encode(flows: Flowish): void;
+}
+
+const PER_MESSAGE = 30;
+const startMs = Date.now() - 120_000;
+const messages = benchDataSets(512, PER_MESSAGE, startMs).map((set, i) =>
+  ipfixMessage({
+    exportTimeSec: Math.floor(startMs / 1000) + 120,
+    sequence: i * PER_MESSAGE,
+    domainId: 1,
+    sets: [set],
+  }),
+);
+const template = ipfixMessage({
+  exportTimeSec: Math.floor(startMs / 1000),
+  sequence: 0,
+  domainId: 1,
+  sets: [benchTemplateSet()],
+});
+
+/** One checkout's producer, normalizer and encoder, each with its own state. */
+async function load(root: string, name: string): Promise<Version> {
+  const from = (path: string) => import(join(root, path));
+  const [produce, cache, tracker, normalizer, config, codec] = await Promise.all([
+    from('collector/produce/produce-flows.ts'),
+    from('collector/wire/template-cache.ts'),
+    from('collector/produce/sequence-tracker.ts'),
+    from('collector/normalize/normalizer.ts'),
+    from('collector/normalize/config.ts'),
+    from('store/writer/flow-batch-codec.ts'),
+  ]);
+  const templates = new cache.TemplateCache({ now: () => startMs });
+  const sequence = new tracker.SequenceTracker();
+  const n = normalizer.createNormalizer(config.parseNormalizeConfig({}));
+  const encoder = new codec.FlowBatchEncoder(4096);
+  const produceFlows = (payload: Buffer) =>
+    produce.produceFlows(payload, '192.0.2.1', startMs, templates, sequence);
+  produceFlows(template);
+  return {
+    name,
+    produce: produceFlows,
+    normalize: (flows) => n.normalize(flows),
+    takeChanges: () => n.takeChanges(),
+    encode(flows) {
+      for (const flow of flows as unknown as unknown[]) encoder.add(flow);
+      // The writer seals at its batch size and gives the buffers back.
+      if (encoder.rows < 8192) return;
+      const batch = encoder.seal(true);
+      encoder.recycle(batch.integers.buffer, batch.texts.buffer, batch.ipv4.buffer);
+    },
+  };
+}
+
+const versions = [await load(values.before, 'before'), await load(here, 'after')];
+// Records for the normalizer and encoder stages: this checkout's producer, fresh each time
+// (the normalizer fills a producer's record in place).
+const feeder = versions[1]!;
+let next = 0;
+
+/** ns per record of `stage` of `version` over `ms` of alternating work. */
+function slice(version: Version, stage: Stage, ms: number): number {
+  let ns = 0;
+  let records = 0;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    for (let k = 0; k < 64; k++) {
+      const payload = messages[next++ % messages.length] as Buffer;
+      if (stage === 'produce') {
+        const t = process.hrtime.bigint();
+        const { flows } = version.produce(payload);
+        ns += Number(process.hrtime.bigint() - t);
+        records += flows.length;
+        continue;
+      }
+      const { flows } = feeder.produce(payload);
+      let t = process.hrtime.bigint();
+      const normalized = version.normalize(flows);
+      // The collector takes the normalizer's changes once per flush (a second).
+      if (next % 3333 === 0) version.takeChanges();
+      if (stage === 'encode') {
+        t = process.hrtime.bigint();
+        version.encode(normalized);
+      }
+      ns += Number(process.hrtime.bigint() - t);
+      records += flows.length;
+    }
+  }
+  return ns / records;
+}
+
+const median = (a: readonly number[]) => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+for (const stage of STAGES) {
+  if (values.stage !== undefined && values.stage !== stage) continue;
+  for (let w = 0; w < 4; w++) for (const v of versions) slice(v, stage, 300);
+  const times = versions.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) versions.forEach((v, i) => times[i]!.push(slice(v, stage, 250)));
+  versions.forEach((v, i) => {
+    const t = times[i]!;
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'stages-ab',
+        stage,
+        version: v.name,
+        root: i === 0 ? values.before : here,
+        medianNsPerRecord: Number(median(t).toFixed(1)),
+        fastestNsPerRecord: Number(Math.min(...t).toFixed(1)),
+        slices: t.length,
+      })}\n`,
+    );
+  });
+}

@@ -27,8 +27,10 @@ export interface FlowRecord {
   readonly dst: string;
   /**
    * `src` / `dst` as an unsigned 32-bit number when the producer read an IPv4 address off
-   * the wire (-1 or absent otherwise), so that the store's encoder need not parse the text
-   * back. Only a hint: the encoder uses it when it formats to `src` / `dst`.
+   * the wire (-1 or absent otherwise), so that later stages need not parse the text back.
+   * When set (≥ 0) it is the same address as the text: the producer reads both from the
+   * same bytes, and the normalizer's tunnel lookups rely on it (the store's encoder, where a
+   * check costs less than the parse it spares, still compares).
    */
   readonly srcIpv4?: number;
   readonly dstIpv4?: number;

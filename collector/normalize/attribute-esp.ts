@@ -25,7 +25,7 @@ export function attributeEsp(
   const encapsulation: Encapsulation = r.proto === 17 ? 'esp-in-udp' : 'esp';
   const t =
     tunnel ??
-    ctx.tunnels.find(r.src, r.dst, encapsulation) ??
+    ctx.tunnels.find(r.src, r.dst, encapsulation, r.srcIpv4, r.dstIpv4) ??
     ctx.tunnels.create(r.src, r.dst, encapsulation, r.startMs, r.endMs);
   ctx.tunnels.touch(t, r.startMs, r.endMs);
   if (t.lastEspMs === null || r.endMs > t.lastEspMs) t.lastEspMs = r.endMs;

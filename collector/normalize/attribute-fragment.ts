@@ -15,8 +15,8 @@ import type { TunnelState } from './normalizer-state.js';
  */
 export function fragmentTunnel(ctx: Attribution, r: FlowRecord): TunnelState | undefined {
   if (!isBareFragmentShape(r)) return undefined;
-  if (r.ipVersion === 4) return ctx.tunnels.find(r.src, r.dst, 'esp-in-udp');
-  return ctx.tunnels.latestBetween(r.src, r.dst);
+  if (r.ipVersion === 4) return ctx.tunnels.find(r.src, r.dst, 'esp-in-udp', r.srcIpv4, r.dstIpv4);
+  return ctx.tunnels.latestBetween(r.src, r.dst, r.srcIpv4, r.dstIpv4);
 }
 
 /** A fragment-shaped record between the peers of `t`: an `esp-fragment` flow of the tunnel. */

@@ -14,8 +14,8 @@ export function attributeIke(ctx: Attribution, r: FlowRecord): NormalizedFlow {
   const preferred: Encapsulation = natHint ? 'esp-in-udp' : 'esp';
   const other: Encapsulation = natHint ? 'esp' : 'esp-in-udp';
   const t =
-    ctx.tunnels.find(r.src, r.dst, preferred) ??
-    ctx.tunnels.find(r.src, r.dst, other) ??
+    ctx.tunnels.find(r.src, r.dst, preferred, r.srcIpv4, r.dstIpv4) ??
+    ctx.tunnels.find(r.src, r.dst, other, r.srcIpv4, r.dstIpv4) ??
     ctx.tunnels.create(r.src, r.dst, preferred, r.startMs, r.endMs);
   ctx.tunnels.touch(t, r.startMs, r.endMs);
   const direction = directionOf(t, r.src);

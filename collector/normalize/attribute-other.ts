@@ -15,7 +15,7 @@ export function attributeOther(ctx: Attribution, r: FlowRecord): NormalizedFlow 
   let t: TunnelState | undefined;
   let direction: TunnelDirection = 'a-b';
   if (!isIcmpError(r)) {
-    t = ctx.tunnels.latestBetween(r.src, r.dst);
+    t = ctx.tunnels.latestBetween(r.src, r.dst, r.srcIpv4, r.dstIpv4);
     if (t !== undefined) direction = directionOf(t, r.src);
   }
   if (t === undefined && ctx.configured.length > 0) {

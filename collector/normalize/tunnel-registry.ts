@@ -1,4 +1,5 @@
 import { compareAddresses } from '../../model/address-order.js';
+import { canonicalIpv4 } from '../../model/address-parse.js';
 import type { TunnelDirection } from '../../model/flow.js';
 import type { Encapsulation, Tunnel } from '../../model/tunnel.js';
 import { addressHash } from './address-hash.js';
@@ -91,8 +92,17 @@ export class TunnelRegistry {
     return t;
   }
 
-  /** The tunnel of this encapsulation between two addresses, in either role. */
-  find(src: string, dst: string, encapsulation: Encapsulation): TunnelState | undefined {
+  /**
+   * The tunnel of this encapsulation between two addresses, in either role. `srcIpv4` /
+   * `dstIpv4` are the addresses' numbers when the caller has them (FlowRecord.srcIpv4).
+   */
+  find(
+    src: string,
+    dst: string,
+    encapsulation: Encapsulation,
+    srcIpv4?: number,
+    dstIpv4?: number,
+  ): TunnelState | undefined {
     const slot = foundSlot(src, dst);
     const seen = this.#found[slot];
     if (
@@ -102,7 +112,7 @@ export class TunnelRegistry {
     ) {
       return seen;
     }
-    if (!this.#maybePeers(src, dst)) return undefined;
+    if (!this.#maybePeers(src, dst, srcIpv4, dstIpv4)) return undefined;
     const between = this.#pairIndex.get(src)?.get(dst);
     if (between === undefined) return undefined;
     for (const t of between) {
@@ -113,9 +123,9 @@ export class TunnelRegistry {
     return undefined;
   }
 
-  /** The most recently seen tunnel between two addresses (either encapsulation). */
-  latestBetween(x: string, y: string): TunnelState | undefined {
-    if (!this.#maybePeers(x, y)) return undefined;
+  /** The most recently seen tunnel between two addresses (either encapsulation); numbers as for `find`. */
+  latestBetween(x: string, y: string, xIpv4?: number, yIpv4?: number): TunnelState | undefined {
+    if (!this.#maybePeers(x, y, xIpv4, yIpv4)) return undefined;
     const between = this.#pairIndex.get(x)?.get(y);
     if (between === undefined) return undefined;
     let best: TunnelState | undefined;
@@ -150,12 +160,9 @@ export class TunnelRegistry {
   }
 
   /** False when one of the addresses is surely no tunnel's peer (see #peerFilter). */
-  #maybePeers(x: string, y: string): boolean {
+  #maybePeers(x: string, y: string, xIpv4: number | undefined, yIpv4: number | undefined): boolean {
     const filter = this.#peerFilter;
-    return (
-      filter[addressHash(x) & (PEER_FILTER_SLOTS - 1)] !== 0 &&
-      filter[addressHash(y) & (PEER_FILTER_SLOTS - 1)] !== 0
-    );
+    return filter[peerSlot(x, xIpv4)] !== 0 && filter[peerSlot(y, yIpv4)] !== 0;
   }
 
   /** Takes a tunnel of t's id out of the slot `find` keeps it in (its peers' slot). */
@@ -167,8 +174,8 @@ export class TunnelRegistry {
   #index(t: TunnelState): void {
     // Counted per indexing: a tunnel indexed twice (restored over itself) only leaves a
     // slot non-zero for longer, which costs a lookup, never a miss.
-    this.#peerFilter[addressHash(t.peerA) & (PEER_FILTER_SLOTS - 1)]! += 1;
-    this.#peerFilter[addressHash(t.peerB) & (PEER_FILTER_SLOTS - 1)]! += 1;
+    this.#peerFilter[peerSlot(t.peerA, undefined)]! += 1;
+    this.#peerFilter[peerSlot(t.peerB, undefined)]! += 1;
     this.#forgetFound(t);
     addToPairIndex(this.#pairIndex, t.peerA, t.peerB, t);
     addToPairIndex(this.#pairIndex, t.peerB, t.peerA, t);
@@ -177,8 +184,8 @@ export class TunnelRegistry {
   }
 
   #unindex(t: TunnelState): void {
-    const a = addressHash(t.peerA) & (PEER_FILTER_SLOTS - 1);
-    const b = addressHash(t.peerB) & (PEER_FILTER_SLOTS - 1);
+    const a = peerSlot(t.peerA, undefined);
+    const b = peerSlot(t.peerB, undefined);
     if (this.#peerFilter[a]! > 0) this.#peerFilter[a]! -= 1;
     if (this.#peerFilter[b]! > 0) this.#peerFilter[b]! -= 1;
     this.#forgetFound(t);
@@ -187,6 +194,17 @@ export class TunnelRegistry {
     removeFromIndex(this.#peerIndex, t.peerA, t.id);
     removeFromIndex(this.#peerIndex, t.peerB, t.id);
   }
+}
+
+/**
+ * The peer filter's slot of an address: by its IPv4 number (the record's, which the producer
+ * read with the text, or the text parsed), else by its text. Numbers spread better than the
+ * text's last characters and cost no character reads.
+ */
+function peerSlot(text: string, ipv4: number | undefined): number {
+  const v4 = ipv4 !== undefined && ipv4 >= 0 ? ipv4 : text.includes(':') ? -1 : canonicalIpv4(text);
+  const h = v4 >= 0 ? Math.imul(v4, 0x9e3779b1) : addressHash(text);
+  return (h ^ (h >>> 16)) & (PEER_FILTER_SLOTS - 1);
 }
 
 /** The #found slot of an address pair, the same in either order. */

@@ -6,6 +6,7 @@ import { describe, expect, test } from 'vitest';
 import { BatchState } from '../../collector/normalize/batch-state.js';
 import { SaRegistry } from '../../collector/normalize/sa-registry.js';
 import { TunnelRegistry, directionOf } from '../../collector/normalize/tunnel-registry.js';
+import { canonicalIpv4 } from '../../model/address-parse.js';
 import { makeRecord } from './make-record.js';
 
 const A = '192.0.2.10';
@@ -83,12 +84,18 @@ describe('tunnel registry', () => {
       const peer = `198.${51 + (i >> 12)}.${(i >> 4) & 255}.${i & 15}`;
       made.set(peer, tunnels.create(A, peer, i % 3 === 0 ? 'esp-in-udp' : 'esp', T0, T0 + MIN));
     }
+    // Round 0 without the addresses' numbers (the texts are parsed), round 1 with them (as
+    // a producer's records carry them): the peer filter must agree.
     for (let round = 0; round < 2; round++) {
       for (const [peer, t] of made) {
-        expect(tunnels.find(peer, A, t.encapsulation)).toBe(t);
-        expect(tunnels.find(A, peer, t.encapsulation === 'esp' ? 'esp-in-udp' : 'esp')).toBeUndefined();
+        const [p4, a4] = round === 0 ? [undefined, undefined] : [canonicalIpv4(peer), canonicalIpv4(A)];
+        expect(tunnels.find(peer, A, t.encapsulation, p4, a4)).toBe(t);
+        expect(tunnels.latestBetween(A, peer, a4, p4)).toBe(t);
+        const other = t.encapsulation === 'esp' ? 'esp-in-udp' : 'esp';
+        expect(tunnels.find(A, peer, other, a4, p4)).toBeUndefined();
       }
     }
+    expect(tunnels.latestBetween('10.1.2.3', A, 0x0a010203, canonicalIpv4(A))).toBeUndefined();
     // Hosts that are no peer, and a peer with a host.
     expect(tunnels.latestBetween('10.1.2.3', '10.3.2.1')).toBeUndefined();
     expect(tunnels.find('10.1.2.3', A, 'esp')).toBeUndefined();

@@ -83,7 +83,9 @@ export class FlowBatchEncoder {
     let i = this.#rows * INTEGER_COUNT;
     // Written out field by field, in FLOW_INTEGER_COLUMNS order: this loop runs for
     // every flow on the receiving thread, where a generic keyed loop costs twice as much.
-    // null is NaN here; seal() settles the rest of store/bigint-policy.ts in one pass.
+    // null is NaN here; settleIntegers then applies the rest of store/bigint-policy.ts to the
+    // row, while it is in the first-level cache (at the seal, over the whole batch, it cost
+    // twice as much).
     n[i++] = flow.domainId ?? NaN;
     n[i++] = flow.version ?? NaN;
     n[i++] = flow.templateId ?? NaN;
@@ -114,6 +116,7 @@ export class FlowBatchEncoder {
     n[i++] = flow.espSeqFirst ?? NaN;
     n[i++] = flow.espSeqLast ?? NaN;
     n[i++] = flow.validatedLoss ?? NaN;
+    settleIntegers(n, i - INTEGER_COUNT, i);
     const t = this.#texts;
     const j = this.#rows * TEXT_COUNT;
     // FLOW_TEXT_COLUMNS order.
@@ -145,7 +148,6 @@ export class FlowBatchEncoder {
    */
   seal(keepDictionary = false): EncodedFlows {
     const rows = this.#rows;
-    settleIntegers(this.#integers, rows * INTEGER_COUNT);
     const base = this.#sentStrings;
     // The encoder's own arrays go with the batch (views of their first rows); it goes on
     // with arrays the writer gave back (recycle()), or new ones. A fresh 5 MB array per
@@ -323,12 +325,13 @@ function ipv4Of(text: string | null | undefined, hint: number | undefined): numb
 }
 
 /**
- * The integers as store/bigint-policy.ts has them: past the safe range a value saturates,
- * a fraction rounds; NaN stays null. One pass over the batch at the seal, so that `add`
- * stores each field with no call (a helper per field was inlined at 2 of its 30 sites).
+ * The integers `values[from, to)` as store/bigint-policy.ts has them: past the safe range
+ * a value saturates, a fraction rounds; NaN stays null. One loop over a row `add` has just
+ * written, so that `add` stores each field with no call (a helper per field was inlined at
+ * 2 of its 30 sites).
  */
-function settleIntegers(values: Float64Array, count: number): void {
-  for (let k = 0; k < count; k++) {
+function settleIntegers(values: Float64Array, from: number, to: number): void {
+  for (let k = from; k < to; k++) {
     const v = values[k]!;
     if (Number.isSafeInteger(v) || v !== v) continue;
     values[k] =

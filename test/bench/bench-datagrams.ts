@@ -1,6 +1,6 @@
 // The synthetic IPFIX traffic of the benchmarks: one template, data sets of typical
 // flow records (IPv4, ports, counters, millisecond times, interfaces).
-import { IE, dataRecord, dataSet, templateSet } from '../helpers/ipfix-builder.js';
+import { IE, dataRecord, dataSet, ipfixMessage, templateSet } from '../helpers/ipfix-builder.js';
 import type { FieldSpec } from '../helpers/ipfix-builder.js';
 
 export const BENCH_FIELDS: readonly FieldSpec[] = [
@@ -76,4 +76,31 @@ export function benchDataSets(count: number, perMessage: number, startMs: number
     out.push(dataSet(TEMPLATE_ID, records));
   }
   return out;
+}
+
+/**
+ * The in-process benchmarks' traffic: `count` IPFIX messages of `perMessage` records each
+ * (benchDataSets, exported two minutes after `startMs`, in sequence), and the message
+ * carrying their template.
+ */
+export function benchMessages(
+  count: number,
+  perMessage: number,
+  startMs: number,
+): { messages: Buffer[]; template: Buffer } {
+  const messages = benchDataSets(count, perMessage, startMs).map((set, i) =>
+    ipfixMessage({
+      exportTimeSec: Math.floor(startMs / 1000) + 120,
+      sequence: i * perMessage,
+      domainId: 1,
+      sets: [set],
+    }),
+  );
+  const template = ipfixMessage({
+    exportTimeSec: Math.floor(startMs / 1000),
+    sequence: 0,
+    domainId: 1,
+    sets: [benchTemplateSet()],
+  });
+  return { messages, template };
 }

@@ -14,8 +14,7 @@ import { SequenceTracker } from '../../collector/produce/sequence-tracker.js';
 import { TemplateCache } from '../../collector/wire/template-cache.js';
 import { encodeBlockTransient } from '../../store/sqlite/flow-block-codec.js';
 import { FlowBatchEncoder, FlowDictionaryMirror } from '../../store/writer/flow-batch-codec.js';
-import { ipfixMessage } from '../helpers/ipfix-builder.js';
-import { benchDataSets, benchTemplateSet } from './bench-datagrams.js';
+import { benchMessages } from './bench-datagrams.js';
 
 const PER_MESSAGE = 30;
 /** Rows per sealed hand-off batch (the writer seals at its batch size or every flush). */
@@ -28,21 +27,7 @@ const STAGES = ['decode+produce', 'decode+produce+normalize', '+encode', '+encod
 
 export function runPipelineBench(seconds = 3): Array<Record<string, unknown>> {
   const startMs = Date.now() - 120_000;
-  const sets = benchDataSets(512, PER_MESSAGE, startMs);
-  const messages = sets.map((set, i) =>
-    ipfixMessage({
-      exportTimeSec: Math.floor(startMs / 1000) + 120,
-      sequence: i * PER_MESSAGE,
-      domainId: 1,
-      sets: [set],
-    }),
-  );
-  const template = ipfixMessage({
-    exportTimeSec: Math.floor(startMs / 1000),
-    sequence: 0,
-    domainId: 1,
-    sets: [benchTemplateSet()],
-  });
+  const { messages, template } = benchMessages(512, PER_MESSAGE, startMs);
   const results: Array<Record<string, unknown>> = [];
   for (const [stage, name] of STAGES.entries()) {
     const withNormalizer = stage >= 1;

@@ -15,8 +15,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ipfixMessage } from '../helpers/ipfix-builder.js';
-import { benchDataSets, benchTemplateSet } from './bench-datagrams.js';
+import { benchMessages } from './bench-datagrams.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,20 +44,7 @@ interface Version {
 
 const PER_MESSAGE = 30;
 const startMs = Date.now() - 120_000;
-const messages = benchDataSets(512, PER_MESSAGE, startMs).map((set, i) =>
-  ipfixMessage({
-    exportTimeSec: Math.floor(startMs / 1000) + 120,
-    sequence: i * PER_MESSAGE,
-    domainId: 1,
-    sets: [set],
-  }),
-);
-const template = ipfixMessage({
-  exportTimeSec: Math.floor(startMs / 1000),
-  sequence: 0,
-  domainId: 1,
-  sets: [benchTemplateSet()],
-});
+const { messages, template } = benchMessages(512, PER_MESSAGE, startMs);
 
 /** One checkout's producer, normalizer and encoder, each with its own state. */
 async function load(root: string, name: string): Promise<Version> {

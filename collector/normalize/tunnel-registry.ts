@@ -35,8 +35,8 @@ export class TunnelRegistry {
   readonly #names: ReadonlyMap<string, string>;
   readonly #batch: BatchState;
   /**
-   * Indexed tunnels per addressHash slot of their peers: a slot at 0 means the address is
-   * no peer, which most records' addresses are not, and settles them without a map lookup.
+   * Indexed tunnels per peerSlot of their peers: a slot at 0 means the address is no peer,
+   * which most records' addresses are not, and settles them without a map lookup.
    */
   readonly #peerFilter = new Uint32Array(PEER_FILTER_SLOTS);
   /**

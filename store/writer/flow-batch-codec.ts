@@ -4,7 +4,7 @@ import type { NormalizedFlow } from '../../model/flow.js';
 import { ADDRESS_COUNT, addressSlotOf, INTEGER_COUNT, TEXT_COUNT } from '../flows/flow-columns.js';
 import { IPV4_TEXT } from '../flows/flow-columns-view.js';
 import type { FlowColumnsView } from '../flows/flow-columns-view.js';
-import { MAX_STORED_INTEGER } from '../bigint-policy.js';
+import { toStoredInteger } from '../bigint-policy.js';
 
 /**
  * Flows on their way to the writer's worker, in a compact columnar form.
@@ -325,20 +325,16 @@ function ipv4Of(text: string | null | undefined, hint: number | undefined): numb
 }
 
 /**
- * The integers `values[from, to)` as store/bigint-policy.ts has them: past the safe range
- * a value saturates, a fraction rounds; NaN stays null. One loop over a row `add` has just
- * written, so that `add` stores each field with no call (a helper per field was inlined at
- * 2 of its 30 sites).
+ * The integers `values[from, to)` as store/bigint-policy.ts has them (toStoredInteger: past
+ * the safe range a value saturates, a fraction rounds); NaN stays null. One loop over a row
+ * `add` has just written, so that `add` stores each field with no call (a helper per field
+ * was inlined at 2 of its 30 sites); the policy's own function runs only for the rare value
+ * that needs it.
  */
 function settleIntegers(values: Float64Array, from: number, to: number): void {
   for (let k = from; k < to; k++) {
     const v = values[k]!;
     if (Number.isSafeInteger(v) || v !== v) continue;
-    values[k] =
-      v > MAX_STORED_INTEGER
-        ? MAX_STORED_INTEGER
-        : v < -MAX_STORED_INTEGER
-          ? -MAX_STORED_INTEGER
-          : Math.round(v);
+    values[k] = toStoredInteger(v) ?? NaN;
   }
 }

@@ -202,7 +202,8 @@ export class TunnelRegistry {
  * text's last characters and cost no character reads.
  */
 function peerSlot(text: string, ipv4: number | undefined): number {
-  const v4 = ipv4 !== undefined && ipv4 >= 0 ? ipv4 : text.includes(':') ? -1 : canonicalIpv4(text);
+  // canonicalIpv4 gives -1 for IPv6 text (and for an IPv4 text not written canonically).
+  const v4 = ipv4 !== undefined && ipv4 >= 0 ? ipv4 : canonicalIpv4(text);
   const h = v4 >= 0 ? Math.imul(v4, 0x9e3779b1) : addressHash(text);
   return (h ^ (h >>> 16)) & (PEER_FILTER_SLOTS - 1);
 }
